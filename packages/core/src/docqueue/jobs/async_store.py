@@ -1,0 +1,58 @@
+"""The job store over an asyncio Redis client: used by the API."""
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from docqueue.jobs import commands, keys, scripts
+from docqueue.jobs.commands import Update, UpdateResult
+from docqueue.jobs.model import Job
+
+
+class AsyncJobStore:
+    """Creates, reads, lists and cancels job records without blocking the event loop."""
+
+    def __init__(self, client: "aioredis.Redis", retention_s: int) -> None:
+        self.redis = client
+        self.retention_s = retention_s
+        self._create = client.register_script(scripts.CREATE_JOB)
+        self._update = client.register_script(scripts.UPDATE_JOB)
+        self._delete = client.register_script(scripts.DELETE_JOB)
+
+    async def get(self, task_id: str) -> Job | None:
+        raw = await self.redis.hgetall(keys.job(task_id))  # type: ignore[misc]
+        return Job.from_redis(raw) if raw else None
+
+    async def create(self, job: Job) -> str | None:
+        """Store `job`; return the id of an existing live job with the same fingerprint instead."""
+        status, task_id = await self._create(
+            keys=commands.job_keys(job), args=commands.create_args(job, self.retention_s)
+        )
+        return _text(task_id) if _text(status) == "existing" else None
+
+    async def update(self, update: Update) -> UpdateResult:
+        reply = await self._update(
+            keys=commands.update_keys(update.task_id), args=update.args(self.retention_s)
+        )
+        return UpdateResult.parse(reply)
+
+    async def delete(self, job: Job) -> None:
+        await self._delete(keys=commands.job_keys(job), args=[job.task_id])
+
+    async def page(self, tenant: str, max_score: str, count: int) -> list[tuple[str, float]]:
+        """Up to `count` (task_id, created score) of a tenant, newest first, at or below max_score."""
+        rows = await self.redis.zrevrangebyscore(
+            keys.tenant_jobs(tenant), max_score, "-inf", start=0, num=count, withscores=True
+        )
+        return [(_text(member), float(score)) for member, score in rows]
+
+    async def get_many(self, task_ids: list[str]) -> list[Job | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for task_id in task_ids:
+                pipe.hgetall(keys.job(task_id))
+            raws: list[dict[Any, Any]] = await pipe.execute()
+        return [Job.from_redis(raw) if raw else None for raw in raws]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

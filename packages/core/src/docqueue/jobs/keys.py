@@ -1,0 +1,32 @@
+"""The Redis key layout, written once. Every key docqueue owns starts with `docqueue:`."""
+
+PREFIX = "docqueue:"
+JOB_PREFIX = f"{PREFIX}job:"
+
+ACTIVE_JOBS = f"{PREFIX}jobs:active"  # zset task_id -> last update, non-terminal jobs only
+JOB_EXPIRY = f"{PREFIX}jobs:expiry"  # zset task_id -> epoch seconds when retention deletes it
+DEAD_LETTERS = f"{PREFIX}deadletters"  # stream of dead-lettered deliveries
+
+
+def job(task_id: str) -> str:
+    return f"{JOB_PREFIX}{task_id}"
+
+
+def job_events(task_id: str) -> str:
+    return f"{JOB_PREFIX}{task_id}:events"
+
+
+def tenant_jobs(tenant: str) -> str:
+    return f"{PREFIX}tenant:{tenant}:jobs"
+
+
+def dedupe(tenant: str, fingerprint: str) -> str:
+    return f"{PREFIX}dedupe:{tenant}:{fingerprint}"
+
+
+def idempotency(tenant: str, key_digest: str) -> str:
+    return f"{PREFIX}idempotency:{tenant}:{key_digest}"
+
+
+def api_key(key_hash: str) -> str:
+    return f"{PREFIX}apikey:{key_hash}"

@@ -1,0 +1,114 @@
+"""The job record and its codec to and from a Redis hash (every value a string)."""
+
+import json
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from docqueue.errors import PERMANENT_CODES, ErrorCode
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DEAD_LETTERED = "dead_lettered"
+
+
+TERMINAL_STATES = frozenset(
+    {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD_LETTERED}
+)
+# States a job may be (re)started from by a delivery.
+STARTABLE_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    EXTRACTING = "extracting"
+    CHUNKING = "chunking"
+    STORING = "storing"
+    DONE = "done"
+
+
+class JobOptions(BaseModel):
+    """Processing options a client may set per upload; part of the dedupe key."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    chunk_size: int = Field(default=1000, ge=50, le=100_000)
+    chunk_overlap: int = Field(default=150, ge=0, le=50_000)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Self:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    def canonical(self) -> str:
+        return json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+
+
+class Job(BaseModel):
+    """One document's record, as stored under `docqueue:job:{task_id}`."""
+
+    task_id: str
+    tenant: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    options: JobOptions
+    state: JobState = JobState.QUEUED
+    stage: Stage = Stage.QUEUED
+    pages_done: int = 0
+    pages_total: int = 0
+    attempts: int = 0
+    error_code: ErrorCode | None = None
+    error_message: str | None = None
+    blob_key: str
+    result_key: str | None = None
+    run_id: str | None = None
+    holder: str | None = None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float
+    callback_url: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def percent(self) -> float:
+        if self.state == JobState.SUCCEEDED:
+            return 100.0
+        if self.pages_total <= 0:
+            return 0.0
+        # Extraction is most of the work; the last percent is left for chunking and storing.
+        return round(min(99.0, 99.0 * self.pages_done / self.pages_total), 1)
+
+    @property
+    def error_retryable(self) -> bool:
+        return self.error_code is not None and self.error_code not in PERMANENT_CODES
+
+    def to_redis(self) -> dict[str, str]:
+        """Flatten to the hash layout; None fields are left out."""
+        raw = self.model_dump(mode="json", exclude_none=True)
+        raw["options"] = self.options.canonical()
+        return {key: str(value) for key, value in raw.items()}
+
+    @classmethod
+    def from_redis(cls, raw: dict[Any, Any]) -> Self:
+        fields = {_text(key): _text(value) for key, value in raw.items()}
+        options = json.loads(fields.pop("options", "{}"))
+        clean: dict[str, Any] = {key: value for key, value in fields.items() if value != ""}
+        return cls.model_validate({**clean, "options": options})
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,96 @@
+"""Settings shared by every docqueue process, read from `DOCQUEUE_*` environment variables.
+
+Each service subclasses `Settings` with its own fields; all of them validate at boot so a process
+refuses to start on an unsafe combination instead of losing work later.
+"""
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Configuration every docqueue process reads (prefix `DOCQUEUE_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCQUEUE_", extra="ignore", frozen=True)
+
+    # --- connections -----------------------------------------------------------------------
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # The Celery broker; defaults to redis_url. Jobs, events and dead letters always live in redis_url.
+    broker_url: str | None = None
+    # Where uploads and results are kept: file:///dir, redis://host/db or s3://bucket/prefix.
+    storage_url: str = "file:///tmp/docqueue/blobs"
+
+    # --- retention -------------------------------------------------------------------------
+    # A job, its blobs and its events are deleted this long after it was created or finished.
+    retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # Idempotency-Key answers are remembered this long.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # --- documents -------------------------------------------------------------------------
+    max_upload_bytes: int = Field(default=50 * MIB, ge=1)
+    max_pages: int = Field(default=2000, ge=1)
+    default_chunk_size: int = Field(default=1000, ge=50)
+    default_chunk_overlap: int = Field(default=150, ge=0)
+
+    # --- delivery guarantees (see README "Guarantees") -------------------------------------
+    # Seconds a delivered-but-unacked message stays invisible before Redis hands it out again.
+    visibility_timeout_s: int = Field(default=3600, ge=10)
+    task_soft_time_limit_s: int = Field(default=300, ge=1)
+    task_time_limit_s: int = Field(default=330, ge=2)
+    max_retries: int = Field(default=3, ge=0, le=50)
+    retry_backoff_base_s: float = Field(default=2.0, gt=0)
+    retry_backoff_max_s: int = Field(default=300, ge=1)
+    # Deliveries of one job before it is dead-lettered as poison (`worker_lost`). Every delivery
+    # counts, so this must leave room for the retries.
+    max_attempts: int = Field(default=6, ge=1)
+    # Seconds of soft shutdown on SIGTERM: running tasks may finish, then the rest is re-queued.
+    worker_soft_shutdown_timeout_s: float = Field(default=30.0, ge=0)
+    worker_max_tasks_per_child: int = Field(default=200, ge=1)
+    # Minimum seconds between two progress writes of one job (stage changes always write).
+    progress_interval_s: float = Field(default=0.25, ge=0)
+    # A running job refreshes its heartbeat this often; four missed beats and its lease is free.
+    heartbeat_interval_s: float = Field(default=5.0, gt=0)
+
+    # --- logging ---------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def longest_retry_countdown_s(self) -> float:
+        return float(self.retry_backoff_max_s)
+
+    @property
+    def lease_s(self) -> float:
+        return self.heartbeat_interval_s * 4
+
+    @model_validator(mode="after")
+    def _check_delivery(self) -> Self:
+        if self.task_time_limit_s <= self.task_soft_time_limit_s:
+            raise ValueError(
+                f"task_time_limit_s ({self.task_time_limit_s}) must be larger than "
+                f"task_soft_time_limit_s ({self.task_soft_time_limit_s}): the soft limit is the "
+                "clean stop, the hard limit the kill"
+            )
+        floor = self.task_time_limit_s + self.longest_retry_countdown_s
+        if self.visibility_timeout_s <= floor:
+            raise ValueError(
+                f"visibility_timeout_s ({self.visibility_timeout_s}) must be larger than "
+                f"task_time_limit_s + retry_backoff_max_s ({floor:g}): otherwise Redis hands a "
+                "running or retry-scheduled task to a second worker and it runs twice"
+            )
+        if self.max_attempts <= self.max_retries + 1:
+            raise ValueError(
+                f"max_attempts ({self.max_attempts}) must be larger than max_retries + 1 "
+                f"({self.max_retries + 1}): every delivery counts as an attempt"
+            )
+        if self.default_chunk_overlap >= self.default_chunk_size:
+            raise ValueError("default_chunk_overlap must be smaller than default_chunk_size")
+        return self

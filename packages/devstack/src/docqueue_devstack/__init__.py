@@ -1,0 +1,1 @@
+"""The docqueue stack as local processes: what `make run` starts and what the integration tests use."""

@@ -1,0 +1,84 @@
+"""`make run`: the whole docqueue stack on this machine until Ctrl-C.
+
+Uses REDIS_URL when set, otherwise starts its own Redis (AOF) under .run/. Starts api, worker,
+beat, Flower and the celery-exporter, prints where they are and a development API key.
+"""
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import redis
+
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.stack import EXPORTER_PORT, FLOWER_PORT, Stack
+
+DEV_TENANT = "dev"
+
+
+def main() -> None:
+    run_dir = Path(os.environ.get("DOCQUEUE_RUN_DIR", ".run")).resolve()
+    api_port = int(os.environ.get("DOCQUEUE_API_PORT", "8000"))
+    flower_auth = os.environ.get("DOCQUEUE_FLOWER_BASIC_AUTH", "admin:admin")
+    exporter_python = run_dir / "exporter-venv" / "bin" / "python"
+
+    redis_server = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_server = RedisServer(run_dir / "redis").start()
+        redis_url = redis_server.url
+    stack = Stack(redis_url=redis_url, run_dir=run_dir, env={"DOCQUEUE_LOG_FORMAT": "text"})
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        key = os.environ.get("DOCQUEUE_DEV_API_KEY") or generate_api_key()
+        store_api_key(redis.Redis.from_url(redis_url), key, DEV_TENANT, set(Scope), name="make run")
+        _, api_url = stack.start_api(port=api_port)
+        stack.start_worker()
+        stack.start_beat()
+        _, flower_url = stack.start_flower(port=FLOWER_PORT, basic_auth=flower_auth)
+        exporter_url = "(not installed: run `make exporter`)"
+        if exporter_python.exists():
+            _, exporter_url = stack.start_exporter(exporter_python, port=EXPORTER_PORT)
+        print(banner(api_url, flower_url, flower_auth, exporter_url, redis_url, key, run_dir), flush=True)
+        while not stopping.is_set():
+            for process in stack.processes:
+                if not process.alive():
+                    print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
+                    return
+            stopping.wait(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C must not cut the cleanup short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("\nstopping docqueue...", flush=True)
+        stack.stop()
+        if redis_server is not None:
+            redis_server.stop()
+
+
+def banner(api: str, flower: str, flower_auth: str, exporter: str, redis_url: str, key: str, run_dir: Path) -> str:
+    return f"""
+docqueue is running (Ctrl-C stops everything)
+
+  API              {api}          (docs: {api}/docs)
+  Flower           {flower}   (basic auth {flower_auth})
+  celery-exporter  {exporter}
+  Redis            {redis_url}
+  logs             {run_dir}/logs/
+
+  API key (tenant "{DEV_TENANT}", all scopes):
+    export DOCQUEUE_URL={api} DOCQUEUE_API_KEY={key}
+
+  Try it:
+    curl -s -H "Authorization: Bearer $DOCQUEUE_API_KEY" -F file=@some.pdf $DOCQUEUE_URL/v1/documents
+    docqueue submit some.pdf --wait
+"""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The docqueue services as child processes of this one, all sharing one Redis and one blob dir."""
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docqueue_devstack.processes import Process, free_port, http_ok, wait_until
+
+EXPORTER_PORT = 9808
+FLOWER_PORT = 5555
+
+
+@dataclass
+class Stack:
+    """Starts api, workers, beat, Flower and the celery-exporter; `stop()` stops every one by PID."""
+
+    redis_url: str
+    run_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    processes: list[Process] = field(default_factory=list)
+
+    def base_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DOCQUEUE_REDIS_URL": self.redis_url,
+                "DOCQUEUE_STORAGE_URL": f"file://{self.run_dir / 'blobs'}",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.env)
+        env.update(extra or {})
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Process:
+        log = self.run_dir / "logs" / f"{name}.log"
+        process = Process(name, argv, self.base_env(env), log).start()
+        self.processes.append(process)
+        return process
+
+    def start_api(self, port: int | None = None, env: Mapping[str, str] | None = None) -> tuple[Process, str]:
+        port = port or free_port()
+        argv = [
+            sys.executable, "-m", "uvicorn", "docqueue_api.main:app",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        ]  # fmt: skip
+        process = self._spawn(f"api-{port}", argv, env)
+        url = f"http://127.0.0.1:{port}"
+        if not wait_until(lambda: http_ok(f"{url}/healthz") or not process.alive(), timeout_s=30):
+            raise RuntimeError(f"the API did not start:\n{process.log_tail()}")
+        if not process.alive():
+            raise RuntimeError(f"the API exited:\n{process.log_tail()}")
+        return process, url
+
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 2, env: Mapping[str, str] | None = None
+    ) -> Process:
+        argv = [
+            sys.executable, "-m", "docqueue_worker",
+            "--hostname", f"{name}@%h", "--concurrency", str(concurrency),
+        ]  # fmt: skip
+        process = self._spawn(name, argv, env)
+        if not wait_until(lambda: "ready." in process.log_tail(200) or not process.alive(), timeout_s=60):
+            raise RuntimeError(f"the worker did not start:\n{process.log_tail()}")
+        if not process.alive():
+            raise RuntimeError(f"the worker exited:\n{process.log_tail()}")
+        return process
+
+    def start_beat(self, name: str = "beat", env: Mapping[str, str] | None = None) -> Process:
+        argv = [sys.executable, "-m", "docqueue_beat", "--hostname", f"{name}@%h"]
+        process = self._spawn(name, argv, env)
+        if not wait_until(lambda: "ready." in process.log_tail(200) or not process.alive(), timeout_s=60):
+            raise RuntimeError(f"beat did not start:\n{process.log_tail()}")
+        return process
+
+    def start_flower(self, port: int = FLOWER_PORT, basic_auth: str = "admin:admin") -> tuple[Process, str]:
+        argv = [
+            sys.executable, "-m", "celery", "--broker", self.redis_url, "flower",
+            "--address=127.0.0.1", f"--port={port}", "--url_prefix=flower",
+            f"--basic_auth={basic_auth}", "--purge_offline_workers=300",
+        ]  # fmt: skip
+        process = self._spawn("flower", argv)
+        url = f"http://127.0.0.1:{port}/flower"
+        if not wait_until(lambda: http_ok(f"{url}/healthcheck") or not process.alive(), timeout_s=30):
+            raise RuntimeError(f"Flower did not start:\n{process.log_tail()}")
+        return process, url
+
+    def start_exporter(self, python: Path, port: int = EXPORTER_PORT) -> tuple[Process, str]:
+        """The celery-exporter from its own virtual environment (it pins older redis and
+        prometheus-client than ours)."""
+        argv = [
+            str(python), "-m", "src.cli", "--broker-url", self.redis_url,
+            "--host", "127.0.0.1", "--port", str(port),
+            "--queues", "documents,callbacks,maintenance", "--generic-hostname-task-sent-metric",
+        ]  # fmt: skip
+        process = self._spawn("celery-exporter", argv)
+        url = f"http://127.0.0.1:{port}/metrics"
+        if not wait_until(lambda: http_ok(url) or not process.alive(), timeout_s=60):
+            raise RuntimeError(f"the celery-exporter did not start:\n{process.log_tail()}")
+        return process, url
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()

@@ -1,0 +1,40 @@
+"""The API application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import docqueue
+from docqueue_api.documents.routes import router as documents_router
+from docqueue_api.health.routes import router as health_router
+from docqueue_api.problems import install_problem_handlers
+from docqueue_api.services import build_services
+from docqueue_api.settings import ApiSettings
+from docqueue_api.tasks.routes import router as tasks_router
+
+DESCRIPTION = """Upload a document and get a task id in milliseconds; follow its progress; fetch its
+pages and retrieval chunks. Every error is `application/problem+json` with a stable `code`."""
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="docqueue",
+        version=docqueue.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(documents_router)
+    app.include_router(tasks_router)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,48 @@
+"""Route dependencies as `Annotated` aliases, so a signature reads like a sentence."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from docqueue.auth import Scope
+from docqueue_api.auth import Caller
+from docqueue_api.problems import ProblemError
+from docqueue_api.services import ApiServices
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dq_...`")
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+async def get_caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise ProblemError(401, "unauthorized", "an API key is required", headers=challenge)
+    caller = await services.keys.resolve(credentials.credentials)
+    if caller is None:
+        raise ProblemError(401, "unauthorized", "the API key is not valid", headers=challenge)
+    return caller
+
+
+def require(scope: Scope) -> object:
+    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if not caller.can(scope):
+            raise ProblemError(403, "forbidden", f"the API key lacks the {scope!s} scope")
+        return caller
+
+    return Depends(check)
+
+
+SubmitterDep = Annotated[Caller, require(Scope.SUBMIT)]
+ReaderDep = Annotated[Caller, require(Scope.READ)]
+AdminDep = Annotated[Caller, require(Scope.ADMIN)]

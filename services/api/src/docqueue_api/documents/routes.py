@@ -1,0 +1,55 @@
+"""POST /v1/documents: upload a document, get a task id at once."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from docqueue_api.dependencies import ServicesDep, SubmitterDep
+from docqueue_api.documents.schemas import Accepted
+from docqueue_api.documents.service import submit_document
+from docqueue_api.problems import problem_responses
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "A PDF, plain text or Markdown file"},
+                    "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
+                    "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Accepted,
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={
+        200: {"model": Accepted, "description": "The same document and options were already submitted"},
+        **problem_responses(400, 401, 403, 413, 415, 422, 503),
+    },
+)
+async def upload_document(
+    request: Request,
+    services: ServicesDep,
+    caller: SubmitterDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Store the document and queue it for processing; answers before any processing happens."""
+    submission = await submit_document(request, services, caller, idempotency_key)
+    return JSONResponse(
+        submission.accepted.model_dump(mode="json"),
+        status_code=submission.status,
+        headers={"Location": submission.accepted.status_url},
+    )

@@ -1,0 +1,173 @@
+"""Accept an upload: store the bytes, write the job, enqueue it; answer only once all three hold."""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import anyio
+from kombu.exceptions import OperationalError
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from starlette.requests import Request
+
+from docqueue import names
+from docqueue.jobs.commands import fingerprint
+from docqueue.jobs.model import Job, JobOptions, JobState
+from docqueue.storage import StorageError, upload_key
+from docqueue_api.auth import Caller
+from docqueue_api.documents.filenames import display_filename
+from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
+from docqueue_api.documents.schemas import Accepted
+from docqueue_api.documents.upload import Upload, UploadLimits, receive_upload
+from docqueue_api.problems import ProblemError
+from docqueue_api.services import ApiServices
+
+log = logging.getLogger(__name__)
+
+OPTION_FIELDS = frozenset(JobOptions.model_fields)
+RETRY_AFTER_S = "5"
+
+
+@dataclass(frozen=True)
+class Submission:
+    status: int
+    accepted: Accepted
+
+
+def unavailable(detail: str) -> ProblemError:
+    return ProblemError(503, "service_unavailable", detail, headers={"Retry-After": RETRY_AFTER_S})
+
+
+async def submit_document(
+    request: Request, services: ApiServices, caller: Caller, idempotency_key: str | None
+) -> Submission:
+    settings = services.settings
+    if idempotency_key is not None:
+        IdempotencyKeys.check_key(idempotency_key)
+    task_id = uuid.uuid4().hex
+    blob_key = upload_key(task_id)
+    limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
+    try:
+        writer = services.blobs.writer(blob_key, ttl_s=settings.retention_s)
+        upload = await receive_upload(request, limits, writer)
+    except StorageError as exc:
+        raise unavailable("document storage is unavailable") from exc
+    try:
+        return await _register(request, services, caller, task_id, blob_key, upload, idempotency_key)
+    except BaseException:
+        await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
+        raise
+
+
+async def _register(
+    request: Request,
+    services: ApiServices,
+    caller: Caller,
+    task_id: str,
+    blob_key: str,
+    upload: Upload,
+    idempotency_key: str | None,
+) -> Submission:
+    options = parse_options(upload.fields, services)
+    idempotency = IdempotencyKeys(services.redis, services.settings.idempotency_ttl_s)
+    print_ = fingerprint(upload.sha256, options)
+    try:
+        if idempotency_key is not None:
+            stored = await idempotency.begin(caller.tenant, idempotency_key, print_)
+            if stored is not None:
+                await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
+                return Submission(stored.status, Accepted.model_validate(stored.body))
+        try:
+            submission = await _create_and_enqueue(request, services, caller, task_id, blob_key, upload, options)
+        except BaseException:
+            if idempotency_key is not None:
+                await idempotency.release(caller.tenant, idempotency_key)
+            raise
+        if idempotency_key is not None:
+            answer = StoredAnswer(submission.status, submission.accepted.model_dump(mode="json"))
+            await idempotency.complete(caller.tenant, idempotency_key, print_, answer)
+        return submission
+    except RedisError as exc:
+        raise unavailable("the job store is unavailable") from exc
+
+
+async def _create_and_enqueue(
+    request: Request,
+    services: ApiServices,
+    caller: Caller,
+    task_id: str,
+    blob_key: str,
+    upload: Upload,
+    options: JobOptions,
+) -> Submission:
+    now = time.time()
+    job = Job(
+        task_id=task_id,
+        tenant=caller.tenant,
+        filename=display_filename(upload.filename),
+        media_type=upload.media_type,
+        size_bytes=upload.size_bytes,
+        sha256=upload.sha256,
+        options=options,
+        blob_key=blob_key,
+        created_at=now,
+        updated_at=now,
+    )
+    existing_id = await services.jobs.create(job)
+    if existing_id is not None:
+        existing = await services.jobs.get(existing_id)
+        await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
+        state = existing.state if existing else JobState.QUEUED
+        return Submission(200, accepted(request, existing_id, state, deduplicated=True))
+    try:
+        await anyio.to_thread.run_sync(_publish, services, task_id)
+    except (OperationalError, RedisError, OSError) as exc:
+        # No 202 without an enqueued message: take the record back so nothing waits forever.
+        log.warning("enqueue failed; upload refused", extra={"task_id": task_id})
+        await services.jobs.delete(job)
+        raise unavailable("the queue is unavailable") from exc
+    return Submission(202, accepted(request, task_id, JobState.QUEUED, deduplicated=False))
+
+
+def _publish(services: ApiServices, task_id: str) -> None:
+    services.celery.send_task(
+        names.PROCESS_DOCUMENT,
+        args=[task_id],
+        task_id=task_id,
+        retry=False,
+    )
+
+
+def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
+    unknown = sorted(set(fields) - OPTION_FIELDS)
+    if unknown:
+        raise ProblemError(
+            422,
+            "validation_error",
+            f"unknown form fields: {', '.join(unknown)}",
+            errors=[{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown],
+        )
+    values = {
+        "chunk_size": services.settings.default_chunk_size,
+        "chunk_overlap": services.settings.default_chunk_overlap,
+        **{name: value.strip() for name, value in fields.items()},
+    }
+    try:
+        return JobOptions.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", *map(str, err["loc"])], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=False)
+        ]
+        raise ProblemError(422, "validation_error", "the upload options are not valid", errors=errors) from exc
+
+
+def accepted(request: Request, task_id: str, state: JobState, *, deduplicated: bool) -> Accepted:
+    return Accepted(
+        task_id=task_id,
+        state=state,
+        status_url=str(request.url_for("get_task", task_id=task_id)),
+        result_url=str(request.url_for("get_task_result", task_id=task_id)),
+        deduplicated=deduplicated,
+    )

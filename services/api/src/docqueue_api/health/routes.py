@@ -1,0 +1,36 @@
+"""Liveness, readiness and metrics: unauthenticated, for the kubelet and Prometheus."""
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from docqueue_api.dependencies import ServicesDep
+from docqueue_api.problems import ProblemError, problem_responses
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """The process is alive (no dependency is checked: a Redis outage must not restart the API)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses=problem_responses(503))
+async def readyz(services: ServicesDep) -> Health:
+    """Ready to accept uploads: Redis answers."""
+    try:
+        await services.redis.ping()
+    except (RedisError, OSError) as exc:
+        raise ProblemError(503, "redis_unavailable", "Redis is not reachable", headers={"Retry-After": "5"}) from exc
+    return Health(status="ready")
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

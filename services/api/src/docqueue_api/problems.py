@@ -1,0 +1,131 @@
+"""RFC 9457 problem details: every error the API returns, with a stable machine `code`."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_DEFAULT_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+class Problem(BaseModel):
+    """An error response (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.errors = errors
+
+
+def problem_response(request: Request, error: ProblemError) -> JSONResponse:
+    body = Problem(
+        type=f"urn:docqueue:problem:{error.code}",
+        title=_TITLES.get(error.status, "Error"),
+        status=error.status,
+        detail=error.detail,
+        code=error.code,
+        instance=request.url.path,
+        errors=error.errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=error.status,
+        headers=error.headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problems a route may answer with."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": _TITLES[status]}
+        for status in statuses
+    }
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem_response(request, exc)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _DEFAULT_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        headers = dict(exc.headers or {})
+        return problem_response(request, ProblemError(exc.status_code, code, detail, headers=headers))
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+            for err in exc.errors()
+        ]
+        error = ProblemError(422, "validation_error", "the request is not valid", errors=errors)
+        return problem_response(request, error)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(request, ProblemError(500, "internal_error", "an unexpected error occurred"))
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,40 @@
+"""What a running API holds: connections and stores, built in the app's lifespan."""
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from celery import Celery
+
+from docqueue.celery_app import create_celery_app
+from docqueue.jobs.async_store import AsyncJobStore
+from docqueue.storage import BlobStore, open_blob_store
+from docqueue_api.auth import KeyResolver
+from docqueue_api.settings import ApiSettings
+
+
+@dataclass
+class ApiServices:
+    settings: ApiSettings
+    redis: aioredis.Redis
+    jobs: AsyncJobStore
+    blobs: BlobStore
+    celery: Celery
+    keys: KeyResolver
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        self.celery.close()
+
+
+def build_services(settings: ApiSettings) -> ApiServices:
+    client = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=25
+    )
+    return ApiServices(
+        settings=settings,
+        redis=client,
+        jobs=AsyncJobStore(client, settings.retention_s),
+        blobs=open_blob_store(settings.storage_url),
+        celery=create_celery_app(settings, main="docqueue_api"),
+        keys=KeyResolver(client, settings.api_key_cache_s),
+    )

@@ -1,0 +1,78 @@
+"""What clients read about a task."""
+
+from datetime import UTC, datetime
+
+from fastapi import Request
+from pydantic import BaseModel
+
+from docqueue.jobs.model import Job, JobState, Stage
+
+
+class Progress(BaseModel):
+    pages_done: int
+    pages_total: int
+    percent: float
+
+
+class TaskError(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+
+
+class TaskView(BaseModel):
+    """A task as clients see it. `error` is set while retrying and once failed or given up."""
+
+    task_id: str
+    state: JobState
+    stage: Stage
+    progress: Progress
+    attempts: int
+    error: TaskError | None
+    filename: str
+    media_type: str
+    size_bytes: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+    result_url: str
+
+    @classmethod
+    def of(cls, job: Job, request: Request) -> "TaskView":
+        error = None
+        if job.error_code is not None and job.state != JobState.SUCCEEDED:
+            error = TaskError(
+                code=job.error_code,
+                message=job.error_message or "",
+                retryable=job.error_retryable,
+            )
+        return cls(
+            task_id=job.task_id,
+            state=job.state,
+            stage=job.stage,
+            progress=Progress(
+                pages_done=job.pages_done, pages_total=job.pages_total, percent=job.percent
+            ),
+            attempts=job.attempts,
+            error=error,
+            filename=job.filename,
+            media_type=job.media_type,
+            size_bytes=job.size_bytes,
+            created_at=_time(job.created_at),
+            started_at=_time(job.started_at),
+            finished_at=_time(job.finished_at),
+            status_url=str(request.url_for("get_task", task_id=job.task_id)),
+            result_url=str(request.url_for("get_task_result", task_id=job.task_id)),
+        )
+
+
+class TaskPage(BaseModel):
+    """One page of the caller's tasks, newest first; pass `next_cursor` as `cursor` for the next."""
+
+    items: list[TaskView]
+    next_cursor: str | None
+
+
+def _time(epoch_s: float | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, tz=UTC)

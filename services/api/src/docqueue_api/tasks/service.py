@@ -1,0 +1,101 @@
+"""Reading, listing and cancelling the caller's tasks."""
+
+import base64
+import binascii
+import time
+
+from docqueue.jobs.async_store import AsyncJobStore
+from docqueue.jobs.commands import Update
+from docqueue.jobs.model import TERMINAL_STATES, Job, JobState
+from docqueue.errors import ErrorCode
+from docqueue_api.auth import Caller
+from docqueue_api.problems import ProblemError
+
+CANCELLABLE = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.RETRYING})
+# Candidates scanned per list request when filtering by state, so a page stays cheap.
+SCAN_LIMIT = 1000
+
+
+async def find_task(jobs: AsyncJobStore, caller: Caller, task_id: str) -> Job:
+    """The caller's job, or 404: another tenant's task looks exactly like a missing one."""
+    job = await jobs.get(task_id) if _plausible_id(task_id) else None
+    if job is None or job.tenant != caller.tenant:
+        raise ProblemError(404, "task_not_found", "no such task")
+    return job
+
+
+async def cancel_task(jobs: AsyncJobStore, job: Job) -> Job:
+    """Queued work never runs; running work stops at its next progress write."""
+    if job.state == JobState.CANCELLED:
+        return job
+    if job.state in TERMINAL_STATES:
+        raise ProblemError(409, "task_not_cancellable", f"the task already ended: {job.state}")
+    now = time.time()
+    result = await jobs.update(
+        Update(
+            task_id=job.task_id,
+            now=now,
+            from_states=CANCELLABLE,
+            set={
+                "state": JobState.CANCELLED,
+                "error_code": ErrorCode.CANCELLED,
+                "error_message": "cancelled by the client",
+                "finished_at": now,
+            },
+            terminal=True,
+        )
+    )
+    if result.job is None:
+        raise ProblemError(404, "task_not_found", "no such task")
+    if not result.ok and result.job.state != JobState.CANCELLED:
+        raise ProblemError(409, "task_not_cancellable", f"the task already ended: {result.job.state}")
+    return result.job
+
+
+async def list_tasks(
+    jobs: AsyncJobStore, caller: Caller, state: JobState | None, limit: int, cursor: str | None
+) -> tuple[list[Job], str | None]:
+    """A page of the caller's jobs, newest first, optionally only those in `state`."""
+    max_score, after_id = decode_cursor(cursor) if cursor else ("+inf", None)
+    found: list[Job] = []
+    scanned = 0
+    last: tuple[float, str] | None = None
+    while len(found) < limit and scanned < SCAN_LIMIT:
+        batch = await jobs.page(caller.tenant, max_score, limit + 1)
+        if after_id is not None:
+            # Same-score entries come in descending id order; skip those already returned.
+            batch = [(tid, score) for tid, score in batch if not (_same(score, max_score) and tid >= after_id)]
+        if not batch:
+            return found, None
+        records = await jobs.get_many([tid for tid, _ in batch])
+        for (task_id, score), job in zip(batch, records, strict=True):
+            scanned += 1
+            last = (score, task_id)
+            if job is not None and (state is None or job.state == state):
+                found.append(job)
+                if len(found) == limit:
+                    break
+        max_score, after_id = f"{last[0]!r}", last[1]
+    return found, encode_cursor(*last) if last else None
+
+
+def encode_cursor(score: float, task_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{score!r}:{task_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        score, task_id = raw.split(":", 1)
+        float(score)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ProblemError(400, "invalid_cursor", "the cursor is not valid") from exc
+    return score, task_id
+
+
+def _same(score: float, max_score: str) -> bool:
+    return max_score not in ("+inf", "-inf") and score == float(max_score)
+
+
+def _plausible_id(task_id: str) -> bool:
+    return len(task_id) == 32 and all(ch in "0123456789abcdef" for ch in task_id)

@@ -1,0 +1,39 @@
+"""`docqueue-beat`: RedBeat's scheduler plus a one-process worker for the maintenance queue.
+
+The schedule and the tasks it triggers live together so maintenance keeps running when document
+workers are scaled to zero. RedBeat's lock in Redis lets only one replica schedule at a time; a
+second replica waits and takes over when the lock expires.
+"""
+
+import sys
+
+from pydantic import ValidationError
+
+from docqueue import names
+
+
+def main() -> None:
+    from docqueue_beat.settings import BeatSettings
+
+    try:
+        settings = BeatSettings()
+    except ValidationError as exc:
+        sys.exit(f"docqueue-beat: refusing to start, the settings are unsafe:\n{exc}")
+    from docqueue_beat.main import app
+
+    app.worker_main(
+        [
+            "worker",
+            "--beat",
+            "--queues", names.MAINTENANCE_QUEUE,
+            "--concurrency", "1",
+            "--loglevel", settings.log_level,
+            "--without-mingle",
+            "--without-gossip",
+            *sys.argv[1:],
+        ]  # fmt: skip
+    )
+
+
+if __name__ == "__main__":
+    main()

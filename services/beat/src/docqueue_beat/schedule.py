@@ -1,0 +1,26 @@
+"""The beat schedule and RedBeat's settings."""
+
+from typing import Any
+
+from docqueue import names
+from docqueue.jobs.keys import PREFIX
+from docqueue_beat.settings import BeatSettings
+
+
+def beat_config(settings: BeatSettings) -> dict[str, Any]:
+    # Each run expires after its interval: a backlog of maintenance runs is never useful.
+    return {
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_redis_options": {"socket_timeout": 10, "socket_connect_timeout": 5, "retry_on_timeout": True},
+        "redbeat_key_prefix": f"{PREFIX}redbeat:",
+        "redbeat_lock_timeout": settings.beat_lock_timeout_s,
+        "beat_max_loop_interval": min(5, settings.beat_lock_timeout_s // 5),
+        "beat_schedule": {
+            "retention": {
+                "task": names.APPLY_RETENTION,
+                "schedule": settings.retention_interval_s,
+                "options": {"expires": settings.retention_interval_s},
+            },
+        },
+    }

@@ -1,0 +1,16 @@
+"""The beat service's settings: the shared ones plus its schedule."""
+
+from pydantic import Field
+
+from docqueue.settings import Settings
+
+
+class BeatSettings(Settings):
+    """`DOCQUEUE_*` settings of the beat process."""
+
+    retention_interval_s: float = Field(default=300.0, gt=0)
+    reconcile_interval_s: float = Field(default=30.0, gt=0)
+    # Jobs handled per maintenance run, so one run stays short.
+    maintenance_batch: int = Field(default=500, ge=1)
+    # RedBeat's lock: a second beat replica waits on it and takes over when it expires.
+    beat_lock_timeout_s: int = Field(default=60, ge=5)

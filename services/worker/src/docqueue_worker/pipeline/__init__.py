@@ -1,0 +1,1 @@
+"""The document pipeline as pure functions: no Celery, no Redis. The task wires them together."""

@@ -1,0 +1,90 @@
+"""Open an upload and check it can be processed; every refusal is a permanent `DocumentError`."""
+
+import codecs
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
+
+from docqueue.errors import DocumentError, ErrorCode
+from docqueue.media import MediaType, sniff
+from docqueue.results import Page
+
+
+@contextmanager
+def pdf_errors() -> Iterator[None]:
+    """Translate what pypdf raises on hostile or broken files into our permanent error codes."""
+    try:
+        yield
+    except DocumentError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise DocumentError(ErrorCode.ENCRYPTED_DOCUMENT, "the PDF is encrypted") from exc
+    except (LimitReachedError, RecursionError, MemoryError) as exc:
+        raise DocumentError(
+            ErrorCode.DOCUMENT_TOO_COMPLEX, f"the PDF exceeds a parsing limit: {type(exc).__name__}"
+        ) from exc
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # pypdf surfaces malformed structure as a zoo of exception types.
+        raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"the PDF cannot be read: {exc}") from exc
+
+
+def open_pdf(stream: BinaryIO, max_pages: int) -> PdfReader:
+    """A reader for a PDF that is not encrypted (or opens with an empty password) and not too long."""
+    with pdf_errors():
+        reader = PdfReader(stream)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(ErrorCode.ENCRYPTED_DOCUMENT, "the PDF is password-protected")
+        page_count = len(reader.pages)
+    if page_count == 0:
+        raise DocumentError(ErrorCode.EMPTY_DOCUMENT, "the PDF has no pages")
+    if page_count > max_pages:
+        raise DocumentError(
+            ErrorCode.TOO_MANY_PAGES, f"the PDF has {page_count} pages; the limit is {max_pages}"
+        )
+    return reader
+
+
+def pdf_metadata(reader: PdfReader) -> tuple[str | None, str | None]:
+    """Title and author when the document says; broken metadata is not worth failing over."""
+    try:
+        meta = reader.metadata
+        if meta is None:
+            return None, None
+        return _clean(meta.title), _clean(meta.author)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
+
+
+def decode_text(data: bytes) -> str:
+    """A text or Markdown upload as one string; it must be UTF-8 throughout."""
+    if not data.strip():
+        raise DocumentError(ErrorCode.EMPTY_DOCUMENT, "the document is empty")
+    try:
+        return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            ErrorCode.UNSUPPORTED_TYPE, f"the text is not valid UTF-8 at byte {exc.start}"
+        ) from exc
+
+
+def text_pages(text: str) -> list[Page]:
+    """A text document is one page; form feeds, where present, separate pages."""
+    parts = text.split("\f") if "\f" in text else [text]
+    return [Page(number=number, text=part) for number, part in enumerate(parts, start=1)]
+
+
+def media_type_of(head: bytes, filename: str) -> MediaType:
+    media_type = sniff(head, filename)
+    if media_type is None:
+        raise DocumentError(ErrorCode.UNSUPPORTED_TYPE, "the bytes are not a PDF or UTF-8 text")
+    return media_type
+
+
+def _clean(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "").strip()
+    return value[:500] or None

@@ -1,0 +1,76 @@
+"""load blob → validate → extract page by page → chunk → store: the stages in order."""
+
+from typing import BinaryIO, Protocol
+
+from docqueue.jobs.model import Job, Stage
+from docqueue.media import SNIFF_BYTES, MediaType
+from docqueue.results import DocumentInfo, Page, Result
+from docqueue.settings import Settings
+from docqueue.storage import BlobStore
+from docqueue.storage.base import result_key
+from docqueue_worker.pipeline.chunk import chunk_pages
+from docqueue_worker.pipeline.extract import extract_pdf_pages
+from docqueue_worker.pipeline.read import (
+    decode_text,
+    media_type_of,
+    open_pdf,
+    pdf_metadata,
+    text_pages,
+)
+
+
+class Progress(Protocol):
+    """Where the pipeline reports; raises to stop the run (cancelled, lease lost)."""
+
+    def stage(self, stage: Stage, pages_total: int | None = None) -> None: ...
+
+    def page_done(self, pages_done: int) -> None: ...
+
+
+def run_pipeline(
+    job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings
+) -> str:
+    """Process `job`'s upload and store the result; return the result's blob key."""
+    with blobs.open(job.blob_key) as stream:
+        pages, title, author, media_type = read_document(stream, job.filename, progress, settings)
+    progress.stage(Stage.CHUNKING)
+    chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
+    progress.stage(Stage.STORING)
+    result = Result(
+        task_id=job.task_id,
+        document=DocumentInfo(
+            filename=job.filename,
+            media_type=media_type,
+            sha256=job.sha256,
+            page_count=len(pages),
+            title=title,
+            author=author,
+        ),
+        pages=pages,
+        chunks=chunks,
+    )
+    key = result_key(job.task_id, run_id)
+    blobs.put(key, result.model_dump_json().encode(), ttl_s=settings.retention_s)
+    return key
+
+
+def read_document(
+    stream: BinaryIO, filename: str, progress: Progress, settings: Settings
+) -> tuple[list[Page], str | None, str | None, MediaType]:
+    """Pages, title and author of a PDF or text upload, reporting each page."""
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    media_type = media_type_of(head, filename)
+    if media_type != MediaType.PDF:
+        pages = text_pages(decode_text(stream.read()))
+        progress.stage(Stage.EXTRACTING, pages_total=len(pages))
+        progress.page_done(len(pages))
+        return pages, None, None, media_type
+    reader = open_pdf(stream, settings.max_pages)
+    progress.stage(Stage.EXTRACTING, pages_total=len(reader.pages))
+    pages = []
+    for page in extract_pdf_pages(reader):
+        pages.append(page)
+        progress.page_done(page.number)
+    title, author = pdf_metadata(reader)
+    return pages, title, author, media_type

@@ -1,0 +1,240 @@
+"""One delivery of `documents.process`: claim the job, run the pipeline, record the outcome.
+
+The Celery task only calls `DocumentProcessor.process`; this module holds the decisions (what is
+retried, what is dead-lettered, who may write) and the pipeline holds the work.
+"""
+
+import logging
+import os
+import random
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
+from docqueue import names
+from docqueue.deadletters import DeadLetter, add_dead_letter
+from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, TransientError
+from docqueue.jobs.commands import Update
+from docqueue.jobs.model import Job, JobState, Stage
+from docqueue.jobs.store import JobStore
+from docqueue.settings import Settings
+from docqueue.storage import BlobStore
+from docqueue_worker.lease import RunLease
+from docqueue_worker.pipeline.run import run_pipeline
+
+log = logging.getLogger(__name__)
+
+# Failures worth another attempt: the infrastructure hiccupped, the document did nothing wrong.
+TRANSIENT_ERRORS = (TransientError, redis.ConnectionError, redis.TimeoutError, ConnectionError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the Celery task must do after this delivery: nothing, or deliver again later."""
+
+    retry_in_s: float | None = None
+
+
+DONE = Outcome()
+
+
+class DocumentProcessor:
+    """Processes one job per call; safe to call again for the same job (at-least-once delivery)."""
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        blobs: BlobStore,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.jobs = jobs
+        self.blobs = blobs
+        self.settings = settings
+        self.clock = clock
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+
+    def process(self, task_id: str) -> Outcome:
+        job = self.jobs.get(task_id)
+        if job is None or job.is_terminal:
+            # Cancelled before it ran, finished by an earlier delivery, or expired: nothing to do.
+            log.info("skipping delivery", extra={"task_id": task_id, "state": job and job.state})
+            return DONE
+        if job.state == JobState.RUNNING and self._lease_alive(job):
+            wait_s = max(1.0, job.updated_at + self.settings.lease_s - self.clock())
+            log.warning("job is held by a live run; delivering again later", extra={"task_id": task_id})
+            return Outcome(retry_in_s=wait_s)
+        if job.attempts >= self.settings.max_attempts:
+            self._dead_letter_unclaimed(job)
+            return DONE
+        run_id = uuid.uuid4().hex
+        claimed = self.jobs.update(
+            Update(
+                task_id=task_id,
+                now=self.clock(),
+                from_states={job.state},
+                run_id=job.run_id if job.state == JobState.RUNNING else None,
+                set={
+                    "state": JobState.RUNNING,
+                    "stage": Stage.EXTRACTING,
+                    "run_id": run_id,
+                    "holder": self.holder,
+                    "started_at": self.clock(),
+                    "pages_done": 0,
+                },
+                incr={"attempts": 1},
+            )
+        )
+        if not claimed.ok or claimed.job is None:
+            log.info("lost the race to claim", extra={"task_id": task_id})
+            return DONE
+        return self._run(claimed.job, run_id)
+
+    def _run(self, job: Job, run_id: str) -> Outcome:
+        settings = self.settings
+        with RunLease(
+            self.jobs,
+            job.task_id,
+            run_id,
+            interval_s=settings.progress_interval_s,
+            heartbeat_s=settings.heartbeat_interval_s,
+            clock=self.clock,
+        ) as lease:
+            try:
+                result_key = run_pipeline(job, self.blobs, lease, run_id, settings)
+            except DocumentError as exc:
+                self._end(lease, job, JobState.FAILED, exc.code, exc.message)
+                return DONE
+            except (JobCancelled, LeaseLost) as exc:
+                log.info("run stopped: %s", type(exc).__name__, extra={"task_id": job.task_id})
+                return DONE
+            except SoftTimeLimitExceeded:
+                message = f"processing took longer than {settings.task_soft_time_limit_s}s"
+                self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.TIMEOUT, message)
+                return DONE
+            except TRANSIENT_ERRORS as exc:
+                return self._retry_or_give_up(lease, job, exc)
+            except Exception as exc:  # noqa: BLE001 - any bug ends in the dead letters, never a loop
+                log.exception("unexpected error", extra={"task_id": job.task_id})
+                self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.INTERNAL_ERROR, repr(exc))
+                return DONE
+            finished = lease.finish(
+                Update(
+                    task_id=job.task_id,
+                    now=self.clock(),
+                    set={
+                        "state": JobState.SUCCEEDED,
+                        "stage": Stage.DONE,
+                        "result_key": result_key,
+                        "finished_at": self.clock(),
+                    },
+                    unset=("error_code", "error_message"),
+                    terminal=True,
+                )
+            )
+            if not finished.ok:
+                # Cancelled or taken over while storing: this run's result must not exist.
+                self.blobs.delete(result_key)
+            return DONE
+
+    def _retry_or_give_up(self, lease: RunLease, job: Job, exc: BaseException) -> Outcome:
+        retries = job.attempts  # attempts already counts this delivery
+        if retries > self.settings.max_retries:
+            message = f"gave up after {retries} attempts: {exc!r}"
+            self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.RETRIES_EXHAUSTED, message)
+            return DONE
+        countdown = backoff_s(retries, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s)
+        lease.finish(
+            Update(
+                task_id=job.task_id,
+                now=self.clock(),
+                set={
+                    "state": JobState.RETRYING,
+                    "error_code": ErrorCode.INTERNAL_ERROR,
+                    "error_message": f"transient failure, retrying in {countdown:.0f}s: {exc!r}",
+                },
+            )
+        )
+        log.warning("transient failure; retrying", extra={"task_id": job.task_id, "countdown_s": countdown})
+        return Outcome(retry_in_s=countdown)
+
+    def _end(self, lease: RunLease, job: Job, state: JobState, code: ErrorCode, message: str) -> None:
+        ended = lease.finish(
+            Update(
+                task_id=job.task_id,
+                now=self.clock(),
+                set={
+                    "state": state,
+                    "error_code": code,
+                    "error_message": message,
+                    "finished_at": self.clock(),
+                },
+                terminal=True,
+            )
+        )
+        if ended.ok and state == JobState.DEAD_LETTERED:
+            self._record_dead_letter(job, code, message, traceback.format_exc())
+        log.info("job ended", extra={"task_id": job.task_id, "state": state, "error_code": code})
+
+    def _dead_letter_unclaimed(self, job: Job) -> None:
+        """Poison cap: delivered too often without finishing; dead-letter without running it."""
+        message = f"delivered {job.attempts} times without finishing (a crash or kill each time)"
+        ended = self.jobs.update(
+            Update(
+                task_id=job.task_id,
+                now=self.clock(),
+                from_states={job.state},
+                set={
+                    "state": JobState.DEAD_LETTERED,
+                    "error_code": ErrorCode.WORKER_LOST,
+                    "error_message": message,
+                    "finished_at": self.clock(),
+                },
+                terminal=True,
+            )
+        )
+        if ended.ok:
+            self._record_dead_letter(job, ErrorCode.WORKER_LOST, message, "")
+
+    def _record_dead_letter(self, job: Job, code: ErrorCode, message: str, trace: str) -> None:
+        add_dead_letter(
+            self.jobs.redis,
+            DeadLetter(
+                task_id=job.task_id,
+                task_name=names.PROCESS_DOCUMENT,
+                tenant=job.tenant,
+                args=[job.task_id],
+                error_code=code,
+                error_message=message,
+                traceback=trace if trace.strip() != "NoneType: None" else "",
+                attempts=job.attempts,
+            ),
+        )
+
+    def _lease_alive(self, job: Job) -> bool:
+        if self.clock() - job.updated_at >= self.settings.lease_s:
+            return False
+        host, _, pid = (job.holder or "").rpartition(":")
+        # A run on this machine whose process is gone (a killed pool child) holds nothing.
+        return not (host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)))
+
+
+def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:
+    """Exponential backoff with full jitter, capped: attempt 1 waits up to base_s, then doubles."""
+    return random.uniform(0, min(cap_s, base_s * 2 ** (attempt - 1)))  # noqa: S311 - jitter, not crypto
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
