@@ -5,7 +5,6 @@ import json
 import secrets
 import time
 from enum import StrEnum
-from typing import Any
 
 import redis
 from pydantic import BaseModel
@@ -39,16 +38,14 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def store_api_key(
-    client: "redis.Redis[Any]", key: str, tenant: str, scopes: set[Scope], name: str = ""
-) -> ApiKey:
+def store_api_key(client: redis.Redis, key: str, tenant: str, scopes: set[Scope], name: str = "") -> ApiKey:
     """Register `key` (any string the operator chose, or `generate_api_key()`)."""
     record = ApiKey(tenant=tenant, scopes=frozenset(scopes), name=name, created_at=time.time())
     client.set(keys.api_key(hash_api_key(key)), record.model_dump_json())
     return record
 
 
-def revoke_api_key(client: "redis.Redis[Any]", key_hash: str) -> bool:
+def revoke_api_key(client: redis.Redis, key_hash: str) -> bool:
     return bool(client.delete(keys.api_key(key_hash)))
 
 

@@ -8,6 +8,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from docqueue.jobs import keys
+from docqueue.text import as_text
 
 # Entries kept in the stream at most; the oldest are trimmed beyond this.
 DEAD_LETTERS_MAXLEN = 100_000
@@ -33,19 +34,14 @@ class DeadLetter(BaseModel):
 
     @classmethod
     def from_fields(cls, fields: dict[Any, Any]) -> "DeadLetter":
-        decoded = {_text(k): _text(v) for k, v in fields.items()}
+        decoded = {as_text(k): as_text(v) for k, v in fields.items()}
         for key in ("args", "history", "attempts", "dead_lettered_at"):
             if key in decoded:
                 decoded[key] = json.loads(decoded[key])
         return cls.model_validate(decoded)
 
 
-def add_dead_letter(client: "redis.Redis[Any]", letter: DeadLetter) -> str:
-    entry_id = client.xadd(
-        keys.DEAD_LETTERS, letter.to_fields(), maxlen=DEAD_LETTERS_MAXLEN, approximate=True
-    )
-    return _text(entry_id)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def add_dead_letter(client: redis.Redis, letter: DeadLetter) -> str:
+    fields: dict[Any, Any] = dict(letter.to_fields())
+    entry_id = client.xadd(keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTERS_MAXLEN, approximate=True)
+    return as_text(entry_id)

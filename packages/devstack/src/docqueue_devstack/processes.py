@@ -89,4 +89,3 @@ def http_ok(url: str) -> bool:
         return httpx.get(url, timeout=1.0).status_code < 500
     except httpx.HTTPError:
         return False
-

@@ -61,7 +61,9 @@ def main() -> None:
             redis_server.stop()
 
 
-def banner(api: str, flower: str, flower_auth: str, exporter: str, redis_url: str, key: str, run_dir: Path) -> str:
+def banner(
+    api: str, flower: str, flower_auth: str, exporter: str, redis_url: str, key: str, run_dir: Path
+) -> str:
     return f"""
 docqueue is running (Ctrl-C stops everything)
 

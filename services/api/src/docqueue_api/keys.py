@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("key", help="the key, or its sha256 digest")
     args = parser.parse_args(argv)
 
-    client: redis.Redis[bytes] = redis.Redis.from_url(Settings().redis_url)
+    client: redis.Redis = redis.Redis.from_url(Settings().redis_url)
     if args.command == "create":
         scopes = {Scope(scope.strip()) for scope in args.scopes.split(",") if scope.strip()}
         key = args.key or generate_api_key()

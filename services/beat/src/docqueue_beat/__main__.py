@@ -25,13 +25,16 @@ def main() -> None:
         [
             "worker",
             "--beat",
-            "--queues", names.MAINTENANCE_QUEUE,
-            "--concurrency", "1",
-            "--loglevel", settings.log_level,
+            "--queues",
+            names.MAINTENANCE_QUEUE,
+            "--concurrency",
+            "1",
+            "--loglevel",
+            settings.log_level,
             "--without-mingle",
             "--without-gossip",
             *sys.argv[1:],
-        ]  # fmt: skip
+        ]
     )
 
 

@@ -27,7 +27,7 @@ class BeatContextHolder:
 
     def __call__(self) -> BeatContext:
         if self._context is None or self._pid != os.getpid():
-            client: redis.Redis[bytes] = redis.Redis.from_url(
+            client: redis.Redis = redis.Redis.from_url(
                 self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5
             )
             jobs = JobStore(client, self.settings.retention_s)

@@ -12,7 +12,11 @@ def beat_config(settings: BeatSettings) -> dict[str, Any]:
     return {
         "beat_scheduler": "redbeat.RedBeatScheduler",
         "redbeat_redis_url": settings.redis_url,
-        "redbeat_redis_options": {"socket_timeout": 10, "socket_connect_timeout": 5, "retry_on_timeout": True},
+        "redbeat_redis_options": {
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+            "retry_on_timeout": True,
+        },
         "redbeat_key_prefix": f"{PREFIX}redbeat:",
         "redbeat_lock_timeout": settings.beat_lock_timeout_s,
         "beat_max_loop_interval": min(5, settings.beat_lock_timeout_s // 5),

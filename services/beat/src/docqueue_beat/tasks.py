@@ -11,7 +11,7 @@ from docqueue_beat.maintenance.retention import apply_retention
 
 
 def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
-    @app.task(name=names.APPLY_RETENTION, max_retries=0)  # type: ignore[untyped-decorator]
+    @app.task(name=names.APPLY_RETENTION, max_retries=0)
     def retention() -> int:
         ctx = context()
         return apply_retention(ctx.jobs, ctx.blobs, time.time(), ctx.settings.maintenance_batch).deleted

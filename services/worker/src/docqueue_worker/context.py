@@ -15,14 +15,14 @@ from docqueue_worker.processor import DocumentProcessor
 @dataclass(frozen=True)
 class WorkerContext:
     settings: Settings
-    redis: "redis.Redis[bytes]"
+    redis: redis.Redis
     jobs: JobStore
     blobs: BlobStore
     processor: DocumentProcessor
 
 
 def build_context(settings: Settings) -> WorkerContext:
-    client: redis.Redis[bytes] = redis.Redis.from_url(
+    client: redis.Redis = redis.Redis.from_url(
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=25
     )
     jobs = JobStore(client, settings.retention_s)

@@ -4,6 +4,7 @@ Every write is a compare-and-set on (state=running, run_id), so a run that was c
 job was taken over by another delivery, learns it at its next write and stops without writing.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from docqueue.errors import JobCancelled, LeaseLost
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import JobState, Stage
 from docqueue.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
 
 _RUNNING = frozenset({JobState.RUNNING})
 
@@ -117,5 +120,5 @@ class RunLease:
             except (JobCancelled, LeaseLost) as exc:
                 self._lost = exc
                 return
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the run must go on
-                continue
+            except Exception:
+                log.warning("heartbeat failed", exc_info=True, extra={"task_id": self.task_id})

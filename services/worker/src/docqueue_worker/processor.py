@@ -120,7 +120,7 @@ class DocumentProcessor:
                 return DONE
             except TRANSIENT_ERRORS as exc:
                 return self._retry_or_give_up(lease, job, exc)
-            except Exception as exc:  # noqa: BLE001 - any bug ends in the dead letters, never a loop
+            except Exception as exc:
                 log.exception("unexpected error", extra={"task_id": job.task_id})
                 self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.INTERNAL_ERROR, repr(exc))
                 return DONE

@@ -12,8 +12,8 @@ CELERY_MAX_RETRIES = 100
 
 
 def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
-    @app.task(name=names.PROCESS_DOCUMENT, bind=True, max_retries=CELERY_MAX_RETRIES)  # type: ignore[untyped-decorator]
-    def process_document(self: Task, task_id: str) -> None:
+    @app.task(name=names.PROCESS_DOCUMENT, bind=True, max_retries=CELERY_MAX_RETRIES)
+    def process_document(self: Task[[str], None], task_id: str) -> None:
         outcome = context().processor.process(task_id)
         if outcome.retry_in_s is not None:
             raise self.retry(countdown=outcome.retry_in_s)

@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 from docqueue.jobs import commands, keys, scripts
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import Job
+from docqueue.text import as_text
 
 
 class AsyncJobStore:
@@ -20,15 +21,16 @@ class AsyncJobStore:
         self._delete = client.register_script(scripts.DELETE_JOB)
 
     async def get(self, task_id: str) -> Job | None:
-        raw = await self.redis.hgetall(keys.job(task_id))  # type: ignore[misc]
+        raw = await self.redis.hgetall(keys.job(task_id))
         return Job.from_redis(raw) if raw else None
 
     async def create(self, job: Job) -> str | None:
         """Store `job`; return the id of an existing live job with the same fingerprint instead."""
-        status, task_id = await self._create(
+        reply: list[Any] = await self._create(
             keys=commands.job_keys(job), args=commands.create_args(job, self.retention_s)
         )
-        return _text(task_id) if _text(status) == "existing" else None
+        status, task_id = reply[0], reply[1]
+        return as_text(task_id) if as_text(status) == "existing" else None
 
     async def update(self, update: Update) -> UpdateResult:
         reply = await self._update(
@@ -41,10 +43,14 @@ class AsyncJobStore:
 
     async def page(self, tenant: str, max_score: str, count: int) -> list[tuple[str, float]]:
         """Up to `count` (task_id, created score) of a tenant, newest first, at or below max_score."""
-        rows = await self.redis.zrevrangebyscore(
+        rows: list[Any] = await self.redis.zrevrangebyscore(
             keys.tenant_jobs(tenant), max_score, "-inf", start=0, num=count, withscores=True
         )
-        return [(_text(member), float(score)) for member, score in rows]
+        return [(as_text(member), float(score)) for member, score in rows]
+
+    async def forget(self, tenant: str, task_id: str) -> None:
+        """Drop a tenant index entry whose job has expired."""
+        await self.redis.zrem(keys.tenant_jobs(tenant), task_id)
 
     async def get_many(self, task_ids: list[str]) -> list[Job | None]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -52,7 +58,3 @@ class AsyncJobStore:
                 pipe.hgetall(keys.job(task_id))
             raws: list[dict[Any, Any]] = await pipe.execute()
         return [Job.from_redis(raw) if raw else None for raw in raws]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -8,6 +8,7 @@ from typing import Any
 
 from docqueue.jobs import keys
 from docqueue.jobs.model import Job, JobOptions, JobState
+from docqueue.text import as_text
 
 # Progress events kept per job for SSE resumption; older ones are trimmed.
 EVENTS_MAXLEN = 200
@@ -95,13 +96,9 @@ class UpdateResult:
 
     @classmethod
     def parse(cls, reply: Any) -> "UpdateResult":
-        status, snapshot = (_text(part) for part in reply)
+        status, snapshot = (as_text(part) for part in reply)
         return cls(status, Job.from_redis(json.loads(snapshot)) if snapshot else None)
 
 
 def stamp(epoch_s: float) -> str:
     return f"{epoch_s:.6f}"
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -7,6 +7,7 @@ from typing import Any, Self
 from pydantic import BaseModel, Field, model_validator
 
 from docqueue.errors import PERMANENT_CODES, ErrorCode
+from docqueue.text import as_text
 
 
 class JobState(StrEnum):
@@ -19,9 +20,7 @@ class JobState(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-TERMINAL_STATES = frozenset(
-    {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD_LETTERED}
-)
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD_LETTERED})
 # States a job may be (re)started from by a delivery.
 STARTABLE_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
 
@@ -104,11 +103,7 @@ class Job(BaseModel):
 
     @classmethod
     def from_redis(cls, raw: dict[Any, Any]) -> Self:
-        fields = {_text(key): _text(value) for key, value in raw.items()}
+        fields = {as_text(key): as_text(value) for key, value in raw.items()}
         options = json.loads(fields.pop("options", "{}"))
         clean: dict[str, Any] = {key: value for key, value in fields.items() if value != ""}
         return cls.model_validate({**clean, "options": options})
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,7 +1,5 @@
 """The job store over a synchronous Redis client: used by workers and beat."""
 
-from typing import Any
-
 import redis
 
 from docqueue.jobs import commands, keys, scripts
@@ -12,7 +10,7 @@ from docqueue.jobs.model import Job
 class JobStore:
     """Reads and atomically updates job records (see `commands.Update` for the CAS rules)."""
 
-    def __init__(self, client: "redis.Redis[Any]", retention_s: int) -> None:
+    def __init__(self, client: redis.Redis, retention_s: int) -> None:
         self.redis = client
         self.retention_s = retention_s
         self._update = client.register_script(scripts.UPDATE_JOB)
@@ -23,9 +21,7 @@ class JobStore:
         return Job.from_redis(raw) if raw else None
 
     def update(self, update: Update) -> UpdateResult:
-        reply = self._update(
-            keys=commands.update_keys(update.task_id), args=update.args(self.retention_s)
-        )
+        reply = self._update(keys=commands.update_keys(update.task_id), args=update.args(self.retention_s))
         return UpdateResult.parse(reply)
 
     def delete(self, job: Job) -> None:

@@ -30,7 +30,11 @@ class IdempotencyKeys:
     @staticmethod
     def check_key(key: str) -> None:
         if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
-            raise ProblemError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters")
+            raise ProblemError(
+                400,
+                "invalid_idempotency_key",
+                f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters",
+            )
 
     async def begin(self, tenant: str, key: str, fingerprint: str) -> StoredAnswer | None:
         """Reserve `key`; return the stored answer if the same request already completed."""
@@ -50,7 +54,9 @@ class IdempotencyKeys:
             )
         if "status" not in record:
             raise ProblemError(
-                409, "idempotency_in_progress", "a request with this Idempotency-Key is in progress",
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is in progress",
                 headers={"Retry-After": "1"},
             )
         return StoredAnswer(status=record["status"], body=record["body"])

@@ -20,7 +20,11 @@ _UPLOAD_BODY = {
                 "type": "object",
                 "required": ["file"],
                 "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "A PDF, plain text or Markdown file"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "A PDF, plain text or Markdown file",
+                    },
                     "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
                     "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
                 },

@@ -79,7 +79,9 @@ async def _register(
                 await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
                 return Submission(stored.status, Accepted.model_validate(stored.body))
         try:
-            submission = await _create_and_enqueue(request, services, caller, task_id, blob_key, upload, options)
+            submission = await _create_and_enqueue(
+                request, services, caller, task_id, blob_key, upload, options
+            )
         except BaseException:
             if idempotency_key is not None:
                 await idempotency.release(caller.tenant, idempotency_key)
@@ -146,7 +148,9 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
             422,
             "validation_error",
             f"unknown form fields: {', '.join(unknown)}",
-            errors=[{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown],
+            errors=[
+                {"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown
+            ],
         )
     values = {
         "chunk_size": services.settings.default_chunk_size,
@@ -160,7 +164,9 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
             {"loc": ["body", *map(str, err["loc"])], "msg": err["msg"], "type": err["type"]}
             for err in exc.errors(include_url=False, include_context=False)
         ]
-        raise ProblemError(422, "validation_error", "the upload options are not valid", errors=errors) from exc
+        raise ProblemError(
+            422, "validation_error", "the upload options are not valid", errors=errors
+        ) from exc
 
 
 def accepted(request: Request, task_id: str, state: JobState, *, deduplicated: bool) -> Accepted:

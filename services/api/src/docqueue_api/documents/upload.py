@@ -9,12 +9,12 @@ import hashlib
 from dataclasses import dataclass, field
 
 import anyio
-from python_multipart.multipart import MultipartParser, parse_options_header
 from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from docqueue.media import SNIFF_BYTES, MediaType, sniff
-from docqueue.storage import BlobStore, BlobWriter
+from docqueue.storage import BlobWriter
 from docqueue_api.problems import ProblemError
 
 FILE_FIELD = "file"
@@ -122,7 +122,9 @@ class _Receiver:
         self._part.data.extend(piece)
         if len(self._part.data) > self.limits.max_field_bytes:
             raise ProblemError(
-                400, "field_too_large", f"form field {self._part.name!r} is over {self.limits.max_field_bytes} bytes"
+                400,
+                "field_too_large",
+                f"form field {self._part.name!r} is over {self.limits.max_field_bytes} bytes",
             )
 
     def on_part_end(self) -> None:
@@ -171,7 +173,11 @@ async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            if sniffed is None and receiver.file_seen and (len(receiver.head) >= SNIFF_BYTES or receiver.file_done):
+            if (
+                sniffed is None
+                and receiver.file_seen
+                and (len(receiver.head) >= SNIFF_BYTES or receiver.file_done)
+            ):
                 sniffed = _sniff(receiver)
             if len(receiver.pending) >= WRITE_BATCH_BYTES:
                 await _flush(receiver, writer)
@@ -181,9 +187,12 @@ async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -
     except ClientDisconnect as exc:
         raise ProblemError(400, "client_disconnected", "the upload was interrupted") from exc
     if not receiver.file_seen or not receiver.file_done:
-        raise ProblemError(422, "missing_file", f"the upload needs a {FILE_FIELD!r} part", errors=[
-            {"loc": ["body", FILE_FIELD], "msg": "field required", "type": "missing"}
-        ])
+        raise ProblemError(
+            422,
+            "missing_file",
+            f"the upload needs a {FILE_FIELD!r} part",
+            errors=[{"loc": ["body", FILE_FIELD], "msg": "field required", "type": "missing"}],
+        )
     if receiver.size == 0:
         raise ProblemError(400, "empty_file", "the file is empty")
     sniffed = sniffed or _sniff(receiver)

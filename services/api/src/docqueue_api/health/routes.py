@@ -27,7 +27,9 @@ async def readyz(services: ServicesDep) -> Health:
     try:
         await services.redis.ping()
     except (RedisError, OSError) as exc:
-        raise ProblemError(503, "redis_unavailable", "Redis is not reachable", headers={"Retry-After": "5"}) from exc
+        raise ProblemError(
+            503, "redis_unavailable", "Redis is not reachable", headers={"Retry-After": "5"}
+        ) from exc
     return Health(status="ready")
 
 

@@ -59,7 +59,9 @@ async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep
 @router.delete(
     "/{task_id}", status_code=202, response_model=TaskView, responses=problem_responses(401, 403, 404, 409)
 )
-async def delete_task(task_id: str, request: Request, services: ServicesDep, caller: SubmitterDep) -> TaskView:
+async def delete_task(
+    task_id: str, request: Request, services: ServicesDep, caller: SubmitterDep
+) -> TaskView:
     """Cancel: a queued task never runs, a running one stops at its next page."""
     job = await find_task(services.jobs, caller, task_id)
     return TaskView.of(await cancel_task(services.jobs, job), request)

@@ -51,15 +51,13 @@ class TaskView(BaseModel):
             task_id=job.task_id,
             state=job.state,
             stage=job.stage,
-            progress=Progress(
-                pages_done=job.pages_done, pages_total=job.pages_total, percent=job.percent
-            ),
+            progress=Progress(pages_done=job.pages_done, pages_total=job.pages_total, percent=job.percent),
             attempts=job.attempts,
             error=error,
             filename=job.filename,
             media_type=job.media_type,
             size_bytes=job.size_bytes,
-            created_at=_time(job.created_at),
+            created_at=datetime.fromtimestamp(job.created_at, tz=UTC),
             started_at=_time(job.started_at),
             finished_at=_time(job.finished_at),
             status_url=str(request.url_for("get_task", task_id=job.task_id)),

@@ -4,10 +4,10 @@ import base64
 import binascii
 import time
 
+from docqueue.errors import ErrorCode
 from docqueue.jobs.async_store import AsyncJobStore
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import TERMINAL_STATES, Job, JobState
-from docqueue.errors import ErrorCode
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
 
@@ -64,18 +64,23 @@ async def list_tasks(
         batch = await jobs.page(caller.tenant, max_score, limit + 1)
         if after_id is not None:
             # Same-score entries come in descending id order; skip those already returned.
-            batch = [(tid, score) for tid, score in batch if not (_same(score, max_score) and tid >= after_id)]
+            batch = [
+                (tid, score) for tid, score in batch if not (_same(score, max_score) and tid >= after_id)
+            ]
         if not batch:
             return found, None
         records = await jobs.get_many([tid for tid, _ in batch])
         for (task_id, score), job in zip(batch, records, strict=True):
             scanned += 1
             last = (score, task_id)
-            if job is not None and (state is None or job.state == state):
+            if job is None:
+                await jobs.forget(caller.tenant, task_id)
+            elif state is None or job.state == state:
                 found.append(job)
                 if len(found) == limit:
                     break
-        max_score, after_id = f"{last[0]!r}", last[1]
+        if last is not None:
+            max_score, after_id = f"{last[0]!r}", last[1]
     return found, encode_cursor(*last) if last else None
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from docqueue.jobs import keys
 from docqueue.jobs.store import JobStore
 from docqueue.storage import BlobStore
+from docqueue.text import as_text
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ def apply_retention(jobs: JobStore, blobs: BlobStore, now: float, batch: int) ->
     without blobs, which the next run deletes, never a blob without a job)."""
     expired = jobs.redis.zrangebyscore(keys.JOB_EXPIRY, "-inf", now, start=0, num=batch)
     for raw_id in expired:
-        task_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        task_id = as_text(raw_id)
         blobs.purge_task(task_id)
         job = jobs.get(task_id)
         if job is not None:

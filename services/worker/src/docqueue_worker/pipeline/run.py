@@ -27,9 +27,7 @@ class Progress(Protocol):
     def page_done(self, pages_done: int) -> None: ...
 
 
-def run_pipeline(
-    job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings
-) -> str:
+def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings) -> str:
     """Process `job`'s upload and store the result; return the result's blob key."""
     with blobs.open(job.blob_key) as stream:
         pages, title, author, media_type = read_document(stream, job.filename, progress, settings)

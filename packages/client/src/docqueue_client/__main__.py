@@ -1,0 +1,3 @@
+from docqueue_client.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""What the API returns, as plain typed objects."""
+
+from dataclasses import dataclass
+from typing import Any
+
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "dead_lettered"})
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task's state as of one read."""
+
+    task_id: str
+    state: str
+    stage: str
+    pages_done: int
+    pages_total: int
+    percent: float
+    attempts: int
+    error: dict[str, Any] | None
+    filename: str
+    status_url: str
+    result_url: str
+    raw: dict[str, Any]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Task":
+        progress = data.get("progress") or {}
+        return cls(
+            task_id=data["task_id"],
+            state=data["state"],
+            stage=data.get("stage", ""),
+            pages_done=int(progress.get("pages_done", 0)),
+            pages_total=int(progress.get("pages_total", 0)),
+            percent=float(progress.get("percent", 0.0)),
+            attempts=int(data.get("attempts", 0)),
+            error=data.get("error"),
+            filename=data.get("filename", ""),
+            status_url=data.get("status_url", ""),
+            result_url=data.get("result_url", ""),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The answer to an upload."""
+
+    task_id: str
+    state: str
+    status_url: str
+    result_url: str
+    deduplicated: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Accepted":
+        return cls(
+            task_id=data["task_id"],
+            state=data["state"],
+            status_url=data["status_url"],
+            result_url=data["result_url"],
+            deduplicated=bool(data.get("deduplicated", False)),
+        )

@@ -1,0 +1,91 @@
+"""Shared fixtures: a real Redis and, for integration tests, a real API and `celery worker`."""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.stack import Stack
+
+# Settings that keep the suite quick without changing what is tested: stopping a worker waits its
+# soft shutdown, and a small progress interval makes progress visible on small documents.
+TEST_ENV = {
+    "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "2",
+    "DOCQUEUE_PROGRESS_INTERVAL_S": "0.05",
+    "DOCQUEUE_LOG_FORMAT": "json",
+}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when given; otherwise a redis-server of our own on a free port."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url)
+
+
+@pytest.fixture(scope="session")
+def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(redis_url=redis_url, run_dir=tmp_path_factory.mktemp("stack"), env=TEST_ENV)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(stack: Stack) -> str:
+    _, url = stack.start_api()
+    stack.start_worker(concurrency=2)
+    return url
+
+
+KeyMaker = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def make_key(redis_client: redis.Redis) -> KeyMaker:
+    """A new API key; each call without a tenant gets a tenant of its own."""
+
+    def make(tenant: str | None = None, scopes: set[Scope] | None = None) -> str:
+        key = generate_api_key()
+        store_api_key(redis_client, key, tenant or f"t-{uuid.uuid4().hex[:8]}", scopes or set(Scope))
+        return key
+
+    return make
+
+
+@pytest.fixture
+def api(api_url: str, make_key: KeyMaker) -> Iterator[httpx.Client]:
+    """An HTTP client for the running API, authenticated as a fresh tenant."""
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {make_key()}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def tmp_file(tmp_path: Path) -> Callable[[str, bytes], Path]:
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write

@@ -1,0 +1,55 @@
+"""A task cancelled while queued never runs: the API is up, no worker consumes until after."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from docqueue import names
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.jobs import keys
+from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.stack import Stack
+from tests.conftest import TEST_ENV
+from tests.support.documents import make_pdf
+from tests.support.http import submit, wait_terminal
+
+
+@pytest.fixture
+def idle_stack(tmp_path: Path) -> Iterator[tuple[Stack, str, redis.Redis]]:
+    server = RedisServer(tmp_path / "redis", appendonly=False).start()
+    stack = Stack(redis_url=server.url, run_dir=tmp_path / "stack", env=TEST_ENV)
+    try:
+        _, url = stack.start_api()
+        yield stack, url, redis.Redis.from_url(server.url)
+    finally:
+        stack.stop()
+        server.stop()
+
+
+def test_queued_task_cancelled_never_runs(idle_stack: tuple[Stack, str, redis.Redis]) -> None:
+    stack, url, client = idle_stack
+    key = generate_api_key()
+    store_api_key(client, key, "tenant-a", set(Scope))
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as api:
+        cancelled_id = submit(api, make_pdf(3, lambda n: f"cancel me {n}"))
+        kept_id = submit(api, make_pdf(3, lambda n: f"keep me {n}"))
+        assert client.llen(names.DOCUMENTS_QUEUE) == 2
+        response = api.delete(f"/v1/tasks/{cancelled_id}")
+        assert response.status_code == 202
+        assert response.json()["state"] == "cancelled"
+
+        stack.start_worker()
+        assert wait_terminal(api, kept_id)["state"] == "succeeded"
+        deadline = time.monotonic() + 10
+        while client.llen(names.DOCUMENTS_QUEUE) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        task = api.get(f"/v1/tasks/{cancelled_id}").json()
+        assert task["state"] == "cancelled"
+        assert task["attempts"] == 0
+        assert task["started_at"] is None
+        assert client.hget(keys.job(cancelled_id), "result_key") is None
+        assert client.llen(names.DOCUMENTS_QUEUE) == 0
