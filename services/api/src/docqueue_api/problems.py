@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         error = ProblemError(422, "validation_error", "the request is not valid", errors=errors)
         return problem_response(request, error)
 
+    async def on_backend_down(request: Request, exc: Exception) -> JSONResponse:
+        # Redis (jobs, keys, broker) unreachable: the client should come back, not give up.
+        log.warning("backend unavailable: %r", exc)
+        error = ProblemError(
+            503, "service_unavailable", "docqueue's backend is unavailable", headers={"Retry-After": "5"}
+        )
+        return problem_response(request, error)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem_response(request, ProblemError(500, "internal_error", "an unexpected error occurred"))
@@ -132,4 +142,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(RedisError, on_backend_down)
+    app.add_exception_handler(OperationalError, on_backend_down)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,12 +1,14 @@
 """What a running API holds: connections and stores, built in the app's lifespan."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from celery import Celery
 
 from docqueue.celery_app import create_celery_app
 from docqueue.jobs.async_store import AsyncJobStore
+from docqueue.jobs.model import Job
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_api.auth import KeyResolver
 from docqueue_api.settings import ApiSettings
@@ -20,6 +22,8 @@ class ApiServices:
     blobs: BlobStore
     celery: Celery
     keys: KeyResolver
+    # Called (in a worker thread) with a job's final record after the API ends it (cancel).
+    on_terminal: list[Callable[[Job], None]] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -14,5 +14,5 @@ class ApiSettings(Settings):
     max_field_bytes: int = Field(default=2048, ge=64)
     # Seconds an API key lookup is cached in-process; a revoked key stops working after this.
     api_key_cache_s: float = Field(default=10.0, ge=0)
-    # Longest page of GET /v1/tasks.
-    max_page_size: int = Field(default=100, ge=1)
+    # Uploads are refused (503 + Retry-After) while this many messages wait in the documents queue.
+    max_queue_depth: int = Field(default=10_000, ge=1)

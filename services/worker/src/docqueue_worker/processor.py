@@ -11,7 +11,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -53,8 +53,12 @@ class DocumentProcessor:
         blobs: BlobStore,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        on_terminal: Sequence[Callable[[Job], None]] = (),
     ) -> None:
         self.jobs = jobs
+        # Called with the job's final record after every terminal transition this worker makes
+        # (webhooks, metrics); a listener's failure is logged and never changes the outcome.
+        self.on_terminal = tuple(on_terminal)
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
@@ -141,6 +145,8 @@ class DocumentProcessor:
             if not finished.ok:
                 # Cancelled or taken over while storing: this run's result must not exist.
                 self.blobs.delete(result_key)
+            elif finished.job is not None:
+                self._notify(finished.job)
             return DONE
 
     def _retry_or_give_up(self, lease: RunLease, job: Job, exc: BaseException) -> Outcome:
@@ -180,6 +186,8 @@ class DocumentProcessor:
         )
         if ended.ok and state == JobState.DEAD_LETTERED:
             self._record_dead_letter(job, code, message, traceback.format_exc())
+        if ended.ok and ended.job is not None:
+            self._notify(ended.job)
         log.info("job ended", extra={"task_id": job.task_id, "state": state, "error_code": code})
 
     def _dead_letter_unclaimed(self, job: Job) -> None:
@@ -201,6 +209,8 @@ class DocumentProcessor:
         )
         if ended.ok:
             self._record_dead_letter(job, ErrorCode.WORKER_LOST, message, "")
+            if ended.job is not None:
+                self._notify(ended.job)
 
     def _record_dead_letter(self, job: Job, code: ErrorCode, message: str, trace: str) -> None:
         add_dead_letter(
@@ -216,6 +226,13 @@ class DocumentProcessor:
                 attempts=job.attempts,
             ),
         )
+
+    def _notify(self, job: Job) -> None:
+        for listener in self.on_terminal:
+            try:
+                listener(job)
+            except Exception:
+                log.exception("terminal listener failed", extra={"task_id": job.task_id})
 
     def _lease_alive(self, job: Job) -> bool:
         if self.clock() - job.updated_at >= self.settings.lease_s:

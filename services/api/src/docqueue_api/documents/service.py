@@ -45,6 +45,7 @@ async def submit_document(
     settings = services.settings
     if idempotency_key is not None:
         IdempotencyKeys.check_key(idempotency_key)
+    await refuse_when_backlogged(services)
     task_id = uuid.uuid4().hex
     blob_key = upload_key(task_id)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
@@ -139,6 +140,18 @@ def _publish(services: ApiServices, task_id: str) -> None:
         task_id=task_id,
         retry=False,
     )
+
+
+async def refuse_when_backlogged(services: ApiServices) -> None:
+    """Backpressure: answer 503 before reading the body when the queue is over its cap."""
+    depth = await services.redis.llen(names.DOCUMENTS_QUEUE)
+    if depth >= services.settings.max_queue_depth:
+        raise ProblemError(
+            503,
+            "queue_full",
+            f"{depth} documents are waiting; try again later",
+            headers={"Retry-After": "30"},
+        )
 
 
 def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:

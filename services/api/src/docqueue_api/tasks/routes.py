@@ -64,4 +64,4 @@ async def delete_task(
 ) -> TaskView:
     """Cancel: a queued task never runs, a running one stops at its next page."""
     job = await find_task(services.jobs, caller, task_id)
-    return TaskView.of(await cancel_task(services.jobs, job), request)
+    return TaskView.of(await cancel_task(services.jobs, job, services.on_terminal), request)

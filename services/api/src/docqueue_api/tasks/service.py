@@ -3,6 +3,9 @@
 import base64
 import binascii
 import time
+from collections.abc import Callable, Sequence
+
+import anyio
 
 from docqueue.errors import ErrorCode
 from docqueue.jobs.async_store import AsyncJobStore
@@ -24,7 +27,9 @@ async def find_task(jobs: AsyncJobStore, caller: Caller, task_id: str) -> Job:
     return job
 
 
-async def cancel_task(jobs: AsyncJobStore, job: Job) -> Job:
+async def cancel_task(
+    jobs: AsyncJobStore, job: Job, on_terminal: Sequence[Callable[[Job], None]] = ()
+) -> Job:
     """Queued work never runs; running work stops at its next progress write."""
     if job.state == JobState.CANCELLED:
         return job
@@ -49,6 +54,9 @@ async def cancel_task(jobs: AsyncJobStore, job: Job) -> Job:
         raise ProblemError(404, "task_not_found", "no such task")
     if not result.ok and result.job.state != JobState.CANCELLED:
         raise ProblemError(409, "task_not_cancellable", f"the task already ended: {result.job.state}")
+    if result.ok:
+        for listener in on_terminal:
+            await anyio.to_thread.run_sync(listener, result.job)
     return result.job
 
 
