@@ -1,7 +1,10 @@
 """The worker's process-wide Celery app: `celery -A docqueue_worker.main worker`."""
 
+from celery.signals import worker_process_init
+
 from docqueue.celery_app import create_celery_app
 from docqueue_worker.context import ContextHolder
+from docqueue_worker.limits import cap_memory
 from docqueue_worker.settings import WorkerSettings
 from docqueue_worker.tasks import register_tasks
 
@@ -9,3 +12,8 @@ settings = WorkerSettings()
 app = create_celery_app(settings, main="docqueue_worker")
 context = ContextHolder(settings)
 register_tasks(app, context)
+
+
+@worker_process_init.connect
+def _init_pool_process(**_: object) -> None:
+    cap_memory(settings.max_memory_mb)

@@ -115,6 +115,11 @@ class DocumentProcessor:
             except DocumentError as exc:
                 self._end(lease, job, JobState.FAILED, exc.code, exc.message)
                 return DONE
+            except MemoryError:
+                # The pool process's memory cap stopped a document that inflates without bound.
+                message = "the document needs more memory than a worker may use"
+                self._end(lease, job, JobState.FAILED, ErrorCode.DOCUMENT_TOO_COMPLEX, message)
+                return DONE
             except (JobCancelled, LeaseLost) as exc:
                 log.info("run stopped: %s", type(exc).__name__, extra={"task_id": job.task_id})
                 return DONE
