@@ -89,6 +89,8 @@ class RunLease:
                 incr=update.incr,
                 unset=update.unset,
                 terminal=update.terminal,
+                history=update.history,
+                dead_letter=update.dead_letter,
             )
         )
 

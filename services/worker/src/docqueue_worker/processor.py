@@ -18,7 +18,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from docqueue import names
-from docqueue.deadletters import DeadLetter, add_dead_letter
+from docqueue.deadletters import dead_letter_fields
 from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, TransientError
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage
@@ -56,12 +56,12 @@ class DocumentProcessor:
         on_terminal: Sequence[Callable[[Job], None]] = (),
     ) -> None:
         self.jobs = jobs
-        # Called with the job's final record after every terminal transition this worker makes
-        # (webhooks, metrics); a listener's failure is logged and never changes the outcome.
-        self.on_terminal = tuple(on_terminal)
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
+        # Called with the job's final record after every terminal transition this worker makes
+        # (webhooks, metrics); a listener's failure is logged and never changes the outcome.
+        self.on_terminal = tuple(on_terminal)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     def process(self, task_id: str) -> Outcome:
@@ -75,7 +75,9 @@ class DocumentProcessor:
             log.warning("job is held by a live run; delivering again later", extra={"task_id": task_id})
             return Outcome(retry_in_s=wait_s)
         if job.attempts >= self.settings.max_attempts:
-            self._dead_letter_unclaimed(job)
+            # Poison cap: every delivery counted; this one is past it, so it never runs again.
+            message = f"delivered {job.attempts} times without finishing (a crash or kill each time)"
+            self._give_up(job, ErrorCode.WORKER_LOST, message, "", run_id=job.run_id)
             return DONE
         run_id = uuid.uuid4().hex
         claimed = self.jobs.update(
@@ -93,6 +95,7 @@ class DocumentProcessor:
                     "pages_done": 0,
                 },
                 incr={"attempts": 1},
+                history={"event": "started", "run_id": run_id, "holder": self.holder},
             )
         )
         if not claimed.ok or claimed.job is None:
@@ -145,6 +148,7 @@ class DocumentProcessor:
                     },
                     unset=("error_code", "error_message"),
                     terminal=True,
+                    history={"event": "succeeded", "run_id": run_id},
                 )
             )
             if not finished.ok:
@@ -161,6 +165,7 @@ class DocumentProcessor:
             self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.RETRIES_EXHAUSTED, message)
             return DONE
         countdown = backoff_s(retries, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s)
+        message = f"transient failure, retrying in {countdown:.0f}s: {exc!r}"
         lease.finish(
             Update(
                 task_id=job.task_id,
@@ -168,14 +173,16 @@ class DocumentProcessor:
                 set={
                     "state": JobState.RETRYING,
                     "error_code": ErrorCode.INTERNAL_ERROR,
-                    "error_message": f"transient failure, retrying in {countdown:.0f}s: {exc!r}",
+                    "error_message": message,
                 },
+                history={"event": "retrying", "error": repr(exc)[:500], "countdown_s": round(countdown, 1)},
             )
         )
         log.warning("transient failure; retrying", extra={"task_id": job.task_id, "countdown_s": countdown})
         return Outcome(retry_in_s=countdown)
 
     def _end(self, lease: RunLease, job: Job, state: JobState, code: ErrorCode, message: str) -> None:
+        trace = traceback.format_exc() if state == JobState.DEAD_LETTERED else ""
         ended = lease.finish(
             Update(
                 task_id=job.task_id,
@@ -187,50 +194,51 @@ class DocumentProcessor:
                     "finished_at": self.clock(),
                 },
                 terminal=True,
+                history={"event": str(state), "error_code": str(code)},
+                dead_letter=self._dead_letter(job, code, message, trace)
+                if state == JobState.DEAD_LETTERED
+                else None,
             )
         )
-        if ended.ok and state == JobState.DEAD_LETTERED:
-            self._record_dead_letter(job, code, message, traceback.format_exc())
         if ended.ok and ended.job is not None:
             self._notify(ended.job)
         log.info("job ended", extra={"task_id": job.task_id, "state": state, "error_code": code})
 
-    def _dead_letter_unclaimed(self, job: Job) -> None:
-        """Poison cap: delivered too often without finishing; dead-letter without running it."""
-        message = f"delivered {job.attempts} times without finishing (a crash or kill each time)"
+    def dead_letter_timeout(self, task_id: str, timeout_s: float) -> None:
+        """The hard time limit killed the run (called in the worker's main process)."""
+        job = self.jobs.get(task_id)
+        if job is None or job.state != JobState.RUNNING:
+            return
+        message = f"killed at the hard time limit ({timeout_s:g}s)"
+        self._give_up(job, ErrorCode.TIMEOUT, message, "", run_id=job.run_id)
+
+    def _give_up(self, job: Job, code: ErrorCode, message: str, trace: str, run_id: str | None) -> None:
+        """Dead-letter a job this process does not hold a lease on (poison cap, hard time limit)."""
         ended = self.jobs.update(
             Update(
                 task_id=job.task_id,
                 now=self.clock(),
                 from_states={job.state},
+                run_id=run_id,
                 set={
                     "state": JobState.DEAD_LETTERED,
-                    "error_code": ErrorCode.WORKER_LOST,
+                    "error_code": code,
                     "error_message": message,
                     "finished_at": self.clock(),
                 },
                 terminal=True,
+                history={"event": "dead_lettered", "error_code": str(code)},
+                dead_letter=self._dead_letter(job, code, message, trace),
             )
         )
-        if ended.ok:
-            self._record_dead_letter(job, ErrorCode.WORKER_LOST, message, "")
-            if ended.job is not None:
-                self._notify(ended.job)
+        if ended.ok and ended.job is not None:
+            log.warning("job dead-lettered", extra={"task_id": job.task_id, "error_code": code})
+            self._notify(ended.job)
 
-    def _record_dead_letter(self, job: Job, code: ErrorCode, message: str, trace: str) -> None:
-        add_dead_letter(
-            self.jobs.redis,
-            DeadLetter(
-                task_id=job.task_id,
-                task_name=names.PROCESS_DOCUMENT,
-                tenant=job.tenant,
-                args=[job.task_id],
-                error_code=code,
-                error_message=message,
-                traceback=trace if trace.strip() != "NoneType: None" else "",
-                attempts=job.attempts,
-            ),
-        )
+    @staticmethod
+    def _dead_letter(job: Job, code: ErrorCode, message: str, trace: str) -> dict[str, str]:
+        trace = "" if trace.strip() == "NoneType: None" else trace
+        return dead_letter_fields(names.PROCESS_DOCUMENT, [job.task_id], code, message, trace)
 
     def _notify(self, job: Job) -> None:
         for listener in self.on_terminal:
@@ -248,8 +256,11 @@ class DocumentProcessor:
 
 
 def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff with full jitter, capped: attempt 1 waits up to base_s, then doubles."""
-    return random.uniform(0, min(cap_s, base_s * 2 ** (attempt - 1)))  # noqa: S311 - jitter, not crypto
+    """Exponential backoff, capped, with "equal jitter": half the step fixed, half random, so
+    retries of many jobs that failed together spread out but none comes back at once."""
+    step = min(cap_s, base_s * 2.0 ** (attempt - 1))
+    jitter: float = random.uniform(0, step / 2)  # noqa: S311 - jitter, not crypto
+    return step / 2 + jitter
 
 
 def _pid_alive(pid: int) -> bool:

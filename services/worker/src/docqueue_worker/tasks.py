@@ -1,8 +1,11 @@
 """Celery tasks: thin adapters from a message to the processor."""
 
 from collections.abc import Callable
+from typing import Any
 
 from celery import Celery, Task
+from celery.worker import state as worker_state
+from celery.worker.request import Request
 
 from docqueue import names
 from docqueue_worker.context import WorkerContext
@@ -11,9 +14,29 @@ from docqueue_worker.context import WorkerContext
 CELERY_MAX_RETRIES = 100
 
 
+def request_class(context: Callable[[], WorkerContext]) -> type[Request]:
+    class DocumentRequest(Request):
+        """Runs in the worker's main process. A hard time limit kills the pool process before
+        the task can record anything, and not every Celery version fires `task_failure` for it,
+        so the dead letter is written here."""
+
+        def on_timeout(self, soft: bool, timeout: float) -> None:
+            super().on_timeout(soft, timeout)
+            # During a cold shutdown the kill is ours and the message is re-queued: not a failure.
+            if not soft and not worker_state.should_terminate:
+                context().processor.dead_letter_timeout(self.id, timeout)
+
+    return DocumentRequest
+
+
 def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
-    @app.task(name=names.PROCESS_DOCUMENT, bind=True, max_retries=CELERY_MAX_RETRIES)
-    def process_document(self: Task[[str], None], task_id: str) -> None:
+    @app.task(
+        name=names.PROCESS_DOCUMENT,
+        bind=True,
+        max_retries=CELERY_MAX_RETRIES,
+        Request=request_class(context),
+    )
+    def process_document(self: Task[[str], None], task_id: str) -> Any:
         outcome = context().processor.process(task_id)
         if outcome.retry_in_s is not None:
             raise self.retry(countdown=outcome.retry_in_s)

@@ -27,7 +27,7 @@ class AsyncJobStore:
     async def create(self, job: Job) -> str | None:
         """Store `job`; return the id of an existing live job with the same fingerprint instead."""
         reply: list[Any] = await self._create(
-            keys=commands.job_keys(job), args=commands.create_args(job, self.retention_s)
+            keys=commands.create_keys(job), args=commands.create_args(job, self.retention_s)
         )
         status, task_id = reply[0], reply[1]
         return as_text(task_id) if as_text(status) == "existing" else None
@@ -39,7 +39,7 @@ class AsyncJobStore:
         return UpdateResult.parse(reply)
 
     async def delete(self, job: Job) -> None:
-        await self._delete(keys=commands.job_keys(job), args=[job.task_id])
+        await self._delete(keys=commands.delete_keys(job), args=[job.task_id])
 
     async def page(self, tenant: str, max_score: str, count: int) -> list[tuple[str, float]]:
         """Up to `count` (task_id, created score) of a tenant, newest first, at or below max_score."""

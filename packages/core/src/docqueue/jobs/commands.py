@@ -14,6 +14,8 @@ from docqueue.text import as_text
 EVENTS_MAXLEN = 200
 # Redis expiry on every job key beyond its retention: a backstop should retention cleanup stop.
 BACKSTOP_GRACE_S = 24 * 3600
+# Entries kept in the dead-letter stream at most; the oldest are trimmed beyond this.
+DEAD_LETTERS_MAXLEN = 100_000
 
 
 def fingerprint(sha256: str, options: JobOptions) -> str:
@@ -21,8 +23,7 @@ def fingerprint(sha256: str, options: JobOptions) -> str:
     return hashlib.sha256(f"{sha256}\n{options.canonical()}".encode()).hexdigest()
 
 
-def job_keys(job: Job) -> list[str]:
-    """KEYS for CREATE_JOB and DELETE_JOB."""
+def create_keys(job: Job) -> list[str]:
     return [
         keys.job(job.task_id),
         keys.job_events(job.task_id),
@@ -30,7 +31,12 @@ def job_keys(job: Job) -> list[str]:
         keys.JOB_EXPIRY,
         keys.tenant_jobs(job.tenant),
         keys.dedupe(job.tenant, fingerprint(job.sha256, job.options)),
+        keys.job_history(job.task_id),
     ]
+
+
+def delete_keys(job: Job) -> list[str]:
+    return [*create_keys(job), keys.DEAD_LETTER_INDEX]
 
 
 def create_args(job: Job, retention_s: int) -> list[str]:
@@ -46,7 +52,15 @@ def create_args(job: Job, retention_s: int) -> list[str]:
 
 
 def update_keys(task_id: str) -> list[str]:
-    return [keys.job(task_id), keys.job_events(task_id), keys.ACTIVE_JOBS, keys.JOB_EXPIRY]
+    return [
+        keys.job(task_id),
+        keys.job_events(task_id),
+        keys.ACTIVE_JOBS,
+        keys.JOB_EXPIRY,
+        keys.job_history(task_id),
+        keys.DEAD_LETTERS,
+        keys.DEAD_LETTER_INDEX,
+    ]
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,10 @@ class Update:
     unset: Iterable[str] = ()
     event: bool = True
     terminal: bool = False
+    # Appended to the job's history (with the attempt number, state and time) when set.
+    history: Mapping[str, Any] | None = None
+    # Appended to the dead letters (with tenant, attempts and history) when set.
+    dead_letter: Mapping[str, str] | None = None
 
     def args(self, retention_s: int) -> list[str]:
         spec: dict[str, Any] = {
@@ -75,7 +93,12 @@ class Update:
             "retention_s": retention_s,
             "ttl_s": retention_s + BACKSTOP_GRACE_S,
             "events_maxlen": EVENTS_MAXLEN,
+            "dead_letters_maxlen": DEAD_LETTERS_MAXLEN,
         }
+        if self.history is not None:
+            spec["history"] = dict(self.history)
+        if self.dead_letter is not None:
+            spec["dead_letter"] = dict(self.dead_letter)
         if self.from_states is not None:
             spec["from"] = [str(state) for state in self.from_states]
         if self.run_id is not None:

@@ -6,6 +6,7 @@ JOB_PREFIX = f"{PREFIX}job:"
 ACTIVE_JOBS = f"{PREFIX}jobs:active"  # zset task_id -> last update, non-terminal jobs only
 JOB_EXPIRY = f"{PREFIX}jobs:expiry"  # zset task_id -> epoch seconds when retention deletes it
 DEAD_LETTERS = f"{PREFIX}deadletters"  # stream of dead-lettered deliveries
+DEAD_LETTER_INDEX = f"{PREFIX}deadletters:index"  # hash task_id -> its latest dead-letter entry id
 
 
 def job(task_id: str) -> str:
@@ -14,6 +15,11 @@ def job(task_id: str) -> str:
 
 def job_events(task_id: str) -> str:
     return f"{JOB_PREFIX}{task_id}:events"
+
+
+def job_history(task_id: str) -> str:
+    """A list of the job's attempts and transitions (JSON entries), kept across replays."""
+    return f"{JOB_PREFIX}{task_id}:history"
 
 
 def tenant_jobs(tenant: str) -> str:

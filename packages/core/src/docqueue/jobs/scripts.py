@@ -2,10 +2,11 @@
 
 Every state change is a compare-and-set: the caller names the states it may move from (and, for a
 running job, the run that must hold it), so a late or duplicate delivery cannot move a finished job
-backwards or write a second result.
+backwards or write a second result. Dead-lettering is part of the same transition, so a job never
+reads `dead_lettered` without its dead letter (or the reverse).
 """
 
-# KEYS: job, events, active zset, expiry zset, tenant index, dedupe
+# KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history
 # ARGV: fields (JSON object of strings), now, created score, expires_at, job key prefix,
 #       backstop ttl seconds, events maxlen
 CREATE_JOB = """
@@ -31,12 +32,17 @@ redis.call('ZADD', KEYS[3], ARGV[2], fields['task_id'])
 redis.call('ZADD', KEYS[4], ARGV[4], fields['task_id'])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[1])
 redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('RPUSH', KEYS[7], cjson.encode({event = 'created', at = ARGV[2]}))
+redis.call('EXPIRE', KEYS[7], ttl)
 return {'created', fields['task_id']}
 """
 
-# KEYS: job, events, active zset, expiry zset
+# KEYS: job, events, active zset, expiry zset, history, dead letters stream, dead-letter index
 # ARGV[1]: JSON spec {task_id, now, from?: [states], run_id?: str, set?: {}, incr?: {},
-#                     unset?: [], event: bool, terminal: bool, retention_s, ttl_s, events_maxlen}
+#   unset?: [], event: bool, terminal: bool, retention_s, ttl_s, events_maxlen,
+#   history?: {...} (appended with the attempt number and new state),
+#   dead_letter?: {...string fields} (appended to the dead letters with tenant, attempts, history),
+#   dead_letters_maxlen}
 # Returns {status, snapshot JSON}; status is ok | missing | conflict.
 UPDATE_JOB = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -82,8 +88,35 @@ if spec['terminal'] then
   redis.call('ZADD', KEYS[4], spec['now'] + spec['retention_s'], spec['task_id'])
   redis.call('EXPIRE', KEYS[1], spec['ttl_s'])
   redis.call('EXPIRE', KEYS[2], spec['ttl_s'])
+  redis.call('EXPIRE', KEYS[5], spec['ttl_s'])
 else
   redis.call('ZADD', KEYS[3], spec['now'], spec['task_id'])
+end
+if spec['history'] then
+  local entry = spec['history']
+  entry['at'] = spec['now']
+  entry['attempt'] = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+  entry['state'] = redis.call('HGET', KEYS[1], 'state')
+  redis.call('RPUSH', KEYS[5], cjson.encode(entry))
+end
+if spec['dead_letter'] then
+  local fields = {}
+  for k, v in pairs(spec['dead_letter']) do
+    fields[#fields + 1] = k
+    fields[#fields + 1] = v
+  end
+  fields[#fields + 1] = 'task_id'
+  fields[#fields + 1] = spec['task_id']
+  fields[#fields + 1] = 'tenant'
+  fields[#fields + 1] = redis.call('HGET', KEYS[1], 'tenant')
+  fields[#fields + 1] = 'attempts'
+  fields[#fields + 1] = redis.call('HGET', KEYS[1], 'attempts') or '0'
+  fields[#fields + 1] = 'history'
+  fields[#fields + 1] = '[' .. table.concat(redis.call('LRANGE', KEYS[5], 0, -1), ',') .. ']'
+  fields[#fields + 1] = 'dead_lettered_at'
+  fields[#fields + 1] = spec['now']
+  local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', spec['dead_letters_maxlen'], '*', unpack(fields))
+  redis.call('HSET', KEYS[7], spec['task_id'], id)
 end
 local snap = snapshot()
 if spec['event'] then
@@ -92,14 +125,15 @@ end
 return {'ok', snap}
 """
 
-# KEYS: job, events, active zset, expiry zset, tenant index, dedupe
+# KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history, dead-letter index
 # ARGV: task_id
 # Deletes the job and every index entry; the dedupe pointer only if it still names this job.
 DELETE_JOB = """
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[7])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[8], ARGV[1])
 if redis.call('GET', KEYS[6]) == ARGV[1] then
   redis.call('DEL', KEYS[6])
 end

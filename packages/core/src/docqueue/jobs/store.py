@@ -25,4 +25,4 @@ class JobStore:
         return UpdateResult.parse(reply)
 
     def delete(self, job: Job) -> None:
-        self._delete(keys=commands.job_keys(job), args=[job.task_id])
+        self._delete(keys=commands.delete_keys(job), args=[job.task_id])
