@@ -1,6 +1,10 @@
 """Open an upload and check it can be processed; every refusal is a permanent `DocumentError`."""
 
+import binascii
 import codecs
+import logging
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
@@ -11,6 +15,55 @@ from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError,
 from docqueue.errors import DocumentError, ErrorCode
 from docqueue.media import MediaType, sniff
 from docqueue.results import Page
+
+# pypdf logs a warning for every robustness fix; a hostile file can trigger millions of them. Past
+# this many per document the rest are dropped, so one upload cannot flood the worker's logs.
+PDF_WARNINGS_PER_DOCUMENT = 20
+_PYPDF_LOGGER = "pypdf"
+# What pypdf's parser lets escape on malformed structure besides its own errors: all mean "corrupt".
+_MALFORMED = (
+    PdfReadError,
+    PyPdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    ZeroDivisionError,
+    OverflowError,
+    AssertionError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    binascii.Error,
+)
+
+
+class _WarningBudget(logging.Handler):
+    """Counts pypdf's warnings for the current document; silences pypdf once the budget is spent."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.left = PDF_WARNINGS_PER_DOCUMENT
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.left -= 1
+        if self.left == 0:
+            logging.getLogger(_PYPDF_LOGGER).setLevel(logging.ERROR)
+
+    def reset(self) -> None:
+        self.left = PDF_WARNINGS_PER_DOCUMENT
+        logging.getLogger(_PYPDF_LOGGER).setLevel(logging.NOTSET)
+
+
+def limit_pdf_warnings() -> None:
+    """Start a new document's warning budget (a pool process parses one document at a time)."""
+    logger = logging.getLogger(_PYPDF_LOGGER)
+    budget = next((h for h in logger.handlers if isinstance(h, _WarningBudget)), None)
+    if budget is None:
+        budget = _WarningBudget()
+        logger.addHandler(budget)
+    budget.reset()
 
 
 @contextmanager
@@ -26,13 +79,14 @@ def pdf_errors() -> Iterator[None]:
         raise DocumentError(
             ErrorCode.DOCUMENT_TOO_COMPLEX, f"the PDF exceeds a parsing limit: {type(exc).__name__}"
         ) from exc
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except _MALFORMED as exc:
         # pypdf surfaces malformed structure as a zoo of exception types.
         raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"the PDF cannot be read: {exc}") from exc
 
 
 def open_pdf(stream: BinaryIO, max_pages: int) -> PdfReader:
     """A reader for a PDF that is not encrypted (or opens with an empty password) and not too long."""
+    limit_pdf_warnings()
     with pdf_errors():
         reader = PdfReader(stream)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -54,7 +108,7 @@ def pdf_metadata(reader: PdfReader) -> tuple[str | None, str | None]:
         if meta is None:
             return None, None
         return _clean(meta.title), _clean(meta.author)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError):
+    except (*_MALFORMED, RecursionError):
         return None, None
 
 
