@@ -28,8 +28,9 @@ class DeadLetter(BaseModel):
     dead_lettered_at: float
 
     @classmethod
-    def from_entry(cls, entry_id: Any, fields: dict[Any, Any]) -> "DeadLetter":
-        decoded = {as_text(k): as_text(v) for k, v in fields.items()}
+    def from_entry(cls, entry_id: Any, fields: Any) -> "DeadLetter":
+        """Parse one stream entry as redis-py returns it."""
+        decoded = {as_text(k): as_text(v) for k, v in (fields or {}).items()}
         return cls.model_validate(
             {
                 **decoded,

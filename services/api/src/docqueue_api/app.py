@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import docqueue
+from docqueue_api.deadletters.routes import router as dead_letters_router
 from docqueue_api.documents.routes import router as documents_router
 from docqueue_api.health.routes import router as health_router
 from docqueue_api.problems import install_problem_handlers
@@ -36,5 +37,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(documents_router)
     app.include_router(tasks_router)
+    app.include_router(dead_letters_router)
     app.include_router(health_router)
     return app

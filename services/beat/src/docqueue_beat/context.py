@@ -15,6 +15,7 @@ class BeatContext:
     settings: BeatSettings
     jobs: JobStore
     blobs: BlobStore
+    broker: redis.Redis  # the Celery broker's Redis, read (never consumed) by the reconciler
 
 
 class BeatContextHolder:
@@ -31,6 +32,11 @@ class BeatContextHolder:
                 self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5
             )
             jobs = JobStore(client, self.settings.retention_s)
-            self._context = BeatContext(self.settings, jobs, open_blob_store(self.settings.storage_url))
+            broker = redis.Redis.from_url(
+                self.settings.effective_broker_url, socket_timeout=10, socket_connect_timeout=5
+            )
+            self._context = BeatContext(
+                self.settings, jobs, open_blob_store(self.settings.storage_url), broker
+            )
             self._pid = os.getpid()
         return self._context

@@ -26,5 +26,10 @@ def beat_config(settings: BeatSettings) -> dict[str, Any]:
                 "schedule": settings.retention_interval_s,
                 "options": {"expires": settings.retention_interval_s},
             },
+            "reconcile": {
+                "task": names.RECONCILE_JOBS,
+                "schedule": settings.reconcile_interval_s,
+                "options": {"expires": settings.reconcile_interval_s},
+            },
         },
     }

@@ -10,6 +10,8 @@ class BeatSettings(Settings):
 
     retention_interval_s: float = Field(default=300.0, gt=0)
     reconcile_interval_s: float = Field(default=30.0, gt=0)
+    # A queued or retrying job with no message in the broker for this long is re-enqueued.
+    reconcile_grace_s: float = Field(default=60.0, gt=0)
     # Jobs handled per maintenance run, so one run stays short.
     maintenance_batch: int = Field(default=500, ge=1)
     # RedBeat's lock: a second beat replica waits on it and takes over when it expires.

@@ -7,11 +7,35 @@ from celery import Celery
 
 from docqueue import names
 from docqueue_beat.context import BeatContext
+from docqueue_beat.maintenance.broker import read_broker
+from docqueue_beat.maintenance.reconcile import Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
+
+WATCHED_QUEUES = (names.DOCUMENTS_QUEUE,)
 
 
 def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
+    def publish(task_id: str) -> None:
+        app.send_task(names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id)
+
     @app.task(name=names.APPLY_RETENTION, max_retries=0)
     def retention() -> int:
         ctx = context()
         return apply_retention(ctx.jobs, ctx.blobs, time.time(), ctx.settings.maintenance_batch).deleted
+
+    @app.task(name=names.RECONCILE_JOBS, max_retries=0)
+    def reconcile() -> dict[str, int]:
+        ctx = context()
+        reconciler = Reconciler(
+            jobs=ctx.jobs,
+            settings=ctx.settings,
+            read_broker=lambda: read_broker(ctx.broker, WATCHED_QUEUES),
+            publish=publish,
+            grace_s=ctx.settings.reconcile_grace_s,
+        )
+        report = reconciler.run(time.time(), ctx.settings.maintenance_batch)
+        return {
+            "checked": report.checked,
+            "requeued": len(report.requeued),
+            "dead_lettered": len(report.dead_lettered),
+        }

@@ -1,0 +1,125 @@
+"""Self-healing: find jobs left hanging and put them back to work, or give up on them.
+
+A job is hanging when it waits (`queued`, `retrying`) but no message for it exists anywhere in the
+broker (a Redis restart without persistence, a publish lost between the job write and the send),
+or when it is `running` but its heartbeat stopped and nothing will deliver it again. Such a job is
+re-enqueued with the same task id, or dead-lettered (`worker_lost`) past the poison cap.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from docqueue import names
+from docqueue.deadletters import dead_letter_fields
+from docqueue.errors import ErrorCode
+from docqueue.jobs import keys
+from docqueue.jobs.commands import Update
+from docqueue.jobs.model import Job, JobState, Stage
+from docqueue.jobs.store import JobStore
+from docqueue.settings import Settings
+from docqueue.text import as_text
+from docqueue_beat.maintenance.broker import BrokerView
+
+log = logging.getLogger(__name__)
+
+WAITING_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    requeued: list[str] = field(default_factory=list)
+    dead_lettered: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reconciler:
+    """Decides, for each stale job, whether it is really lost; see the module docstring."""
+
+    jobs: JobStore
+    settings: Settings
+    read_broker: Callable[[], BrokerView]
+    publish: Callable[[str], None]  # re-enqueue a task id
+    on_terminal: Callable[[Job], None] = lambda job: None
+    # A waiting job younger than this is left alone: its message may still be on its way.
+    grace_s: float = 30.0
+
+    def run(self, now: float, batch: int) -> ReconcileReport:
+        report = ReconcileReport()
+        # Only jobs not updated for a while can be hanging; the rest are left unread.
+        horizon = now - min(self.grace_s, self.settings.lease_s)
+        candidates: list[Any] = self.jobs.redis.zrangebyscore(
+            keys.ACTIVE_JOBS, "-inf", horizon, start=0, num=batch
+        )
+        if not candidates:
+            return report
+        broker = self.read_broker()
+        for raw_id in candidates:
+            report.checked += 1
+            job = self.jobs.get(as_text(raw_id))
+            if job is None or job.is_terminal:
+                self.jobs.redis.zrem(keys.ACTIVE_JOBS, raw_id)
+                continue
+            if self._lost(job, broker, now):
+                self._recover(job, now, report)
+        if report.requeued or report.dead_lettered:
+            log.warning(
+                "reconciled hanging jobs",
+                extra={"requeued": len(report.requeued), "dead_lettered": len(report.dead_lettered)},
+            )
+        return report
+
+    def _lost(self, job: Job, broker: BrokerView, now: float) -> bool:
+        if job.state in WAITING_STATES:
+            return now - job.updated_at >= self.grace_s and not broker.has_message(job.task_id)
+        if job.state == JobState.RUNNING:
+            # Heartbeat stopped: the run is dead. A message delivered after its last beat is a
+            # redelivery already on its way to a worker; anything older belonged to the dead run.
+            stale = now - job.updated_at >= self.settings.lease_s
+            return stale and not broker.has_message(job.task_id, delivered_after=job.updated_at)
+        return False
+
+    def _recover(self, job: Job, now: float, report: ReconcileReport) -> None:
+        guard = {"from_states": {job.state}, "run_id": job.run_id if job.state == JobState.RUNNING else None}
+        if job.attempts >= self.settings.max_attempts:
+            message = f"lost after {job.attempts} deliveries; the poison cap is {self.settings.max_attempts}"
+            result = self.jobs.update(
+                Update(
+                    task_id=job.task_id,
+                    now=now,
+                    set={
+                        "state": JobState.DEAD_LETTERED,
+                        "error_code": ErrorCode.WORKER_LOST,
+                        "error_message": message,
+                        "finished_at": now,
+                    },
+                    terminal=True,
+                    history={
+                        "event": "dead_lettered",
+                        "error_code": str(ErrorCode.WORKER_LOST),
+                        "by": "reconciler",
+                    },
+                    dead_letter=dead_letter_fields(
+                        names.PROCESS_DOCUMENT, [job.task_id], ErrorCode.WORKER_LOST, message, ""
+                    ),
+                    **guard,  # type: ignore[arg-type]
+                )
+            )
+            if result.ok and result.job is not None:
+                report.dead_lettered.append(job.task_id)
+                self.on_terminal(result.job)
+            return
+        result = self.jobs.update(
+            Update(
+                task_id=job.task_id,
+                now=now,
+                set={"state": JobState.QUEUED, "stage": Stage.QUEUED, "pages_done": 0},
+                history={"event": "requeued", "by": "reconciler", "was": str(job.state)},
+                **guard,  # type: ignore[arg-type]
+            )
+        )
+        if result.ok:
+            self.publish(job.task_id)
+            report.requeued.append(job.task_id)
