@@ -9,6 +9,7 @@ import docqueue
 from docqueue_api.deadletters.routes import router as dead_letters_router
 from docqueue_api.documents.routes import router as documents_router
 from docqueue_api.health.routes import router as health_router
+from docqueue_api.middleware import install_middleware
 from docqueue_api.problems import install_problem_handlers
 from docqueue_api.services import build_services
 from docqueue_api.settings import ApiSettings
@@ -35,6 +36,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_middleware(app, settings)
     app.include_router(documents_router)
     app.include_router(tasks_router)
     app.include_router(dead_letters_router)

@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from docqueue.auth import Scope
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
+from docqueue_api.ratelimit import RateLimiter
 from docqueue_api.services import ApiServices
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dq_...`")
@@ -31,6 +32,17 @@ async def get_caller(
     caller = await services.keys.resolve(credentials.credentials)
     if caller is None:
         raise ProblemError(401, "unauthorized", "the API key is not valid", headers=challenge)
+    settings = services.settings
+    verdict = await RateLimiter(services.redis, settings.rate_limit_per_s, settings.rate_limit_burst).check(
+        caller.tenant
+    )
+    if not verdict.allowed:
+        raise ProblemError(
+            429,
+            "rate_limited",
+            f"over {settings.rate_limit_per_s:g} requests per second for this tenant",
+            headers={"Retry-After": str(verdict.retry_after_s)},
+        )
     return caller
 
 
@@ -40,6 +52,8 @@ def require(scope: Scope) -> object:
             raise ProblemError(403, "forbidden", f"the API key lacks the {scope!s} scope")
         return caller
 
+    # Marks the dependency so a test can prove every route checks a scope.
+    check.required_scope = scope  # type: ignore[attr-defined]
     return Depends(check)
 
 

@@ -39,6 +39,7 @@ _DEFAULT_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",
 }
@@ -53,6 +54,8 @@ class Problem(BaseModel):
     detail: str
     code: str
     instance: str | None = None
+    # The request's X-Request-ID (also in the response header and the logs), to quote in a report.
+    request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
@@ -84,6 +87,7 @@ def problem_response(request: Request, error: ProblemError) -> JSONResponse:
         detail=error.detail,
         code=error.code,
         instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
         errors=error.errors,
     )
     return JSONResponse(
@@ -92,6 +96,10 @@ def problem_response(request: Request, error: ProblemError) -> JSONResponse:
         headers=error.headers,
         media_type=PROBLEM_JSON,
     )
+
+
+def problem_title(status: int) -> str:
+    return _TITLES.get(status, "Error")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

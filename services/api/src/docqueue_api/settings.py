@@ -16,3 +16,19 @@ class ApiSettings(Settings):
     api_key_cache_s: float = Field(default=10.0, ge=0)
     # Uploads are refused (503 + Retry-After) while this many messages wait in the documents queue.
     max_queue_depth: int = Field(default=10_000, ge=1)
+
+    # --- hostile input and tenants (see README "Security") ----------------------------------
+    # Body bytes of any request other than an upload (uploads have max_upload_bytes).
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Requests per second each tenant may make, sustained, and at once; 0 disables the limit.
+    rate_limit_per_s: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    # Browser origins allowed to call the API, comma-separated ("https://app.example.com"). Empty:
+    # CORS stays closed (no cross-origin browser call is allowed).
+    cors_allow_origins: str = ""
+    # Seconds a browser may cache a CORS preflight answer.
+    cors_max_age_s: int = Field(default=600, ge=0)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]

@@ -31,6 +31,11 @@ class UploadLimits:
     max_field_bytes: int
 
 
+def upload_body_cap(limits: UploadLimits) -> int:
+    """The most bytes an upload body may hold: the file plus room for the framing and option fields."""
+    return limits.max_file_bytes + limits.max_parts * (limits.max_field_bytes + MAX_PART_HEADER_BYTES)
+
+
 @dataclass
 class Upload:
     """A received upload: the file already committed to the blob store, and the other fields."""
@@ -158,8 +163,7 @@ async def receive_upload(request: Request, limits: UploadLimits, writer: BlobWri
 async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -> Upload:
     boundary = _boundary(request)
     declared = request.headers.get("content-length")
-    # Headroom for the multipart framing and the option fields around the file.
-    body_cap = limits.max_file_bytes + limits.max_parts * (limits.max_field_bytes + MAX_PART_HEADER_BYTES)
+    body_cap = upload_body_cap(limits)
     if declared is not None and declared.isdigit() and int(declared) > body_cap:
         raise ProblemError(413, "payload_too_large", f"the file is larger than {limits.max_file_bytes} bytes")
     receiver = _Receiver(limits)

@@ -1,0 +1,67 @@
+"""Make the OpenAPI document say every problem a route can answer, whoever wrote the route.
+
+FastAPI documents only what a route declares, and its automatic 422 describes FastAPI's own error
+shape, not the problem+json docqueue answers. This post-processor derives the rest from what an
+operation is: an authenticated route can answer 401, 403, 429 (rate limit) and 503 (Redis down);
+a route with parameters or a body can answer 422; a route with a body can answer 413.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from docqueue_api.problems import PROBLEM_JSON, Problem, problem_title
+
+PROBLEM_REF = "#/components/schemas/Problem"
+AUTHENTICATED = (401, 403, 429, 503)
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": problem_title(status),
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+
+
+def complete_operation(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    statuses: list[int] = []
+    if operation.get("security"):
+        statuses += AUTHENTICATED
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.append(422)
+    if operation.get("requestBody"):
+        statuses.append(413)
+    for status in statuses:
+        responses.setdefault(str(status), _problem(status))
+    # FastAPI's automatic 422 names its own ValidationError shape; docqueue answers a problem.
+    if "422" in responses and PROBLEM_JSON not in responses["422"].get("content", {}):
+        responses["422"] = _problem(422)
+    for response in responses.values():
+        content = response.get("content", {})
+        if PROBLEM_JSON in content and not content[PROBLEM_JSON].get("schema"):
+            content[PROBLEM_JSON]["schema"] = {"$ref": PROBLEM_REF}
+
+
+def complete_openapi(app: FastAPI) -> None:
+    """Wrap `app.openapi` so the generated (and cached) document is completed once."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        for path_item in schema.get("paths", {}).values():
+            for method, operation in path_item.items():
+                if method in _METHODS:
+                    complete_operation(operation)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if unused in schemas and f'"#/components/schemas/{unused}"' not in str(schema["paths"]):
+                del schemas[unused]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
