@@ -6,7 +6,7 @@ refuses to start on an unsafe combination instead of losing work later.
 
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -59,6 +59,22 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
 
+    # --- callbacks (webhooks; see README "Webhooks") ----------------------------------------
+    # HMAC-SHA256 key that signs every callback. Unset: uploads with a callback_url are refused.
+    callback_secret: SecretStr | None = None
+    # Hosts a callback_url may name, comma-separated; "*.example.com" matches subdomains. Empty: any.
+    callback_allowed_hosts: str = ""
+    # Allow callbacks to private, loopback and link-local addresses (development and tests only).
+    callback_allow_private: bool = False
+    # Allow plain http:// callback URLs (development and tests only).
+    callback_allow_http: bool = False
+    # Seconds after a task ends during which a failed callback is retried; then it is given up.
+    callback_max_delivery_s: int = Field(default=3600, ge=10)
+    # Seconds one callback request may take (connect, send, answer), so a slow receiver costs little.
+    callback_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    # The API's public base URL (https://docqueue.example.com), for links in callback events.
+    public_url: str | None = None
+
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.redis_url
@@ -70,6 +86,20 @@ class Settings(BaseSettings):
     @property
     def lease_s(self) -> float:
         return self.heartbeat_interval_s * 4
+
+    @property
+    def callback_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.callback_allowed_hosts.split(",") if h.strip())
+
+    @model_validator(mode="after")
+    def _check_callback_secret(self) -> Self:
+        secret = self.callback_secret.get_secret_value() if self.callback_secret else None
+        if secret is not None and is_placeholder_secret(secret):
+            raise ValueError(
+                "callback_secret looks like a placeholder: use at least 32 random characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_delivery(self) -> Self:
@@ -94,3 +124,13 @@ class Settings(BaseSettings):
         if self.default_chunk_overlap >= self.default_chunk_size:
             raise ValueError("default_chunk_overlap must be smaller than default_chunk_size")
         return self
+
+
+# Words of six letters or more: a random secret contains one by chance only once in billions.
+_PLACEHOLDER_MARKS = ("change", "replace", "example", "placeholder", "secret", "password")
+
+
+def is_placeholder_secret(secret: str) -> bool:
+    """Too short to resist guessing, or a value copied from documentation."""
+    lowered = secret.strip().lower()
+    return len(lowered) < 32 or any(mark in lowered for mark in _PLACEHOLDER_MARKS) or len(set(lowered)) < 8

@@ -8,12 +8,14 @@ from fastapi import FastAPI
 import docqueue
 from docqueue_api.deadletters.routes import router as dead_letters_router
 from docqueue_api.documents.routes import router as documents_router
+from docqueue_api.events.routes import router as events_router
 from docqueue_api.health.routes import router as health_router
 from docqueue_api.middleware import install_middleware
 from docqueue_api.problems import install_problem_handlers
 from docqueue_api.services import build_services
 from docqueue_api.settings import ApiSettings
 from docqueue_api.tasks.routes import router as tasks_router
+from docqueue_api.web.routes import router as web_router
 
 DESCRIPTION = """Upload a document and get a task id in milliseconds; follow its progress; fetch its
 pages and retrieval chunks. Every error is `application/problem+json` with a stable `code`."""
@@ -39,6 +41,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_middleware(app, settings)
     app.include_router(documents_router)
     app.include_router(tasks_router)
+    app.include_router(events_router)
+    app.include_router(web_router)
     app.include_router(dead_letters_router)
     app.include_router(health_router)
     return app

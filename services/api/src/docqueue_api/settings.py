@@ -17,6 +17,15 @@ class ApiSettings(Settings):
     # Uploads are refused (503 + Retry-After) while this many messages wait in the documents queue.
     max_queue_depth: int = Field(default=10_000, ge=1)
 
+    # --- live events (GET /v1/tasks/{id}/events) ---------------------------------------------
+    # Seconds between heartbeat comments on an idle event stream, under every proxy's idle timeout.
+    sse_heartbeat_s: float = Field(default=15.0, gt=0, le=120)
+    # Open event streams per API process; more are answered 503 + Retry-After.
+    sse_max_streams: int = Field(default=1000, ge=1)
+    # Seconds one event stream stays open; the client then resumes with Last-Event-ID. Bounds
+    # how long a deploy waits for streams to drain.
+    sse_max_stream_s: float = Field(default=900.0, ge=1)
+
     # --- hostile input and tenants (see README "Security") ----------------------------------
     # Body bytes of any request other than an upload (uploads have max_upload_bytes).
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)

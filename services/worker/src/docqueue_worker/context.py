@@ -3,12 +3,16 @@ shared between a parent and its children."""
 
 import os
 from dataclasses import dataclass
+from functools import partial
 
 import redis
+from celery import Celery
 
+from docqueue.callbacks import enqueue_callback
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore, open_blob_store
+from docqueue_worker.callbacks import CallbackSender
 from docqueue_worker.processor import DocumentProcessor
 
 
@@ -19,27 +23,32 @@ class WorkerContext:
     jobs: JobStore
     blobs: BlobStore
     processor: DocumentProcessor
+    callbacks: CallbackSender
 
 
-def build_context(settings: Settings) -> WorkerContext:
+def build_context(settings: Settings, app: Celery | None = None) -> WorkerContext:
     client: redis.Redis = redis.Redis.from_url(
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=25
     )
     jobs = JobStore(client, settings.retention_s)
     blobs = open_blob_store(settings.storage_url)
-    return WorkerContext(settings, client, jobs, blobs, DocumentProcessor(jobs, blobs, settings))
+    # A job that ends queues its webhook on the callbacks queue: never delivered inline.
+    listeners = [partial(enqueue_callback, app)] if app is not None else []
+    processor = DocumentProcessor(jobs, blobs, settings, on_terminal=listeners)
+    return WorkerContext(settings, client, jobs, blobs, processor, CallbackSender(client, settings))
 
 
 class ContextHolder:
     """Builds the context lazily, once per process id."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
         self.settings = settings
+        self.app = app
         self._pid = -1
         self._context: WorkerContext | None = None
 
     def __call__(self) -> WorkerContext:
         if self._context is None or self._pid != os.getpid():
-            self._context = build_context(self.settings)
+            self._context = build_context(self.settings, self.app)
             self._pid = os.getpid()
         return self._context

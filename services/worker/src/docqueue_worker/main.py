@@ -10,7 +10,7 @@ from docqueue_worker.tasks import register_tasks
 
 settings = WorkerSettings()
 app = create_celery_app(settings, main="docqueue_worker")
-context = ContextHolder(settings)
+context = ContextHolder(settings, app)
 register_tasks(app, context)
 
 

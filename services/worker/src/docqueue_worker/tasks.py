@@ -40,3 +40,12 @@ def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
         outcome = context().processor.process(task_id)
         if outcome.retry_in_s is not None:
             raise self.retry(countdown=outcome.retry_in_s)
+
+    @app.task(name=names.DELIVER_CALLBACK, bind=True, max_retries=CELERY_MAX_RETRIES)
+    def deliver_callback(
+        self: Task[[str, dict[str, str], float], None], task_id: str, job: dict[str, str], enqueued_at: float
+    ) -> Any:
+        # The sender bounds the retries by time (callback_max_delivery_s), not by count.
+        retry_in_s = context().callbacks.deliver(task_id, job, enqueued_at, attempt=self.request.retries + 1)
+        if retry_in_s is not None:
+            raise self.retry(countdown=retry_in_s)

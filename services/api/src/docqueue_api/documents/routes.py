@@ -27,6 +27,11 @@ _UPLOAD_BODY = {
                     },
                     "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
                     "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
+                    "callback_url": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": "https URL that receives a signed POST when the task ends",
+                    },
                 },
             }
         }

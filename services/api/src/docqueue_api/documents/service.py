@@ -20,6 +20,7 @@ from docqueue_api.documents.filenames import display_filename
 from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.schemas import Accepted
 from docqueue_api.documents.upload import Upload, UploadLimits, receive_upload
+from docqueue_api.events.callback_url import CALLBACK_FIELD, accept_callback_url
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
 
@@ -71,6 +72,8 @@ async def _register(
     idempotency_key: str | None,
 ) -> Submission:
     options = parse_options(upload.fields, services)
+    # Stored on the job, not part of dedupe: a duplicate upload keeps the first job's callback.
+    callback_url = await accept_callback_url(upload.fields.get(CALLBACK_FIELD), services.settings)
     idempotency = IdempotencyKeys(services.redis, services.settings.idempotency_ttl_s)
     print_ = fingerprint(upload.sha256, options)
     try:
@@ -81,7 +84,7 @@ async def _register(
                 return Submission(stored.status, Accepted.model_validate(stored.body))
         try:
             submission = await _create_and_enqueue(
-                request, services, caller, task_id, blob_key, upload, options
+                request, services, caller, task_id, blob_key, upload, options, callback_url
             )
         except BaseException:
             if idempotency_key is not None:
@@ -103,6 +106,7 @@ async def _create_and_enqueue(
     blob_key: str,
     upload: Upload,
     options: JobOptions,
+    callback_url: str | None = None,
 ) -> Submission:
     now = time.time()
     job = Job(
@@ -116,6 +120,7 @@ async def _create_and_enqueue(
         blob_key=blob_key,
         created_at=now,
         updated_at=now,
+        callback_url=callback_url,
     )
     existing_id = await services.jobs.create(job)
     if existing_id is not None:
@@ -155,7 +160,7 @@ async def refuse_when_backlogged(services: ApiServices) -> None:
 
 
 def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
-    unknown = sorted(set(fields) - OPTION_FIELDS)
+    unknown = sorted(set(fields) - OPTION_FIELDS - {CALLBACK_FIELD})
     if unknown:
         raise ProblemError(
             422,
@@ -168,7 +173,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
     values = {
         "chunk_size": services.settings.default_chunk_size,
         "chunk_overlap": services.settings.default_chunk_overlap,
-        **{name: value.strip() for name, value in fields.items()},
+        **{name: value.strip() for name, value in fields.items() if name != CALLBACK_FIELD},
     }
     try:
         return JobOptions.model_validate(values)
@@ -188,5 +193,6 @@ def accepted(request: Request, task_id: str, state: JobState, *, deduplicated: b
         state=state,
         status_url=str(request.url_for("get_task", task_id=task_id)),
         result_url=str(request.url_for("get_task_result", task_id=task_id)),
+        events_url=str(request.url_for("get_task_events", task_id=task_id)),
         deduplicated=deduplicated,
     )

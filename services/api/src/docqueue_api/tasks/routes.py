@@ -5,6 +5,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
+from docqueue.callbacks import attempts_key, parse_attempts
 from docqueue.jobs.model import JobState
 from docqueue.results import Result
 from docqueue.storage import BlobNotFound
@@ -33,7 +34,13 @@ async def get_tasks(
 @router.get("/{task_id}", response_model=TaskView, responses=problem_responses(401, 403, 404))
 async def get_task(task_id: str, request: Request, services: ServicesDep, caller: ReaderDep) -> TaskView:
     """State, stage, progress, attempts and error of one task."""
-    return TaskView.of(await find_task(services.jobs, caller, task_id), request)
+    job = await find_task(services.jobs, caller, task_id)
+    deliveries = (
+        parse_attempts(await services.redis.lrange(attempts_key(task_id), 0, -1))
+        if job.callback_url
+        else None
+    )
+    return TaskView.of(job, request, deliveries)
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """What clients read about a task."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -20,6 +21,18 @@ class TaskError(BaseModel):
     retryable: bool
 
 
+class CallbackDelivery(BaseModel):
+    """One attempt to deliver the task's callback (see README "Webhooks")."""
+
+    event_id: str
+    attempt: int
+    at: datetime
+    outcome: str  # delivered | retrying | failed | refused | gave_up
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+
+
 class TaskView(BaseModel):
     """A task as clients see it. `error` is set while retrying and once failed or given up."""
 
@@ -37,9 +50,15 @@ class TaskView(BaseModel):
     finished_at: datetime | None
     status_url: str
     result_url: str
+    events_url: str
+    callback_url: str | None = None
+    # Shown by GET /v1/tasks/{task_id}; null where it is not read (lists, events).
+    callback_deliveries: list[CallbackDelivery] | None = None
 
     @classmethod
-    def of(cls, job: Job, request: Request) -> "TaskView":
+    def of(
+        cls, job: Job, request: Request, callback_deliveries: list[dict[str, Any]] | None = None
+    ) -> "TaskView":
         error = None
         if job.error_code is not None and job.state != JobState.SUCCEEDED:
             error = TaskError(
@@ -62,6 +81,13 @@ class TaskView(BaseModel):
             finished_at=_time(job.finished_at),
             status_url=str(request.url_for("get_task", task_id=job.task_id)),
             result_url=str(request.url_for("get_task_result", task_id=job.task_id)),
+            events_url=str(request.url_for("get_task_events", task_id=job.task_id)),
+            callback_url=job.callback_url,
+            callback_deliveries=(
+                None
+                if callback_deliveries is None
+                else [CallbackDelivery.model_validate(item) for item in callback_deliveries]
+            ),
         )
 
 

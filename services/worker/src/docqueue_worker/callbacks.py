@@ -1,0 +1,196 @@
+"""`callbacks.deliver`: POST a task's signed event to its callback URL, and record the attempt.
+
+Every attempt checks the URL again and resolves its host anew, then connects to the address it
+checked (the Host header and TLS name stay the URL's), so a DNS answer that changes after the
+check cannot point the request at an internal service. No redirects are followed; the answer's
+body is never read. 2xx is delivered; a connection failure, a timeout, 408, 429 or 5xx is retried
+with backoff until `callback_max_delivery_s` after the task ended; any other answer is final.
+"""
+
+import ipaddress
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import redis
+
+import docqueue
+from docqueue.callbacks import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    CallbackPolicy,
+    CallbackRefused,
+    IPAddress,
+    Resolver,
+    Target,
+    attempts_key,
+    build_event,
+    check_url,
+    encode_event,
+    parse_attempts,
+    record_attempt,
+    resolve_target,
+    sign,
+)
+from docqueue.jobs.model import Job
+from docqueue.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 2.0
+# Below the broker's visibility timeout: a retry waits in the worker as an unacked ETA message.
+BACKOFF_MAX_S = 300.0
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# Addresses of one name tried per attempt (the next one only when connecting failed).
+MAX_ADDRESSES = 2
+USER_AGENT = f"docqueue-webhooks/{docqueue.__version__}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got: a status code, or an error; `refused` when the URL broke a rule."""
+
+    status_code: int | None
+    error: str | None
+    refused: bool = False
+    connect_failed: bool = False
+
+
+class CallbackSender:
+    """Delivers one attempt of one callback; `deliver` answers the retry countdown, if any."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        resolver: Resolver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = client
+        self.settings = settings
+        self.policy = CallbackPolicy.from_settings(settings)
+        self.resolver = resolver
+        self.clock = clock
+        self.ssl_context = ssl.create_default_context()
+
+    def deliver(self, task_id: str, fields: dict[str, str], enqueued_at: float, attempt: int) -> float | None:
+        job = Job.from_redis(fields)
+        event = build_event(job, self.settings.public_url)
+        if self._already_delivered(task_id, event["id"]):
+            return None  # a duplicate message (at-least-once): the receiver has it
+        started = time.monotonic()
+        answer = self._attempt(job, event)
+        record: dict[str, Any] = {
+            "event_id": event["id"],
+            "attempt": attempt,
+            "at": datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(),
+            "status_code": answer.status_code,
+            "error": answer.error,
+            "duration_ms": round((time.monotonic() - started) * 1000),
+        }
+        retry_in_s = None
+        if answer.status_code is not None and 200 <= answer.status_code < 300:
+            record["outcome"] = "delivered"
+        elif answer.refused:
+            record["outcome"] = "refused"
+        elif not _retryable(answer):
+            record["outcome"] = "failed"
+        else:
+            countdown = backoff_s(attempt)
+            if self.clock() + countdown > enqueued_at + self.settings.callback_max_delivery_s:
+                record["outcome"] = "gave_up"
+            else:
+                record["outcome"] = "retrying"
+                retry_in_s = countdown
+        record_attempt(self.redis, task_id, record, self.settings.retention_s)
+        log.info(
+            "callback %s",
+            record["outcome"],
+            extra={"task_id": task_id, "status_code": answer.status_code, "attempt": attempt},
+        )
+        return retry_in_s
+
+    def _attempt(self, job: Job, event: dict[str, Any]) -> Answer:
+        secret = self.settings.callback_secret
+        if secret is None or not job.callback_url:
+            return Answer(None, "callbacks are not configured on this worker", refused=True)
+        try:
+            target = check_url(job.callback_url, self.policy)
+            addresses = resolve_target(target, self.policy, self.resolver)
+        except CallbackRefused as exc:
+            return Answer(None, f"{exc.reason}: {exc.message}", refused=True)
+        except OSError as exc:
+            return Answer(None, f"the host does not resolve: {exc}")
+        body = encode_event(event)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: sign(secret.get_secret_value(), body, int(self.clock())),
+            EVENT_ID_HEADER: event["id"],
+            EVENT_TYPE_HEADER: event["type"],
+        }
+        answer = Answer(None, "no address to connect to")
+        for address in addresses[:MAX_ADDRESSES]:
+            answer = self._post(target, address, body, headers)
+            if not answer.connect_failed:
+                break
+        return answer
+
+    def _post(self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str]) -> Answer:
+        parts = urlsplit(target.url)
+        host = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+        url = f"{target.scheme}://{host}:{target.port}{parts.path or '/'}"
+        if parts.query:
+            url += f"?{parts.query}"
+        default_port = target.port == (443 if target.scheme == "https" else 80)
+        host_header = target.host if default_port else f"{target.host}:{target.port}"
+        # A client per attempt: a pooled connection opened for another name on the same address
+        # must never carry this request. No proxy from the environment: it would resolve the name
+        # again, behind our check.
+        with httpx.Client(
+            timeout=self.settings.callback_timeout_s,
+            follow_redirects=False,
+            verify=self.ssl_context,
+            trust_env=False,
+        ) as client:
+            request = client.build_request(
+                "POST",
+                url,
+                content=body,
+                headers={**headers, "Host": host_header},
+                extensions={"sni_hostname": target.host},
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                return Answer(None, f"connect failed: {exc}", connect_failed=True)
+            except httpx.TimeoutException as exc:
+                return Answer(None, f"timed out: {type(exc).__name__}")
+            except httpx.HTTPError as exc:
+                return Answer(None, f"{type(exc).__name__}: {exc}")
+            response.close()  # the body is the receiver's business; never read it
+        return Answer(response.status_code, None)
+
+    def _already_delivered(self, task_id: str, event_id: str) -> bool:
+        attempts = parse_attempts(list(self.redis.lrange(attempts_key(task_id), 0, -1)))
+        return any(a.get("event_id") == event_id and a.get("outcome") == "delivered" for a in attempts)
+
+
+def _retryable(answer: Answer) -> bool:
+    if answer.status_code is None:
+        return True  # no answer: connection, timeout or DNS failure
+    return answer.status_code >= 500 or answer.status_code in RETRYABLE_STATUSES
+
+
+def backoff_s(attempt: int) -> float:
+    """Equal jitter: attempt 1 waits 1-2 s, then twice as long each time, capped."""
+    ceiling: float = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
