@@ -21,7 +21,12 @@ FILE_FIELD = "file"
 # Bytes handed to the blob store per write; smaller pieces are gathered first.
 WRITE_BATCH_BYTES = 1024 * 1024
 MAX_PART_HEADERS = 8
-MAX_PART_HEADER_BYTES = 2048
+# One header line of a part. Room for a 10 KB filename (kept only as display metadata, cut to 255
+# characters); python-multipart refuses a longer line before buffering it.
+MAX_PART_HEADER_BYTES = 16 * 1024
+# RFC 2046: 1-70 of these characters, not ending in a space.
+_BOUNDARY_CHARS = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ")
+MAX_BOUNDARY_CHARS = 70
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,15 @@ def _boundary(request: Request) -> bytes:
     if content_type != b"multipart/form-data":
         raise ProblemError(415, "unsupported_media_type", "send the document as multipart/form-data")
     boundary = params.get(b"boundary")
-    if not boundary or len(boundary) > 70:
-        raise ProblemError(400, "invalid_multipart", "the multipart boundary is missing or too long")
+    if (
+        not boundary
+        or len(boundary) > MAX_BOUNDARY_CHARS
+        or not set(boundary) <= _BOUNDARY_CHARS
+        or boundary.endswith(b" ")
+    ):
+        raise ProblemError(
+            400, "invalid_multipart", "the multipart boundary is missing, too long or not RFC 2046"
+        )
     return boundary
 
 
@@ -190,7 +202,9 @@ async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -
         raise ProblemError(400, "invalid_multipart", f"the multipart body is malformed: {exc}") from exc
     except ClientDisconnect as exc:
         raise ProblemError(400, "client_disconnected", "the upload was interrupted") from exc
-    if not receiver.file_seen or not receiver.file_done:
+    if receiver.file_seen and not receiver.file_done:
+        raise ProblemError(400, "invalid_multipart", "the body ended before the file part did")
+    if not receiver.file_seen:
         raise ProblemError(
             422,
             "missing_file",

@@ -1,0 +1,90 @@
+"""A stack of its own for hostile input: its own Redis database, blob dir, API and worker, so the
+limits under test (small upload cap, short time limits, a rate limit) never touch other suites."""
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import redis
+
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue_devstack.processes import Process
+from docqueue_devstack.stack import Stack
+from tests.conftest import TEST_ENV
+
+MIB = 1024 * 1024
+# The upload cap of the hostile API: small, so "over the cap" costs little to send.
+UPLOAD_CAP_BYTES = 1 * MIB
+SOFT_TIME_LIMIT_S = 60
+MAX_MEMORY_MB = 1024
+HOSTILE_ENV = {
+    **TEST_ENV,
+    "DOCQUEUE_MAX_UPLOAD_BYTES": str(UPLOAD_CAP_BYTES),
+    "DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": str(SOFT_TIME_LIMIT_S),
+    "DOCQUEUE_TASK_TIME_LIMIT_S": str(SOFT_TIME_LIMIT_S + 15),
+    "DOCQUEUE_MAX_MEMORY_MB": str(MAX_MEMORY_MB),
+    "DOCQUEUE_MAX_PAGES": "2000",
+    "DOCQUEUE_LOG_LEVEL": "INFO",
+}
+
+
+def other_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@dataclass
+class HostileStack:
+    stack: Stack
+    redis: redis.Redis
+    api_process: Process
+    api_url: str
+    worker: Process
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.stack.run_dir / "blobs"
+
+    def key(self, tenant: str | None = None, scopes: set[Scope] | None = None) -> str:
+        key = generate_api_key()
+        store_api_key(self.redis, key, tenant or f"t-{uuid.uuid4().hex[:8]}", scopes or set(Scope))
+        return key
+
+    def client(self, key: str | None = None, url: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key or self.key()}"}
+        return httpx.Client(base_url=url or self.api_url, headers=headers, timeout=30)
+
+    def start_api(self, env: Mapping[str, str]) -> str:
+        """Another API on the same Redis database with some settings changed; stopped with the stack."""
+        _, url = self.stack.start_api(env={**HOSTILE_ENV, **env})
+        return url
+
+
+@pytest.fixture(scope="session")
+def hostile(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
+    url = other_db(redis_url, 7)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    stack = Stack(redis_url=url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
+    try:
+        api_process, api_url = stack.start_api()
+        worker = stack.start_worker(name="hostile-worker", concurrency=1)
+        yield HostileStack(stack, client, api_process, api_url, worker)
+    finally:
+        stack.stop()
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def hostile_api(hostile: HostileStack) -> Iterator[httpx.Client]:
+    """A client of the hostile API, authenticated as a fresh tenant with every scope."""
+    with hostile.client() as client:
+        yield client
+
+
+KeyFactory = Callable[..., str]
