@@ -185,9 +185,7 @@ def test_rate_limit_is_per_tenant_and_says_when_to_come_back(hostile: HostileSta
         assert busy.get("/v1/tasks").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "header", ["Bearer", "Basic dXNlcjpwYXNz", "Bearer " + "A" * 10_000, "dq_x"]
-)
+@pytest.mark.parametrize("header", ["Bearer", "Basic dXNlcjpwYXNz", "Bearer " + "A" * 10_000, "dq_x"])
 def test_malformed_authorization_is_401(hostile: HostileStack, header: str) -> None:
     response = httpx.get(f"{hostile.api_url}/v1/tasks", headers={"Authorization": header})
     assert response.status_code == 401

@@ -38,10 +38,15 @@ def complete_operation(operation: dict[str, Any]) -> None:
     # FastAPI's automatic 422 names its own ValidationError shape; docqueue answers a problem.
     if "422" in responses and PROBLEM_JSON not in responses["422"].get("content", {}):
         responses["422"] = _problem(422)
-    for response in responses.values():
+    for status, response in responses.items():
         content = response.get("content", {})
-        if PROBLEM_JSON in content and not content[PROBLEM_JSON].get("schema"):
-            content[PROBLEM_JSON]["schema"] = {"$ref": PROBLEM_REF}
+        # Every error is problem+json only (FastAPI also lists application/json for a `model`).
+        if (
+            status.isdigit()
+            and int(status) >= 400
+            and (PROBLEM_JSON in content or PROBLEM_REF in str(content))
+        ):
+            response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
 
 
 def complete_openapi(app: FastAPI) -> None:
