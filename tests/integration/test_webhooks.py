@@ -1,0 +1,245 @@
+"""Signed webhooks end to end: an API, a documents worker and a callbacks worker of their own (on
+their own Redis database, configured for callbacks), and a real receiver on 127.0.0.1."""
+
+import itertools
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import redis
+
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.callbacks import verify_signature
+from docqueue_devstack.stack import Stack
+from tests.conftest import TEST_ENV
+from tests.support.documents import corrupt_pdf, make_pdf
+from tests.support.held_jobs import hold_job
+from tests.support.http import submit, upload, wait_terminal
+from tests.support.webhook_receiver import Receiver, running_receiver
+
+SECRET = secrets.token_urlsafe(32)
+MAX_DELIVERY_S = 10
+PUBLIC_URL = "https://docqueue.test"
+HOOK_ENV = {
+    **TEST_ENV,
+    "DOCQUEUE_CALLBACK_SECRET": SECRET,
+    # The receiver is on loopback over plain http: allowed here, refused by default.
+    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+    "DOCQUEUE_CALLBACK_MAX_DELIVERY_S": str(MAX_DELIVERY_S),
+    "DOCQUEUE_CALLBACK_TIMEOUT_S": "2",
+    "DOCQUEUE_PUBLIC_URL": PUBLIC_URL,
+}
+# The callbacks database: its own queues, so the suite's shared worker (no secret) never takes
+# a callback message.
+HOOK_DB = 5
+
+
+@dataclass(frozen=True)
+class HookStack:
+    stack: Stack
+    api_url: str
+    redis_url: str
+
+    def client(self, tenant: str | None = None) -> httpx.Client:
+        key = generate_api_key()
+        store_api_key(
+            redis.Redis.from_url(self.redis_url), key, tenant or f"t-{uuid.uuid4().hex[:8]}", set(Scope)
+        )
+        return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def other_database(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="module")
+def hooks(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookStack]:
+    db_url = other_database(redis_url, HOOK_DB)
+    stack = Stack(redis_url=db_url, run_dir=tmp_path_factory.mktemp("hooks"), env=HOOK_ENV)
+    try:
+        _, url = stack.start_api()
+        # As a deployment should run them: document work and callbacks on separate workers.
+        stack.start_worker("documents-worker", concurrency=1, env={"DOCQUEUE_QUEUES": "documents"})
+        stack.start_worker("callbacks-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "callbacks"})
+        yield HookStack(stack, url, db_url)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running_receiver(SECRET) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def client(hooks: HookStack, tenant: str) -> Iterator[httpx.Client]:
+    with hooks.client(tenant) as client:
+        yield client
+
+
+def deliveries_of(client: httpx.Client, task_id: str) -> list[dict[str, Any]]:
+    body = client.get(f"/v1/tasks/{task_id}").json()
+    found: list[dict[str, Any]] = body["callback_deliveries"]
+    return found
+
+
+def wait_deliveries(client: httpx.Client, task_id: str, done: set[str], timeout_s: float = 30) -> list[Any]:
+    """The recorded attempts, once the last one's outcome is in `done`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attempts = deliveries_of(client, task_id)
+        if attempts and attempts[-1]["outcome"] in done:
+            return attempts
+        time.sleep(0.1)
+    raise AssertionError(f"no final delivery outcome: {deliveries_of(client, task_id)}")
+
+
+def test_a_succeeded_task_is_posted_once_with_a_valid_signature(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    path = f"/ok/{uuid.uuid4().hex}"
+    task_id = submit(client, make_pdf(3), callback_url=receiver.url(path))
+    status = wait_terminal(client, task_id)
+    assert status["callback_url"] == receiver.url(path)
+    [delivery] = receiver.wait_for(path, 1)
+    assert delivery.signature_ok
+    assert verify_signature(SECRET, delivery.body, delivery.headers["Docqueue-Signature"])
+    assert not verify_signature("another-secret" * 3, delivery.body, delivery.headers["Docqueue-Signature"])
+    event = delivery.event
+    assert delivery.headers["Docqueue-Event-Id"] == event["id"]
+    assert delivery.headers["Docqueue-Event-Type"] == event["type"] == "task.succeeded"
+    assert delivery.headers["Content-Type"] == "application/json"
+    assert event["task"]["task_id"] == task_id
+    assert event["task"]["progress"] == {"pages_done": 3, "pages_total": 3, "percent": 100.0}
+    assert event["task"]["result_url"] == f"{PUBLIC_URL}/v1/tasks/{task_id}/result"
+    [attempt] = wait_deliveries(client, task_id, {"delivered"})
+    assert (attempt["attempt"], attempt["status_code"], attempt["event_id"]) == (1, 200, event["id"])
+    time.sleep(2)
+    assert len(receiver.received(path)) == 1
+
+
+def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    path = f"/flaky/{uuid.uuid4().hex}"
+    receiver.script(path, 503, 500, 200)
+    task_id = submit(client, make_pdf(2), callback_url=receiver.url(path))
+    got = receiver.wait_for(path, 3)
+    assert all(d.signature_ok for d in got)
+    assert len({d.body for d in got}) == 1  # the same event each time, freshly signed
+    gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(got)]
+    assert gaps[0] >= 0.9  # attempt 1 waits 1-2 s, attempt 2 waits 2-4 s
+    assert gaps[1] >= 1.9
+    attempts = wait_deliveries(client, task_id, {"delivered"})
+    assert [(a["attempt"], a["status_code"], a["outcome"]) for a in attempts] == [
+        (1, 503, "retrying"),
+        (2, 500, "retrying"),
+        (3, 200, "delivered"),
+    ]
+
+
+def test_retries_stop_once_the_delivery_time_bound_is_spent(client: httpx.Client, receiver: Receiver) -> None:
+    path = f"/down/{uuid.uuid4().hex}"
+    receiver.script(path, 500)
+    task_id = submit(client, make_pdf(1), callback_url=receiver.url(path))
+    attempts = wait_deliveries(client, task_id, {"gave_up"}, timeout_s=MAX_DELIVERY_S + 20)
+    assert [a["outcome"] for a in attempts] == ["retrying"] * (len(attempts) - 1) + ["gave_up"]
+    assert len(attempts) >= 3
+    got = receiver.received(path)
+    assert len(got) == len(attempts)
+    assert got[-1].received_at - got[0].received_at <= MAX_DELIVERY_S
+    time.sleep(3)
+    assert len(receiver.received(path)) == len(attempts)
+
+
+def test_an_answer_that_will_never_change_is_not_retried(client: httpx.Client, receiver: Receiver) -> None:
+    path = f"/gone/{uuid.uuid4().hex}"
+    receiver.script(path, 410)
+    task_id = submit(client, make_pdf(1), callback_url=receiver.url(path))
+    [attempt] = wait_deliveries(client, task_id, {"failed"})
+    assert attempt["status_code"] == 410
+    time.sleep(2.5)
+    assert len(receiver.received(path)) == 1
+
+
+def test_a_failed_document_and_a_cancelled_task_are_posted_too(
+    client: httpx.Client, receiver: Receiver, hooks: HookStack, tenant: str
+) -> None:
+    failed_path = f"/failed/{uuid.uuid4().hex}"
+    submit(client, corrupt_pdf(), callback_url=receiver.url(failed_path))
+    [failed] = receiver.wait_for(failed_path, 1)
+    assert failed.event["type"] == "task.failed"
+    assert failed.event["task"]["error"]["code"] == "corrupt_document"
+
+    # Cancelled through the API: its terminal listener queues the callback.
+    cancelled_path = f"/cancelled/{uuid.uuid4().hex}"
+    held = hold_job(hooks.redis_url, tenant, callback_url=receiver.url(cancelled_path))
+    assert client.delete(f"/v1/tasks/{held.task_id}").status_code == 202
+    [cancelled] = receiver.wait_for(cancelled_path, 1)
+    assert cancelled.signature_ok
+    assert cancelled.event["type"] == "task.cancelled"
+    assert cancelled.event["task"]["error"]["code"] == "cancelled"
+
+
+@pytest.fixture(scope="module")
+def strict_api(hooks: HookStack) -> Iterator[str]:
+    """An API with the default, safe callback rules (https only, public addresses only)."""
+    process, url = hooks.stack.start_api(
+        env={"DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "false", "DOCQUEUE_CALLBACK_ALLOW_HTTP": "false"}
+    )
+    yield url
+    process.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://hooks.example.com/x", "scheme_not_allowed"),
+        ("ftp://hooks.example.com/x", "scheme_not_allowed"),
+        ("https://127.0.0.1/x", "address_not_allowed"),
+        ("https://localhost:8443/x", "address_not_allowed"),
+        ("https://[::1]/x", "address_not_allowed"),
+        ("https://[::ffff:127.0.0.1]/x", "address_not_allowed"),
+        ("https://169.254.169.254/latest/meta-data/", "address_not_allowed"),
+        ("https://10.0.0.7/x", "address_not_allowed"),
+        ("https://192.168.1.1/x", "address_not_allowed"),
+        ("https://100.64.0.1/x", "address_not_allowed"),
+        ("https://224.0.0.1/x", "address_not_allowed"),
+        ("https://0.0.0.0/x", "address_not_allowed"),
+        ("https://user:pass@hooks.example.com/x", "invalid_url"),
+        ("https://hooks.example.com:99999/x", "invalid_url"),
+        ("not a url", "invalid_url"),
+    ],
+)
+def test_callback_urls_that_could_reach_inside_are_refused_at_upload(
+    strict_api: str, hooks: HookStack, url: str, reason: str
+) -> None:
+    with hooks.client() as client:
+        client.base_url = httpx.URL(strict_api)
+        response = upload(client, make_pdf(1), callback_url=url)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["code"] == "invalid_callback_url"
+        assert problem["errors"][0]["type"] == reason
+        assert problem["errors"][0]["loc"] == ["body", "callback_url"]
+        assert client.get("/v1/tasks").json()["items"] == []  # nothing was created
+
+
+def test_an_api_without_a_signing_secret_refuses_callback_urls(api: httpx.Client) -> None:
+    response = upload(api, make_pdf(1), callback_url="https://hooks.example.com/x")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "callbacks_disabled"
