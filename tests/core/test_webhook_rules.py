@@ -115,7 +115,8 @@ def test_the_event_is_the_task_with_a_stable_id() -> None:
     job = Job(
         task_id="a" * 32, tenant="t", filename="r.pdf", media_type="application/pdf", size_bytes=10,
         sha256="0" * 64, options=JobOptions(), blob_key="b", created_at=1.0, updated_at=5.0,
-        state=JobState.FAILED, error_code=ErrorCode.CORRUPT_DOCUMENT, error_message="bad xref", finished_at=5.0,
+        state=JobState.FAILED, error_code=ErrorCode.CORRUPT_DOCUMENT, error_message="bad xref",
+        finished_at=5.0,
         callback_url="https://hooks.example.com/x",
     )  # fmt: skip
     event = build_event(job, "https://dq.example.com/")
