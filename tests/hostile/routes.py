@@ -58,7 +58,7 @@ def _walk(routes: list[BaseRoute], prefix: str, extra: list[Any]) -> Iterator[Ro
             for method in sorted(route.methods):
                 yield RouteInfo(method, prefix + route.path, frozenset(scopes))
         elif isinstance(route, Route):
-            for method in sorted(route.methods or ()):
+            for method in sorted(route.methods or ["GET"]):
                 if method != "HEAD":
                     yield RouteInfo(method, prefix + route.path, frozenset())
 

@@ -33,13 +33,14 @@ def complete_operation(operation: dict[str, Any]) -> None:
         statuses.append(422)
     if operation.get("requestBody"):
         statuses.append(413)
-    for status in statuses:
-        responses.setdefault(str(status), _problem(status))
+    for code in statuses:
+        responses.setdefault(str(code), _problem(code))
     # FastAPI's automatic 422 names its own ValidationError shape; docqueue answers a problem.
     if "422" in responses and PROBLEM_JSON not in responses["422"].get("content", {}):
         responses["422"] = _problem(422)
-    for status, response in responses.items():
+    for key, response in responses.items():
         content = response.get("content", {})
+        status = str(key)
         # Every error is problem+json only (FastAPI also lists application/json for a `model`).
         if (
             status.isdigit()
