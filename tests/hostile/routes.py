@@ -55,7 +55,7 @@ def _walk(routes: list[BaseRoute], prefix: str, extra: list[Any]) -> Iterator[Ro
                 scope = getattr(depends.dependency, "required_scope", None)
                 if scope is not None:
                     scopes.add(scope)
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ["GET"]):
                 yield RouteInfo(method, prefix + route.path, frozenset(scopes))
         elif isinstance(route, Route):
             for method in sorted(route.methods or ["GET"]):
