@@ -5,6 +5,7 @@ from celery.signals import worker_process_init
 from docqueue.celery_app import create_celery_app
 from docqueue_worker.context import ContextHolder
 from docqueue_worker.limits import cap_memory
+from docqueue_worker.liveness import install_liveness
 from docqueue_worker.settings import WorkerSettings
 from docqueue_worker.tasks import register_tasks
 
@@ -12,6 +13,8 @@ settings = WorkerSettings()
 app = create_celery_app(settings, main="docqueue_worker")
 context = ContextHolder(settings, app)
 register_tasks(app, context)
+# The kubelet's liveness probe reads the heartbeat this consumer step writes (see liveness.py).
+install_liveness(app)
 
 
 @worker_process_init.connect
