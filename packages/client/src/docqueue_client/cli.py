@@ -1,23 +1,26 @@
-"""`docqueue`: submit documents, watch them, fetch results.
+"""`docqueue`: submit documents, watch them live, fetch results.
 
-Reads the API URL and key from --url/--api-key or DOCQUEUE_URL/DOCQUEUE_API_KEY.
+Reads the API URL and key from --url/--api-key or DOCQUEUE_URL/DOCQUEUE_API_KEY. Every command
+takes --json for scripts. Shell completion: `docqueue --install-completion`.
 """
 
 import json
 import sys
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from docqueue_client.client import Client
 from docqueue_client.errors import DocqueueError
-from docqueue_client.models import Task
+from docqueue_client.models import TaskStatus
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True)
@@ -25,6 +28,7 @@ console = Console(stderr=True)
 UrlOpt = Annotated[str | None, typer.Option("--url", envvar="DOCQUEUE_URL", help="API base URL")]
 KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="DOCQUEUE_API_KEY", help="API key")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "seconds", "task_id"]
 
 
 def _client(url: str | None, api_key: str | None) -> Client:
@@ -34,59 +38,106 @@ def _client(url: str | None, api_key: str | None) -> Client:
 @app.command()
 def submit(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
-    wait: Annotated[bool, typer.Option("--wait", help="follow each task until it ends")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="follow each task live until it ends")] = False,
     chunk_size: Annotated[int | None, typer.Option(help="characters per chunk")] = None,
     chunk_overlap: Annotated[
         int | None, typer.Option(help="characters shared by neighbouring chunks")
+    ] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="https URL that gets a signed POST when each task ends")
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, max=32, help="uploads at once")] = 4,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload FILES; with --wait, show a progress bar per file until each task ends."""
-    with _client(url, api_key) as client, ThreadPoolExecutor(max_workers=parallel) as pool:
-        accepted = list(
-            pool.map(lambda f: client.submit(f, chunk_size=chunk_size, chunk_overlap=chunk_overlap), files)
-        )
+    """Upload FILES in parallel; with --wait, a live bar per file and overall, then a summary.
+    Exits 1 if any file was refused or its task did not succeed."""
+    with _client(url, api_key) as client:
+        options = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "callback_url": callback_url}
         if not wait:
-            rows = [
-                {"file": str(f), "task_id": a.task_id, "state": a.state, "status_url": a.status_url}
-                for f, a in zip(files, accepted, strict=True)
-            ]
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                rows = list(pool.map(lambda f: _upload_row(client, f, options), files))
             _emit(rows, as_json, ["file", "task_id", "state", "status_url"])
-            return
-        started = time.monotonic()
-        finals = _follow(
-            client, [(str(f), a.task_id) for f, a in zip(files, accepted, strict=True)], quiet=as_json
-        )
-        rows = [_summary(name, task, client, time.monotonic() - started) for name, task in finals]
-    _emit(rows, as_json, ["file", "task_id", "state", "pages", "chunks", "seconds", "result"])
-    if any(task.state != "succeeded" for _, task in finals):
+        else:
+            rows = _submit_and_follow(client, files, options, parallel, quiet=as_json)
+            _emit(rows, as_json, SUMMARY_COLUMNS)
+    if any(row["state"] not in ("succeeded", "queued", "running") for row in rows):
         raise typer.Exit(1)
 
 
-def _follow(client: Client, items: list[tuple[str, str]], quiet: bool) -> list[tuple[str, Task]]:
+def _upload_row(client: Client, path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        task = client.submit(path, **options)
+    except DocqueueError as exc:
+        return {"file": str(path), "task_id": "", "state": f"refused: {exc.code}", "status_url": exc.detail}
+    accepted = task.accepted
+    return {
+        "file": str(path),
+        "task_id": task.task_id,
+        "state": accepted.state,
+        "status_url": accepted.status_url,
+    }
+
+
+class _Board:
+    """One bar per file and an overall bar; updated from the upload threads."""
+
+    def __init__(self, progress: Progress, files: list[Path]) -> None:
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.percents = [0.0] * len(files)
+        self.overall = progress.add_task("[bold]all files", total=100.0 * len(files), state="")
+        self.bars = [progress.add_task(path.name, total=100.0, state="waiting") for path in files]
+
+    def show(self, index: int, percent: float, state: str) -> None:
+        with self.lock:
+            self.percents[index] = percent
+            done = sum(1 for p in self.percents if p >= 100)
+            self.progress.update(self.bars[index], completed=percent, state=state)
+            self.progress.update(
+                self.overall, completed=sum(self.percents), state=f"{done}/{len(self.percents)} done"
+            )
+
+
+def _submit_and_follow(
+    client: Client, files: list[Path], options: dict[str, Any], parallel: int, quiet: bool
+) -> list[dict[str, Any]]:
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                TextColumn("{task.fields[state]}"), TimeElapsedColumn())  # fmt: skip
-    finals: dict[str, Task] = {}
     with Progress(*columns, console=console, disable=quiet) as progress:
-        bars: dict[str, TaskID] = {
-            task_id: progress.add_task(name, total=100.0, state="queued") for name, task_id in items
-        }
-        while len(finals) < len(items):
-            for _, task_id in items:
-                if task_id in finals:
-                    continue
-                task = client.get(task_id)
-                progress.update(bars[task_id], completed=task.percent, state=_state_text(task))
-                if task.is_terminal:
-                    finals[task_id] = task
-            time.sleep(0.3)
-    return [(name, finals[task_id]) for name, task_id in items]
+        board = _Board(progress, files)
+
+        def one(index: int) -> dict[str, Any]:
+            return _follow_one(client, files[index], options, lambda p, s: board.show(index, p, s))
+
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            return list(pool.map(one, range(len(files))))
 
 
-def _state_text(task: Task) -> str:
+def _follow_one(
+    client: Client, path: Path, options: dict[str, Any], show: Callable[[float, str], None]
+) -> dict[str, Any]:
+    started = time.monotonic()
+    row: dict[str, Any] = {"file": str(path), "task_id": "", "pages": "", "chunks": "", "result": ""}
+    show(0.0, "uploading")
+    try:
+        task = client.submit(path, **options)
+        row["task_id"] = task.task_id
+        final = task.wait(on_progress=lambda s: show(s.percent, _state_text(s)))
+        row.update(state=_state_text(final), pages=final.pages_total)
+        if final.succeeded:
+            row["chunks"] = len(task.result()["chunks"])
+            row["result"] = final.result_url
+        show(100.0 if final.succeeded else final.percent, row["state"])
+    except DocqueueError as exc:
+        row["state"] = f"refused: {exc.code}" if not row["task_id"] else f"error: {exc.code}"
+        show(0.0, row["state"])
+    row["seconds"] = round(time.monotonic() - started, 1)
+    return row
+
+
+def _state_text(task: TaskStatus) -> str:
     if task.state == "running":
         return f"{task.stage} {task.pages_done}/{task.pages_total}"
     if task.error and task.state != "succeeded":
@@ -94,19 +145,32 @@ def _state_text(task: Task) -> str:
     return task.state
 
 
-def _summary(name: str, task: Task, client: Client, seconds: float) -> dict[str, Any]:
-    chunks: int | str = ""
-    if task.state == "succeeded":
-        chunks = len(client.result(task.task_id)["chunks"])
-    return {
-        "file": name,
-        "task_id": task.task_id,
-        "state": _state_text(task) if task.state != "succeeded" else "succeeded",
-        "pages": task.pages_total,
-        "chunks": chunks,
-        "seconds": round(seconds, 1),
-        "result": task.result_url if task.state == "succeeded" else "",
-    }
+@app.command()
+def watch(
+    task_id: str,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Follow a task live (Server-Sent Events) until it ends; --json prints one line per change.
+    Exits 1 unless it succeeded."""
+    with _client(url, api_key) as client:
+        if as_json:
+            final = client.wait(task_id, on_progress=lambda s: print(json.dumps(s.raw), flush=True))
+        else:
+            columns = (TextColumn(task_id[:12]), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                       TextColumn("{task.fields[state]}"), TimeElapsedColumn())  # fmt: skip
+            with Progress(*columns, console=console) as progress:
+                bar = progress.add_task("", total=100.0, state="connecting")
+                final = client.wait(
+                    task_id,
+                    on_progress=lambda s: progress.update(bar, completed=s.percent, state=_state_text(s)),
+                )
+            print(f"{final.task_id}  {_state_text(final)}  {final.percent:.1f}%")
+            if final.error and not final.succeeded:
+                print(f"error: {final.error.get('message')}")
+    if not final.succeeded:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -128,11 +192,12 @@ def result(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the JSON here")] = None,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Fetch a succeeded task's result (pages and chunks) as JSON."""
+    """Fetch a succeeded task's result (pages and chunks) as JSON (--json: compact, one line)."""
     with _client(url, api_key) as client:
         body = client.result(task_id)
-    text = json.dumps(body, indent=2, ensure_ascii=False)
+    text = json.dumps(body, ensure_ascii=False) if as_json else json.dumps(body, indent=2, ensure_ascii=False)
     if output is None:
         print(text)
     else:
@@ -141,11 +206,11 @@ def result(
 
 
 @app.command()
-def cancel(task_id: str, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
+def cancel(task_id: str, url: UrlOpt = None, api_key: KeyOpt = None, as_json: JsonOpt = False) -> None:
     """Cancel a queued or running task."""
     with _client(url, api_key) as client:
         task = client.cancel(task_id)
-    print(f"{task.task_id}  {task.state}")
+    print(json.dumps(task.raw, indent=2) if as_json else f"{task.task_id}  {task.state}")
 
 
 @app.command("list")
@@ -172,7 +237,7 @@ def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None
         return
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(str(row[column]) for column in columns))
+        table.add_row(*(str(row.get(column, "")) for column in columns))
     Console().print(table)
 
 

@@ -3,37 +3,91 @@
 from docqueue_client import Client
 
 with Client("http://127.0.0.1:8000", api_key="dq_...") as dq:
-    accepted = dq.submit("report.pdf")
-    task = dq.wait(accepted.task_id, on_progress=lambda t: print(t.percent))
-    result = dq.result(task.task_id)
+    task = dq.submit("report.pdf")
+    final = task.wait(on_progress=lambda s: print(f"{s.stage} {s.percent:.0f}%"))
+    if final.succeeded:
+        chunks = task.result()["chunks"]
 """
 
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from docqueue_client.errors import TaskFailed, error_from_response
-from docqueue_client.models import Accepted, Task
+from docqueue_client import _common
+from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
+from docqueue_client.models import Accepted, TaskStatus
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+ProgressCallback = Callable[[TaskStatus], object]
+
+
+class Task:
+    """A handle on one task: follow it, fetch its result, cancel it.
+
+    task = dq.submit("report.pdf")
+    task.wait(on_progress=print)      # live over Server-Sent Events, polling if need be
+    pages = task.result()["pages"]
+    """
+
+    def __init__(self, client: "Client", accepted: Accepted) -> None:
+        self.client = client
+        self.accepted = accepted
+        self.task_id = accepted.task_id
+
+    def __repr__(self) -> str:
+        return f"Task({self.task_id!r})"
+
+    def status(self) -> TaskStatus:
+        """The task's state, stage and progress now."""
+        return self.client.get(self.task_id)
+
+    def wait(
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        timeout_s: float | None = None,
+        raise_on_failure: bool = False,
+        use_events: bool = True,
+    ) -> TaskStatus:
+        """Block until the task ends and return its final status; `on_progress` is called with
+        every change. Raises `TaskFailed` for an unsuccessful end if `raise_on_failure`,
+        `TimeoutError` after `timeout_s`."""
+        return self.client.wait(
+            self.task_id,
+            on_progress=on_progress,
+            timeout_s=timeout_s,
+            raise_on_failure=raise_on_failure,
+            use_events=use_events,
+        )
+
+    def events(self) -> Iterator[TaskStatus]:
+        """The task's status now, then at every change until it ends (see `Client.events`)."""
+        return self.client.events(self.task_id)
+
+    def result(self) -> dict[str, Any]:
+        """`document`, `pages` and `chunks`; `Conflict` until the task has succeeded."""
+        return self.client.result(self.task_id)
+
+    def cancel(self) -> TaskStatus:
+        return self.client.cancel(self.task_id)
 
 
 class Client:
-    """docqueue over HTTP. `base_url` and `api_key` default to DOCQUEUE_URL and DOCQUEUE_API_KEY."""
+    """docqueue over HTTP. `base_url` and `api_key` default to DOCQUEUE_URL and DOCQUEUE_API_KEY.
+
+    Every error answer raises a `DocqueueError` subclass (`NotFound`, `AuthError`, ...) whose
+    `code` is the API's stable problem code.
+    """
 
     def __init__(
         self, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 60.0
     ) -> None:
-        self.base_url = (base_url or os.environ.get("DOCQUEUE_URL") or DEFAULT_URL).rstrip("/")
-        key = api_key or os.environ.get("DOCQUEUE_API_KEY", "")
+        self.base_url = _common.base_url(base_url)
+        self.timeout_s = timeout_s
         self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            timeout=timeout_s,
+            base_url=self.base_url, headers=_common.auth_headers(api_key), timeout=timeout_s
         )
 
     def __enter__(self) -> "Client":
@@ -51,76 +105,136 @@ class Client:
         *,
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
+        callback_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Accepted:
-        """Upload a file; returns as soon as docqueue has queued it."""
+    ) -> Task:
+        """Upload a file; returns as soon as docqueue has queued it.
+
+        task = dq.submit("report.pdf", chunk_size=800, callback_url="https://me.example/hook")
+        """
         path = Path(path)
-        data = {
-            name: str(value)
-            for name, value in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap))
-            if value is not None
-        }
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         with path.open("rb") as handle:
             response = self._http.post(
-                "/v1/documents", files={"file": (path.name, handle)}, data=data, headers=headers
+                "/v1/documents",
+                files={"file": (path.name, handle)},
+                data=_common.upload_fields(chunk_size, chunk_overlap, callback_url),
+                headers=_common.upload_headers(idempotency_key),
             )
-        return Accepted.from_json(self._json(response))
+        return Task(self, Accepted.from_json(_common.answer(response)))
 
-    def get(self, task_id: str) -> Task:
-        return Task.from_json(self._json(self._http.get(f"/v1/tasks/{task_id}")))
+    def task(self, task_id: str) -> Task:
+        """A handle on an existing task (no request is made)."""
+        base = f"{self.base_url}/v1/tasks/{task_id}"
+        return Task(self, Accepted(task_id, "", base, f"{base}/result", f"{base}/events", False))
+
+    def get(self, task_id: str) -> TaskStatus:
+        return TaskStatus.from_json(_common.answer(self._http.get(f"/v1/tasks/{task_id}")))
 
     def result(self, task_id: str) -> dict[str, Any]:
         """The result document: `document`, `pages` and `chunks`."""
-        body: dict[str, Any] = self._json(self._http.get(f"/v1/tasks/{task_id}/result"))
+        body: dict[str, Any] = _common.answer(self._http.get(f"/v1/tasks/{task_id}/result"))
         return body
 
-    def cancel(self, task_id: str) -> Task:
-        return Task.from_json(self._json(self._http.delete(f"/v1/tasks/{task_id}")))
+    def cancel(self, task_id: str) -> TaskStatus:
+        return TaskStatus.from_json(_common.answer(self._http.delete(f"/v1/tasks/{task_id}")))
 
     def list(
         self, state: str | None = None, limit: int = 20, cursor: str | None = None
-    ) -> tuple[list[Task], str | None]:
+    ) -> tuple[list[TaskStatus], str | None]:
+        """One page of your tasks, newest first, and the cursor of the next page."""
         params: dict[str, Any] = {"limit": limit}
         if state:
             params["state"] = state
         if cursor:
             params["cursor"] = cursor
-        body = self._json(self._http.get("/v1/tasks", params=params))
-        return [Task.from_json(item) for item in body["items"]], body.get("next_cursor")
+        body = _common.answer(self._http.get("/v1/tasks", params=params))
+        return [TaskStatus.from_json(item) for item in body["items"]], body.get("next_cursor")
+
+    def events(self, task_id: str, *, deadline: float | None = None) -> Iterator[TaskStatus]:
+        """Live statuses from `GET /v1/tasks/{id}/events`: the current one first, then each change,
+        ending after the terminal one. A dropped stream is resumed with `Last-Event-ID`, so no
+        change is lost. Raises `EventsUnavailable` when streaming cannot work here.
+
+            for status in dq.events(task_id):
+                print(status.state, status.percent)
+        """
+        parser = _common.EventParser()
+        quiet_reconnects = 0
+        while True:
+            got_any = False
+            try:
+                for status in self._stream(task_id, parser, deadline):
+                    got_any = True
+                    yield status
+                    if status.is_terminal:
+                        return
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"task {task_id} did not end in time") from exc
+            except DocqueueError as exc:
+                if _common.falls_back(exc):
+                    raise EventsUnavailable(str(exc)) from exc
+                raise
+            quiet_reconnects = 0 if got_any else quiet_reconnects + 1
+            if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
+                raise EventsUnavailable(f"the event stream of {task_id} keeps closing without events")
+            time.sleep(min(2.0, 0.2 * quiet_reconnects))
+
+    def _stream(
+        self, task_id: str, parser: _common.EventParser, deadline: float | None
+    ) -> Iterator[TaskStatus]:
+        headers = _common.events_headers(parser.last_event_id)
+        timeout = _common.events_timeout(self.timeout_s)
+        with self._http.stream("GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=timeout) as r:
+            if r.is_error:
+                r.read()
+                _common.answer(r)  # raises the typed error
+            if not _common.is_event_stream(r):
+                raise EventsUnavailable(f"the events route answered {r.headers.get('content-type')}")
+            for line in r.iter_lines():
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"task {task_id} did not end in time")
+                status = parser.feed(line)
+                if status is not None:
+                    yield status
 
     def wait(
         self,
         task_id: str,
         *,
-        on_progress: Callable[[Task], None] | None = None,
-        poll_interval_s: float = 0.5,
+        on_progress: ProgressCallback | None = None,
         timeout_s: float | None = None,
         raise_on_failure: bool = False,
-    ) -> Task:
-        """Poll until the task is terminal, calling `on_progress` whenever it changed."""
+        use_events: bool = True,
+        poll_interval_s: float = 0.5,
+    ) -> TaskStatus:
+        """Block until the task ends; `on_progress` gets every change. Follows the event stream,
+        and polls `GET /v1/tasks/{id}` when the stream cannot be used."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        last: tuple[str, str, int] | None = None
-        while True:
-            task = self.get(task_id)
-            current = (task.state, task.stage, task.pages_done)
-            if on_progress is not None and current != last:
-                on_progress(task)
-            last = current
-            if task.is_terminal:
-                if raise_on_failure and task.state != "succeeded":
-                    raise TaskFailed(task)
-                return task
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"task {task_id} still {task.state} after {timeout_s}s")
-            time.sleep(poll_interval_s)
+        seen: list[tuple[Any, ...]] = []
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text
-        if response.is_error:
-            raise error_from_response(response.status_code, body, response.headers.get("Retry-After"))
-        return body
+        def notify(status: TaskStatus) -> None:
+            if on_progress is not None and (not seen or seen[-1] != status.progress_key):
+                on_progress(status)
+            seen.append(status.progress_key)
+
+        final = None
+        if use_events:
+            try:
+                for status in self.events(task_id, deadline=deadline):
+                    notify(status)
+                    final = status if status.is_terminal else None
+            except EventsUnavailable:
+                final = None
+        while final is None:
+            status = self.get(task_id)
+            notify(status)
+            if status.is_terminal:
+                final = status
+            elif deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"task {task_id} still {status.state} after {timeout_s}s")
+            else:
+                time.sleep(poll_interval_s)
+        if raise_on_failure and not final.succeeded:
+            raise TaskFailed(final)
+        return final

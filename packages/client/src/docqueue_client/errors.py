@@ -1,4 +1,4 @@
-"""Typed errors from the API's problem+json answers."""
+"""Typed errors from the API's problem+json answers (RFC 9457): catch the class, read `code`."""
 
 import contextlib
 from typing import Any
@@ -15,6 +15,11 @@ class DocqueueError(Exception):
         self.problem = problem or {}
 
 
+class InvalidRequest(DocqueueError):
+    """400 or 422: the request itself is wrong (e.g. `invalid_callback_url`); `problem["errors"]`
+    says which field."""
+
+
 class AuthError(DocqueueError):
     """401 or 403: the key is missing, wrong, or lacks a scope."""
 
@@ -25,6 +30,14 @@ class NotFound(DocqueueError):
 
 class Conflict(DocqueueError):
     """409: e.g. the result of a task that has not succeeded."""
+
+
+class TooLarge(DocqueueError):
+    """413: the file is over the server's size cap."""
+
+
+class UnsupportedType(DocqueueError):
+    """415: the bytes are not a PDF, text or Markdown file."""
 
 
 class RateLimited(DocqueueError):
@@ -40,7 +53,7 @@ class Unavailable(DocqueueError):
 
 
 class TaskFailed(Exception):
-    """A waited-for task ended in a state other than succeeded."""
+    """A waited-for task ended in a state other than succeeded; `task` is its final status."""
 
     def __init__(self, task: Any) -> None:
         error = task.error or {}
@@ -48,11 +61,20 @@ class TaskFailed(Exception):
         self.task = task
 
 
+class EventsUnavailable(Exception):
+    """The live event stream could not be used (an old server, a proxy that buffers or cuts it,
+    too many open streams); `wait()` falls back to polling."""
+
+
 _BY_STATUS: dict[int, type[DocqueueError]] = {
+    400: InvalidRequest,
     401: AuthError,
     403: AuthError,
     404: NotFound,
     409: Conflict,
+    413: TooLarge,
+    415: UnsupportedType,
+    422: InvalidRequest,
     429: RateLimited,
     503: Unavailable,
 }

@@ -7,8 +7,8 @@ TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "dead_lettered"
 
 
 @dataclass(frozen=True)
-class Task:
-    """A task's state as of one read."""
+class TaskStatus:
+    """A task's state as of one read (or one event)."""
 
     task_id: str
     state: str
@@ -21,14 +21,24 @@ class Task:
     filename: str
     status_url: str
     result_url: str
+    events_url: str
     raw: dict[str, Any]
 
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL_STATES
 
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "succeeded"
+
+    @property
+    def progress_key(self) -> tuple[str, str, int, int, float]:
+        """What `on_progress` callbacks are called on a change of."""
+        return (self.state, self.stage, self.pages_done, self.pages_total, self.percent)
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Task":
+    def from_json(cls, data: dict[str, Any]) -> "TaskStatus":
         progress = data.get("progress") or {}
         return cls(
             task_id=data["task_id"],
@@ -42,6 +52,7 @@ class Task:
             filename=data.get("filename", ""),
             status_url=data.get("status_url", ""),
             result_url=data.get("result_url", ""),
+            events_url=data.get("events_url", ""),
             raw=data,
         )
 
@@ -54,6 +65,7 @@ class Accepted:
     state: str
     status_url: str
     result_url: str
+    events_url: str
     deduplicated: bool
 
     @classmethod
@@ -63,5 +75,6 @@ class Accepted:
             state=data["state"],
             status_url=data["status_url"],
             result_url=data["result_url"],
+            events_url=data.get("events_url") or f"{data['status_url']}/events",
             deduplicated=bool(data.get("deduplicated", False)),
         )

@@ -1,0 +1,102 @@
+"""What the sync and async clients share: configuration, request pieces, answers, SSE parsing."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from docqueue_client.errors import DocqueueError, NotFound, Unavailable, error_from_response
+from docqueue_client.models import TaskStatus
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+# Seconds without a byte on an event stream before it counts as dead; the server sends a
+# heartbeat every 15 s by default.
+EVENTS_READ_TIMEOUT_S = 60.0
+# Reconnects in a row that brought no event before `wait()` falls back to polling.
+MAX_EVENT_RECONNECTS = 3
+EVENT_NAME = "task"
+
+
+def base_url(given: str | None) -> str:
+    return (given or os.environ.get("DOCQUEUE_URL") or DEFAULT_URL).rstrip("/")
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    key = api_key or os.environ.get("DOCQUEUE_API_KEY", "")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def upload_fields(
+    chunk_size: int | None, chunk_overlap: int | None, callback_url: str | None
+) -> dict[str, str]:
+    fields = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "callback_url": callback_url}
+    return {name: str(value) for name, value in fields.items() if value is not None}
+
+
+def upload_headers(idempotency_key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+
+
+def answer(response: httpx.Response) -> Any:
+    """The JSON body of a read response, or the typed error its problem document describes."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    if response.is_error:
+        raise error_from_response(response.status_code, body, response.headers.get("Retry-After"))
+    return body
+
+
+def events_headers(last_event_id: str | None) -> dict[str, str]:
+    headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    return headers
+
+
+def events_timeout(total_s: float) -> httpx.Timeout:
+    return httpx.Timeout(total_s, read=EVENTS_READ_TIMEOUT_S)
+
+
+def falls_back(error: DocqueueError) -> bool:
+    """Errors on the events route that polling can work around; the rest are the caller's."""
+    if isinstance(error, NotFound):
+        return error.code != "task_not_found"  # the route itself is missing (an older server)
+    return isinstance(error, Unavailable) or error.status in (405, 406, 501)
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.partition(";")[0].strip() == "text/event-stream"
+
+
+@dataclass
+class EventParser:
+    """The text/event-stream format, line by line (the server's events are one data line each)."""
+
+    last_event_id: str | None = None
+    _event: str = "message"
+    _data: list[str] = field(default_factory=list)
+
+    def feed(self, line: str) -> TaskStatus | None:
+        """A task status when `line` ends a `task` event; None for anything else."""
+        if line == "":
+            data, event = self._data, self._event
+            self._data, self._event = [], "message"
+            if event == EVENT_NAME and data:
+                return TaskStatus.from_json(json.loads("\n".join(data)))
+            return None
+        if line.startswith(":"):
+            return None  # a heartbeat comment
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        return None

@@ -1,0 +1,228 @@
+"""The asyncio Python client: the same API as `Client`, awaitable.
+
+import asyncio
+from docqueue_client import AsyncClient
+
+async def main() -> None:
+    async with AsyncClient() as dq:  # DOCQUEUE_URL / DOCQUEUE_API_KEY
+        tasks = [await dq.submit(path) for path in ("a.pdf", "b.pdf")]
+        finals = await asyncio.gather(*(task.wait() for task in tasks))
+        print([final.state for final in finals])
+
+asyncio.run(main())
+"""
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from docqueue_client import _common
+from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
+from docqueue_client.models import Accepted, TaskStatus
+
+# A plain function or a coroutine function; it gets every change of the task's status.
+AsyncProgressCallback = Callable[[TaskStatus], Any]
+
+
+class AsyncTask:
+    """A handle on one task for asyncio code (see `Task`)."""
+
+    def __init__(self, client: "AsyncClient", accepted: Accepted) -> None:
+        self.client = client
+        self.accepted = accepted
+        self.task_id = accepted.task_id
+
+    def __repr__(self) -> str:
+        return f"AsyncTask({self.task_id!r})"
+
+    async def status(self) -> TaskStatus:
+        return await self.client.get(self.task_id)
+
+    async def wait(
+        self,
+        on_progress: AsyncProgressCallback | None = None,
+        *,
+        timeout_s: float | None = None,
+        raise_on_failure: bool = False,
+        use_events: bool = True,
+    ) -> TaskStatus:
+        """Until the task ends; `on_progress` (sync or async) gets every change."""
+        return await self.client.wait(
+            self.task_id,
+            on_progress=on_progress,
+            timeout_s=timeout_s,
+            raise_on_failure=raise_on_failure,
+            use_events=use_events,
+        )
+
+    def events(self) -> AsyncIterator[TaskStatus]:
+        return self.client.events(self.task_id)
+
+    async def result(self) -> dict[str, Any]:
+        return await self.client.result(self.task_id)
+
+    async def cancel(self) -> TaskStatus:
+        return await self.client.cancel(self.task_id)
+
+
+class AsyncClient:
+    """docqueue over HTTP from asyncio code; errors are the same typed `DocqueueError`s."""
+
+    def __init__(
+        self, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 60.0
+    ) -> None:
+        self.base_url = _common.base_url(base_url)
+        self.timeout_s = timeout_s
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=_common.auth_headers(api_key), timeout=timeout_s
+        )
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def submit(
+        self,
+        path: str | Path,
+        *,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
+        callback_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncTask:
+        """Upload a file; returns as soon as docqueue has queued it."""
+        path = Path(path)
+        # httpx sends multipart bodies from sync file objects only; read it off the event loop.
+        content = await asyncio.to_thread(path.read_bytes)
+        response = await self._http.post(
+            "/v1/documents",
+            files={"file": (path.name, content)},
+            data=_common.upload_fields(chunk_size, chunk_overlap, callback_url),
+            headers=_common.upload_headers(idempotency_key),
+        )
+        return AsyncTask(self, Accepted.from_json(_common.answer(response)))
+
+    def task(self, task_id: str) -> AsyncTask:
+        base = f"{self.base_url}/v1/tasks/{task_id}"
+        return AsyncTask(self, Accepted(task_id, "", base, f"{base}/result", f"{base}/events", False))
+
+    async def get(self, task_id: str) -> TaskStatus:
+        return TaskStatus.from_json(_common.answer(await self._http.get(f"/v1/tasks/{task_id}")))
+
+    async def result(self, task_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = _common.answer(await self._http.get(f"/v1/tasks/{task_id}/result"))
+        return body
+
+    async def cancel(self, task_id: str) -> TaskStatus:
+        return TaskStatus.from_json(_common.answer(await self._http.delete(f"/v1/tasks/{task_id}")))
+
+    async def list(
+        self, state: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> tuple[list[TaskStatus], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if state:
+            params["state"] = state
+        if cursor:
+            params["cursor"] = cursor
+        body = _common.answer(await self._http.get("/v1/tasks", params=params))
+        return [TaskStatus.from_json(item) for item in body["items"]], body.get("next_cursor")
+
+    async def events(self, task_id: str) -> AsyncIterator[TaskStatus]:
+        """Live statuses until the task ends, resuming a dropped stream with `Last-Event-ID`
+        (see `Client.events`). Bound it with `asyncio.timeout()`."""
+        parser = _common.EventParser()
+        quiet_reconnects = 0
+        while True:
+            got_any = False
+            try:
+                async for status in self._stream(task_id, parser):
+                    got_any = True
+                    yield status
+                    if status.is_terminal:
+                        return
+            except (httpx.TransportError, httpx.DecodingError):
+                pass
+            except DocqueueError as exc:
+                if _common.falls_back(exc):
+                    raise EventsUnavailable(str(exc)) from exc
+                raise
+            quiet_reconnects = 0 if got_any else quiet_reconnects + 1
+            if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
+                raise EventsUnavailable(f"the event stream of {task_id} keeps closing without events")
+            await asyncio.sleep(min(2.0, 0.2 * quiet_reconnects))
+
+    async def _stream(self, task_id: str, parser: _common.EventParser) -> AsyncIterator[TaskStatus]:
+        headers = _common.events_headers(parser.last_event_id)
+        timeout = _common.events_timeout(self.timeout_s)
+        async with self._http.stream(
+            "GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=timeout
+        ) as response:
+            if response.is_error:
+                await response.aread()
+                _common.answer(response)  # raises the typed error
+            if not _common.is_event_stream(response):
+                raise EventsUnavailable(f"the events route answered {response.headers.get('content-type')}")
+            async for line in response.aiter_lines():
+                status = parser.feed(line)
+                if status is not None:
+                    yield status
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        on_progress: AsyncProgressCallback | None = None,
+        timeout_s: float | None = None,
+        raise_on_failure: bool = False,
+        use_events: bool = True,
+        poll_interval_s: float = 0.5,
+    ) -> TaskStatus:
+        """Until the task ends: events first, polling when they cannot be used."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                final = await self._follow(task_id, on_progress, use_events, poll_interval_s)
+        except TimeoutError as exc:
+            raise TimeoutError(f"task {task_id} did not end within {timeout_s}s") from exc
+        if raise_on_failure and not final.succeeded:
+            raise TaskFailed(final)
+        return final
+
+    async def _follow(
+        self,
+        task_id: str,
+        on_progress: AsyncProgressCallback | None,
+        use_events: bool,
+        poll_interval_s: float,
+    ) -> TaskStatus:
+        last: list[tuple[Any, ...]] = []
+
+        async def notify(status: TaskStatus) -> None:
+            if on_progress is not None and (not last or last[-1] != status.progress_key):
+                outcome = on_progress(status)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            last[:] = [status.progress_key]
+
+        if use_events:
+            try:
+                async for status in self.events(task_id):
+                    await notify(status)
+                    if status.is_terminal:
+                        return status
+            except EventsUnavailable:
+                pass
+        while True:
+            status = await self.get(task_id)
+            await notify(status)
+            if status.is_terminal:
+                return status
+            await asyncio.sleep(poll_interval_s)
