@@ -7,7 +7,7 @@ from celery import Celery
 
 from docqueue import names
 from docqueue_beat.context import BeatContext
-from docqueue_beat.maintenance.broker import read_broker
+from docqueue_beat.maintenance.broker import forget_deliveries, read_broker
 from docqueue_beat.maintenance.reconcile import Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
 
@@ -31,6 +31,7 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             settings=ctx.settings,
             read_broker=lambda: read_broker(ctx.broker, WATCHED_QUEUES),
             publish=publish,
+            forget_deliveries=lambda tags: forget_deliveries(ctx.broker, tags),
             grace_s=ctx.settings.reconcile_grace_s,
         )
         report = reconciler.run(time.time(), ctx.settings.maintenance_batch)
@@ -38,4 +39,5 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             "checked": report.checked,
             "requeued": len(report.requeued),
             "dead_lettered": len(report.dead_lettered),
+            "orphans_swept": report.orphans_swept,
         }

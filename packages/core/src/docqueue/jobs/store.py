@@ -5,6 +5,7 @@ import redis
 from docqueue.jobs import commands, keys, scripts
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import Job
+from docqueue.text import as_text
 
 
 class JobStore:
@@ -19,6 +20,16 @@ class JobStore:
     def get(self, task_id: str) -> Job | None:
         raw = self.redis.hgetall(keys.job(task_id))
         return Job.from_redis(raw) if raw else None
+
+    def states(self, task_ids: list[str]) -> dict[str, str | None]:
+        """Each job's state, or None when it no longer exists."""
+        pipe = self.redis.pipeline(transaction=False)
+        for task_id in task_ids:
+            pipe.hget(keys.job(task_id), "state")
+        return {
+            task_id: None if state is None else as_text(state)
+            for task_id, state in zip(task_ids, pipe.execute(), strict=True)
+        }
 
     def update(self, update: Update) -> UpdateResult:
         reply = self._update(keys=commands.update_keys(update.task_id), args=update.args(self.retention_s))

@@ -48,6 +48,7 @@ async def cancel_task(
                 "finished_at": now,
             },
             terminal=True,
+            history={"event": "cancelled"},
         )
     )
     if result.job is None:

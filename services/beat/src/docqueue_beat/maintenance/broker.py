@@ -21,9 +21,17 @@ UNACKED_INDEX = "unacked_index"
 
 
 @dataclass(frozen=True)
+class Delivery:
+    tag: str
+    task_id: str
+    delivered_at: float
+
+
+@dataclass(frozen=True)
 class BrokerView:
     waiting: frozenset[str]  # task ids with a message in a queue list
     delivered: dict[str, float]  # task id -> when its unacked message was delivered (latest)
+    deliveries: tuple[Delivery, ...] = ()
 
     def has_message(self, task_id: str, delivered_after: float = 0.0) -> bool:
         return task_id in self.waiting or self.delivered.get(task_id, -1.0) >= delivered_after
@@ -48,6 +56,7 @@ def read_broker(client: redis.Redis, queues: Iterable[str]) -> BrokerView:
     index: list[Any] = client.zrange(UNACKED_INDEX, 0, -1, withscores=True)
     delivered_at = {as_text(tag): float(score) for tag, score in index}
     delivered: dict[str, float] = {}
+    deliveries: list[Delivery] = []
     unacked: dict[Any, Any] = client.hgetall(UNACKED)
     for tag, raw in unacked.items():
         message, _exchange, _routing_key = json.loads(raw)
@@ -55,7 +64,17 @@ def read_broker(client: redis.Redis, queues: Iterable[str]) -> BrokerView:
         if task_id:
             at = delivered_at.get(as_text(tag), 0.0)
             delivered[task_id] = max(at, delivered.get(task_id, 0.0))
-    return BrokerView(frozenset(waiting), delivered)
+            deliveries.append(Delivery(as_text(tag), task_id, at))
+    return BrokerView(frozenset(waiting), delivered, tuple(deliveries))
+
+
+def forget_deliveries(client: redis.Redis, tags: list[str]) -> None:
+    """Drop unacked entries, as kombu's own ack does."""
+    if tags:
+        pipe = client.pipeline()
+        pipe.zrem(UNACKED_INDEX, *tags)
+        pipe.hdel(UNACKED, *tags)
+        pipe.execute()
 
 
 def _task_id(message: dict[str, Any]) -> str | None:

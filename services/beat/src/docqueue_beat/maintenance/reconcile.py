@@ -16,7 +16,7 @@ from docqueue.deadletters import dead_letter_fields
 from docqueue.errors import ErrorCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update
-from docqueue.jobs.model import Job, JobState, Stage
+from docqueue.jobs.model import TERMINAL_STATES, Job, JobState, Stage
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.text import as_text
@@ -25,6 +25,7 @@ from docqueue_beat.maintenance.broker import BrokerView
 log = logging.getLogger(__name__)
 
 WAITING_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
+TERMINAL_OR_GONE = frozenset({*(str(s) for s in TERMINAL_STATES), None})
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ReconcileReport:
     checked: int = 0
     requeued: list[str] = field(default_factory=list)
     dead_lettered: list[str] = field(default_factory=list)
+    orphans_swept: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Reconciler:
     settings: Settings
     read_broker: Callable[[], BrokerView]
     publish: Callable[[str], None]  # re-enqueue a task id
+    # Drop unacked broker entries (by delivery tag) that no live worker holds.
+    forget_deliveries: Callable[[list[str]], None] = lambda tags: None
     on_terminal: Callable[[Job], None] = lambda job: None
     # A waiting job younger than this is left alone: its message may still be on its way.
     grace_s: float = 30.0
@@ -53,9 +57,8 @@ class Reconciler:
         candidates: list[Any] = self.jobs.redis.zrangebyscore(
             keys.ACTIVE_JOBS, "-inf", horizon, start=0, num=batch
         )
-        if not candidates:
-            return report
         broker = self.read_broker()
+        self._sweep_orphans(broker, now, report)
         for raw_id in candidates:
             report.checked += 1
             job = self.jobs.get(as_text(raw_id))
@@ -70,6 +73,19 @@ class Reconciler:
                 extra={"requeued": len(report.requeued), "dead_lettered": len(report.dead_lettered)},
             )
         return report
+
+    def _sweep_orphans(self, broker: BrokerView, now: float, report: ReconcileReport) -> None:
+        """A worker acks within moments of finishing, so an unacked message of a finished job,
+        delivered long ago, was held by a worker that died. Kombu would hand it out again only
+        after the visibility timeout, to be dropped as a duplicate; drop it now instead."""
+        horizon = now - 2 * self.settings.lease_s - self.grace_s
+        old = [d for d in broker.deliveries if d.delivered_at < horizon]
+        if not old:
+            return
+        states = self.jobs.states([d.task_id for d in old])
+        orphans = [d.tag for d in old if states.get(d.task_id) in TERMINAL_OR_GONE]
+        self.forget_deliveries(orphans)
+        report.orphans_swept = len(orphans)
 
     def _lost(self, job: Job, broker: BrokerView, now: float) -> bool:
         if job.state in WAITING_STATES:

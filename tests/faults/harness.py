@@ -1,0 +1,158 @@
+"""A stack of real processes for fault tests: its own Redis servers, short timeouts, and the
+invariant every fault test ends with."""
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from docqueue import names
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.jobs import keys
+from docqueue_devstack.processes import Process
+from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.stack import Stack
+from tests.support.http import TERMINAL
+
+# Short enough for a quick suite, ordered as the settings demand:
+# soft < hard < hard + backoff max < visibility timeout; lease = 4 x heartbeat.
+FAULT_ENV: dict[str, str] = {
+    "DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "30",
+    "DOCQUEUE_TASK_TIME_LIMIT_S": "35",
+    "DOCQUEUE_RETRY_BACKOFF_BASE_S": "0.5",
+    "DOCQUEUE_RETRY_BACKOFF_MAX_S": "2",
+    "DOCQUEUE_VISIBILITY_TIMEOUT_S": "40",
+    "DOCQUEUE_HEARTBEAT_INTERVAL_S": "0.5",
+    "DOCQUEUE_MAX_RETRIES": "2",
+    "DOCQUEUE_MAX_ATTEMPTS": "4",
+    "DOCQUEUE_MAX_PAGES": "20000",
+    "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "1",
+    "DOCQUEUE_PROGRESS_INTERVAL_S": "0.05",
+    "DOCQUEUE_RECONCILE_INTERVAL_S": "1",
+    "DOCQUEUE_RECONCILE_GRACE_S": "3",
+    "DOCQUEUE_RETENTION_INTERVAL_S": "5",
+    "DOCQUEUE_LOG_FORMAT": "json",
+}
+# Every accepted job must be terminal within this bound after the fault ends.
+TERMINAL_BOUND_S = 90.0
+
+
+@dataclass
+class FaultStack:
+    """Redis (AOF), an API, and as many workers and beats as a test starts; all stopped by PID."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(FAULT_ENV))
+    separate_broker: bool = False
+    redis_server: RedisServer = field(init=False)
+    broker_server: RedisServer | None = field(init=False, default=None)
+    stack: Stack = field(init=False)
+    api_url: str = field(init=False, default="")
+    key: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.redis_server = RedisServer(self.root / "redis", appendonly=True).start()
+        if self.separate_broker:
+            # The broker without persistence: a restart wipes the queues, the jobs survive.
+            self.broker_server = RedisServer(self.root / "broker", appendonly=False).start()
+            self.env["DOCQUEUE_BROKER_URL"] = self.broker_server.url
+        self.stack = Stack(redis_url=self.redis_server.url, run_dir=self.root / "stack", env=self.env)
+
+    @property
+    def store(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_server.url, socket_connect_timeout=1, socket_timeout=5)
+
+    @property
+    def broker(self) -> redis.Redis:
+        server = self.broker_server or self.redis_server
+        return redis.Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=5)
+
+    def start_api(self) -> None:
+        _, self.api_url = self.stack.start_api()
+        self.key = generate_api_key()
+        store_api_key(self.store, self.key, f"fault-{uuid.uuid4().hex[:6]}", set(Scope))
+
+    def start_worker(self, name: str = "worker", concurrency: int = 1, env: Mapping[str, str] | None = None) -> Process:
+        return self.stack.start_worker(name=name, concurrency=concurrency, env=env)
+
+    def start_beat(self, name: str = "beat") -> Process:
+        return self.stack.start_beat(name=name)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+
+    def job(self, task_id: str) -> dict[str, str]:
+        raw: dict[bytes, bytes] = self.store.hgetall(keys.job(task_id))  # type: ignore[assignment]
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def history(self, task_id: str) -> list[dict[str, Any]]:
+        return [json.loads(entry) for entry in self.store.lrange(keys.job_history(task_id), 0, -1)]  # type: ignore[union-attr]
+
+    def wait_job(self, task_id: str, predicate: Any, timeout_s: float = 60) -> dict[str, str]:
+        deadline = time.monotonic() + timeout_s
+        job: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            try:
+                job = self.job(task_id)
+            except redis.RedisError:
+                job = {}
+            if job and predicate(job):
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {task_id} never matched; last seen {job}")
+
+    def result_blobs(self, task_id: str) -> list[Path]:
+        return sorted((self.root / "stack" / "blobs" / "results" / task_id).glob("*.json"))
+
+    def assert_invariants(self, task_ids: list[str], bound_s: float = TERMINAL_BOUND_S) -> dict[str, dict[str, str]]:
+        """Every accepted job reaches exactly one terminal state within the bound, at most one
+        result exists per job (exactly one when it succeeded), and the queues and `unacked` drain."""
+        finals = {task_id: self.wait_job(task_id, lambda j: j.get("state") in TERMINAL, bound_s) for task_id in task_ids}
+        time.sleep(1.0)  # late duplicates, if any, would act now
+        for task_id, final in finals.items():
+            assert self.job(task_id)["state"] == final["state"], f"{task_id} changed after ending"
+            blobs = self.result_blobs(task_id)
+            assert len(blobs) <= 1, f"{task_id} has {len(blobs)} results"
+            if final["state"] == "succeeded":
+                assert len(blobs) == 1 and final["result_key"].endswith(blobs[0].name)
+            ended = [e for e in self.history(task_id) if e["event"] in TERMINAL]
+            assert len(ended) == 1, f"{task_id} ended {len(ended)} times: {ended}"
+        self.wait_drained(bound_s)
+        return finals
+
+    def wait_drained(self, timeout_s: float) -> None:
+        broker = self.broker
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if broker.llen(names.DOCUMENTS_QUEUE) == 0 and broker.hlen("unacked") == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError(
+            f"broker not drained: queue={broker.llen(names.DOCUMENTS_QUEUE)} unacked={broker.hlen('unacked')}"
+        )
+
+    def stop(self) -> None:
+        self.stack.stop()
+        if self.broker_server is not None:
+            self.broker_server.stop()
+        self.redis_server.stop()
+
+
+@contextmanager
+def fault_stack(root: Path, **kwargs: Any) -> Iterator[FaultStack]:
+    stack = FaultStack(root, **kwargs)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def holder_pid(job: Mapping[str, str]) -> int:
+    return int(job["holder"].rpartition(":")[2])
