@@ -73,12 +73,19 @@ class AsyncClient:
     """docqueue over HTTP from asyncio code; errors are the same typed `DocqueueError`s."""
 
     def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 60.0
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = _common.base_url(base_url)
         self.timeout_s = timeout_s
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=_common.auth_headers(api_key), timeout=timeout_s
+            base_url=self.base_url,
+            headers=_common.auth_headers(api_key),
+            timeout=timeout_s,
+            transport=transport,
         )
 
     async def __aenter__(self) -> "AsyncClient":
