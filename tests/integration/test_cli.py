@@ -9,10 +9,11 @@ from pathlib import Path
 
 from tests.conftest import KeyMaker
 from tests.support.documents import corrupt_pdf, make_pdf
+from tests.support.held_jobs import hold_job
 
 
 def run_cli(api_url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DOCQUEUE_URL=api_url, DOCQUEUE_API_KEY=key)
+    env = dict(os.environ, DOCQUEUE_URL=api_url, DOCQUEUE_API_KEY=key, COLUMNS="200")
     return subprocess.run(
         [sys.executable, "-m", "docqueue_client", *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -53,3 +54,63 @@ def test_errors_are_reported_with_their_code(api_url: str) -> None:
     done = run_cli(api_url, "dq_wrong", "status", "0" * 32)
     assert done.returncode == 2
     assert "401 unauthorized" in done.stderr
+
+
+def test_watch_prints_each_change_and_exits_with_the_outcome(
+    api_url: str, make_key: KeyMaker, tmp_file: Callable[[str, bytes], Path]
+) -> None:
+    key = make_key()
+    submitted = run_cli(api_url, key, "submit", str(tmp_file("w.pdf", make_pdf(25))), "--json")
+    task_id = json.loads(submitted.stdout)[0]["task_id"]
+    watched = run_cli(api_url, key, "watch", task_id, "--json")
+    assert watched.returncode == 0, watched.stderr
+    lines = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert lines[-1]["state"] == "succeeded"
+    assert lines[-1]["progress"]["percent"] == 100.0
+    assert all(line["task_id"] == task_id for line in lines)
+
+    human = run_cli(api_url, key, "watch", task_id)
+    assert human.returncode == 0
+    assert f"{task_id}  succeeded  100.0%" in human.stdout
+
+    bad = run_cli(api_url, key, "submit", str(tmp_file("bad.pdf", corrupt_pdf())), "--json")
+    failed = run_cli(api_url, key, "watch", json.loads(bad.stdout)[0]["task_id"])
+    assert failed.returncode == 1
+    assert "failed: corrupt_document" in failed.stdout
+
+
+def test_submit_wait_summary_table_and_a_refused_file(
+    api_url: str, make_key: KeyMaker, tmp_file: Callable[[str, bytes], Path]
+) -> None:
+    good = tmp_file("good.pdf", make_pdf(12))
+    other = tmp_file("other.md", b"# Other\n\ntext\n")
+    junk = tmp_file("junk.pdf", bytes(range(256)) * 8)
+    done = run_cli(api_url, make_key(), "submit", str(good), str(other), str(junk), "--wait")
+    assert done.returncode == 1  # one file was refused
+    header = done.stdout.splitlines()[1]
+    for column in ("file", "state", "pages", "chunks", "seconds"):
+        assert column in header
+    assert done.stdout.count("succeeded") == 2
+    assert "refused: unsupported_media_type" in done.stdout
+    assert "all files" in done.stderr  # the overall bar
+
+
+def test_cancel_and_list_speak_json(api_url: str, make_key: KeyMaker, redis_url: str) -> None:
+    key = make_key("t-cli-json")
+    held = hold_job(redis_url, "t-cli-json")
+    cancelled = run_cli(api_url, key, "cancel", held.task_id, "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["state"] == "cancelled"
+    listed = run_cli(api_url, key, "list", "--json")
+    assert [(row["task_id"], row["state"]) for row in json.loads(listed.stdout)] == [
+        (held.task_id, "cancelled: cancelled")
+    ]
+
+
+def test_shell_completion_is_offered() -> None:
+    script = Path(sys.executable).parent / "docqueue"
+    shown = subprocess.run(
+        [str(script), "--show-completion", "bash"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0
+    assert "_DOCQUEUE_COMPLETE" in shown.stdout
