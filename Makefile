@@ -51,3 +51,12 @@ format: install
 
 clean:
 	rm -rf .run .venv .tools .pytest_cache .mypy_cache .ruff_cache
+
+# Debian's Chromium for the browser test (tests/browser calls this when /usr/bin/chromium is
+# missing). Playwright drives it; no browser is ever downloaded by Playwright itself.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }

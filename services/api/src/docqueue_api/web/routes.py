@@ -8,7 +8,8 @@ from fastapi.responses import FileResponse
 router = APIRouter(include_in_schema=False)
 
 STATIC_DIR = Path(__file__).parent / "static"
-# The page may load only its own script and styles and talk only to this API; it works offline.
+# The page may load only its own script and styles and talk only to this API: it works offline
+# and nothing injected can phone home.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -16,21 +17,22 @@ PAGE_HEADERS = {
     ),
     "Cache-Control": "no-cache",
 }
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+
+
+def _file(name: str, media_type: str) -> FileResponse:
+    return FileResponse(STATIC_DIR / name, media_type=media_type, headers=PAGE_HEADERS)
 
 
 @router.get("/")
 async def upload_page() -> FileResponse:
-    return FileResponse(
-        STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
-    )
+    return _file("index.html", "text/html; charset=utf-8")
 
 
 @router.get("/ui/app.js")
 async def page_script() -> FileResponse:
-    return FileResponse(STATIC_DIR / "app.js", media_type=ASSETS["app.js"], headers=PAGE_HEADERS)
+    return _file("app.js", "text/javascript; charset=utf-8")
 
 
 @router.get("/ui/app.css")
 async def page_styles() -> FileResponse:
-    return FileResponse(STATIC_DIR / "app.css", media_type=ASSETS["app.css"], headers=PAGE_HEADERS)
+    return _file("app.css", "text/css; charset=utf-8")
