@@ -130,3 +130,10 @@ def test_declared_length_over_the_route_cap_is_413_before_auth(hostile: HostileS
     )
     assert answer.status == 413
     assert answer.headers["content-type"] == PROBLEM
+
+
+def test_405_names_every_method_of_the_path(hostile: HostileStack) -> None:
+    response = httpx.put(f"{hostile.api_url}/v1/tasks/{uuid.uuid4().hex}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, DELETE"
+    assert response.headers["content-type"] == PROBLEM

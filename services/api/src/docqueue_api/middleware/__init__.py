@@ -1,7 +1,7 @@
 """HTTP hardening as pure ASGI middleware (streaming-friendly: nothing buffers a response).
 
 Outermost first: request id → security headers → CORS (only when origins are configured) →
-body limit → FastAPI's own exception handling and routes.
+Allow on 405 → body limit → FastAPI's own exception handling and routes.
 """
 
 from fastapi import FastAPI
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from docqueue_api.documents.upload import UploadLimits, upload_body_cap
+from docqueue_api.middleware.allow import AllowHeaderMiddleware
 from docqueue_api.middleware.body_limit import BodyLimitMiddleware
 from docqueue_api.middleware.openapi import complete_openapi
 from docqueue_api.middleware.request_id import RequestIdMiddleware, install_log_record_request_id
@@ -41,6 +42,7 @@ def install_middleware(app: FastAPI, settings: ApiSettings) -> None:
         limits={UPLOAD_ROUTE: upload_body_cap(limits)},
         on_too_large=_too_large,
     )
+    app.add_middleware(AllowHeaderMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
