@@ -24,7 +24,7 @@ from tests.support.http import submit
 MAX_STREAMS = 4
 MAX_STREAM_S = 3.0
 SSE_ENV = {
-    "DOCQUEUE_SSE_HEARTBEAT_S": "0.3",
+    "DOCQUEUE_SSE_HEARTBEAT_S": "1.0",
     "DOCQUEUE_SSE_MAX_STREAMS": str(MAX_STREAMS),
     "DOCQUEUE_SSE_MAX_STREAM_S": str(MAX_STREAM_S),
 }
@@ -171,12 +171,13 @@ def test_resume_with_last_event_id_loses_nothing_and_repeats_nothing(
     assert final["state"] == "failed"
     assert final["error"] == {"code": "corrupt_document", "message": "broken", "retryable": False}
 
-    # Resuming after the terminal event: nothing more to send, the stream closes at once.
+    # Resuming after the terminal event: nothing more to send, the stream closes at once (not
+    # after a heartbeat's wait).
     started = time.monotonic()
     with stream(client, job.task_id, last_event_id=ids[-1]) as response:
         assert response.status_code == 200
         assert list(events(response)) == []
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 0.8
     # A fresh stream of an ended task: its final state, then closed.
     with stream(client, job.task_id) as response:
         only = list(events(response))
@@ -195,9 +196,9 @@ def test_heartbeat_comments_keep_an_idle_stream_alive(
             if frame.comment is not None:
                 assert frame.comment == "heartbeat"
                 heartbeats += 1
-            if time.monotonic() - started > 1.3:
+            if time.monotonic() - started > 2.6:
                 break
-    assert heartbeats >= 3  # every 0.3 s here (DOCQUEUE_SSE_HEARTBEAT_S)
+    assert heartbeats >= 2  # every second here (DOCQUEUE_SSE_HEARTBEAT_S)
 
 
 def test_a_stream_ends_after_its_lifetime_and_resumes_from_where_it_was(

@@ -37,7 +37,19 @@ async def follow(
     sent even if the client dropped just before it, and never twice."""
     deadline = clock() + max_stream_s
     cursor = resume_after
-    if cursor is None:
+    pending: list[Entry] = []
+    if cursor is not None:
+        # A resume after the end must close at once, not after a heartbeat's wait.
+        pending = await source.after(task_id, cursor, block_s=None)
+        if not pending:
+            job = await source.current(task_id)
+            if job is None:
+                return
+            if job.is_terminal:  # read once more: its terminal entry may have landed meanwhile
+                pending = await source.after(task_id, cursor, block_s=None)
+                if not pending:
+                    return
+    else:
         first = await source.latest(task_id)
         if first is None:  # the stream is gone but the job is not: send its state
             job = await source.current(task_id)
@@ -49,7 +61,11 @@ async def follow(
             return
         cursor = first.id
     while clock() < deadline:
-        entries = await source.after(task_id, cursor, block_s=min(heartbeat_s, max(0.0, deadline - clock())))
+        entries, pending = pending, []
+        if not entries:
+            entries = await source.after(
+                task_id, cursor, block_s=min(heartbeat_s, max(0.0, deadline - clock()))
+            )
         if not entries:
             job = await source.current(task_id)
             if job is None:
