@@ -1,0 +1,357 @@
+{{/* ---------------------------------------------------------------- names and labels */}}
+
+{{- define "docqueue.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "docqueue.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<component>: the name of a component's resources. Call with (list $ "api"). */}}
+{{- define "docqueue.componentName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "docqueue.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "docqueue.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "docqueue.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* Labels of every resource of a component. Call with (list $ "api"). */}}
+{{- define "docqueue.labels" -}}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
+{{ include "docqueue.selectorLabels" . }}
+app.kubernetes.io/part-of: docqueue
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "docqueue.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "docqueue.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Image of one of docqueue's own services. Call with (list $ .Values.api.image). */}}
+{{- define "docqueue.image" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $tag := default $root.Chart.AppVersion $root.Values.image.tag -}}
+{{- if $root.Values.imageRegistry -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" $root.Values.imageRegistry) $image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- Redis */}}
+
+{{- define "docqueue.redis.host" -}}
+{{- if .Values.redis.enabled -}}
+{{- include "docqueue.componentName" (list . "redis") -}}
+{{- else -}}
+{{- required "externalRedis.host is required when redis.enabled=false" .Values.externalRedis.host -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.port" -}}
+{{- if .Values.redis.enabled -}}6379{{- else -}}{{ .Values.externalRedis.port | int }}{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.db" -}}
+{{- if .Values.redis.enabled -}}0{{- else -}}{{ .Values.externalRedis.db | int }}{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.tls" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.secretName" -}}
+{{- if .Values.redis.enabled -}}
+{{- default (include "docqueue.componentName" (list . "redis")) .Values.redis.auth.existingSecret -}}
+{{- else -}}
+{{- required "externalRedis.existingSecret is required when redis.enabled=false" .Values.externalRedis.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.secretKey" -}}
+{{- if .Values.redis.enabled -}}
+{{- .Values.redis.auth.existingSecretPasswordKey -}}
+{{- else -}}
+{{- .Values.externalRedis.existingSecretPasswordKey -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.caPath" -}}/etc/docqueue/redis-ca/{{ .Values.externalRedis.tls.caKey }}{{- end -}}
+
+{{/* A Redis URL on database $db, the password left as $(REDIS_PASSWORD) for Kubernetes to expand
+     from the env var of that name (which must be listed before the variable using it). */}}
+{{- define "docqueue.redis.url" -}}
+{{- $root := index . 0 -}}
+{{- $db := index . 1 -}}
+{{- $user := ternary "" $root.Values.externalRedis.username $root.Values.redis.enabled -}}
+{{- $scheme := ternary "rediss" "redis" (eq (include "docqueue.redis.tls" $root) "true") -}}
+{{- $url := printf "%s://%s:$(REDIS_PASSWORD)@%s:%s/%d" $scheme $user (include "docqueue.redis.host" $root) (include "docqueue.redis.port" $root) (int $db) -}}
+{{- if eq (include "docqueue.redis.tls" $root) "true" -}}
+{{- $url = printf "%s?ssl_cert_reqs=required" $url -}}
+{{- if $root.Values.externalRedis.tls.caSecret -}}
+{{- $url = printf "%s&ssl_ca_certs=%s" $url (include "docqueue.redis.caPath" $root) -}}
+{{- end -}}
+{{- end -}}
+{{- $url -}}
+{{- end -}}
+
+{{/* The password env var, then the Redis URL composed from it. */}}
+{{- define "docqueue.redis.env" -}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "docqueue.redis.secretName" . }}
+      key: {{ include "docqueue.redis.secretKey" . }}
+- name: DOCQUEUE_REDIS_URL
+  value: {{ include "docqueue.redis.url" (list . (include "docqueue.redis.db" .)) | quote }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- storage */}}
+
+{{- define "docqueue.storage.url" -}}
+{{- $s := .Values.storage -}}
+{{- if eq $s.type "redis" -}}
+{{- include "docqueue.redis.url" (list . $s.redis.db) -}}
+{{- else if eq $s.type "s3" -}}
+{{- $query := list -}}
+{{- with $s.s3.endpoint }}{{ $query = append $query (printf "endpoint_url=%s" (urlquery .)) }}{{ end -}}
+{{- with $s.s3.region }}{{ $query = append $query (printf "region=%s" .) }}{{ end -}}
+{{- with $s.s3.addressingStyle }}{{ $query = append $query (printf "addressing_style=%s" .) }}{{ end -}}
+{{- $url := printf "s3://%s/%s" (required "storage.s3.bucket is required when storage.type=s3" $s.s3.bucket) (trimAll "/" $s.s3.prefix) -}}
+{{- if $query }}{{ $url = printf "%s?%s" $url (join "&" $query) }}{{ end -}}
+{{- $url -}}
+{{- else -}}
+file:///var/lib/docqueue/blobs
+{{- end -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- shared pod parts */}}
+
+{{/* DOCQUEUE_* environment shared by api, worker and beat. */}}
+{{- define "docqueue.env" -}}
+{{ include "docqueue.redis.env" . }}
+- name: DOCQUEUE_STORAGE_URL
+  value: {{ include "docqueue.storage.url" . | quote }}
+{{- if and (eq .Values.storage.type "s3") .Values.storage.s3.existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.storage.s3.existingSecret }}
+      key: {{ .Values.storage.s3.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.storage.s3.existingSecret }}
+      key: {{ .Values.storage.s3.secretAccessKeyKey }}
+{{- end }}
+{{- with .Values.config }}
+- name: DOCQUEUE_RETENTION_S
+  value: {{ .retentionSeconds | int64 | quote }}
+- name: DOCQUEUE_MAX_UPLOAD_BYTES
+  value: {{ .maxUploadBytes | int64 | quote }}
+- name: DOCQUEUE_MAX_PAGES
+  value: {{ .maxPages | int64 | quote }}
+- name: DOCQUEUE_TASK_SOFT_TIME_LIMIT_S
+  value: {{ .taskSoftTimeLimitSeconds | int64 | quote }}
+- name: DOCQUEUE_TASK_TIME_LIMIT_S
+  value: {{ .taskTimeLimitSeconds | int64 | quote }}
+- name: DOCQUEUE_VISIBILITY_TIMEOUT_S
+  value: {{ .visibilityTimeoutSeconds | int64 | quote }}
+- name: DOCQUEUE_MAX_RETRIES
+  value: {{ .maxRetries | int64 | quote }}
+- name: DOCQUEUE_RETRY_BACKOFF_MAX_S
+  value: {{ .retryBackoffMaxSeconds | int64 | quote }}
+- name: DOCQUEUE_LOG_LEVEL
+  value: {{ .logLevel | quote }}
+- name: DOCQUEUE_LOG_FORMAT
+  value: {{ .logFormat | quote }}
+{{- with .publicUrl }}
+- name: DOCQUEUE_PUBLIC_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .callbackAllowedHosts }}
+- name: DOCQUEUE_CALLBACK_ALLOWED_HOSTS
+  value: {{ . | quote }}
+{{- end }}
+{{- if .callbackSecret.existingSecret }}
+- name: DOCQUEUE_CALLBACK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .callbackSecret.existingSecret }}
+      key: {{ .callbackSecret.key }}
+{{- end }}
+{{- with .extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of every pod that talks to Redis: /tmp, and the Redis CA when TLS needs one. */}}
+{{- define "docqueue.volumes.base" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- if and (eq (include "docqueue.redis.tls" .) "true") .Values.externalRedis.tls.caSecret }}
+- name: redis-ca
+  secret:
+    secretName: {{ .Values.externalRedis.tls.caSecret }}
+{{- end }}
+{{- end -}}
+
+{{- define "docqueue.volumeMounts.base" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if and (eq (include "docqueue.redis.tls" .) "true") .Values.externalRedis.tls.caSecret }}
+- name: redis-ca
+  mountPath: /etc/docqueue/redis-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of api, worker and beat: the base ones plus the blob volume of file storage. */}}
+{{- define "docqueue.volumes" -}}
+{{ include "docqueue.volumes.base" . }}
+{{- if eq .Values.storage.type "file" }}
+- name: blobs
+  persistentVolumeClaim:
+    claimName: {{ required "storage.file.existingClaim is required when storage.type=file" .Values.storage.file.existingClaim }}
+{{- end }}
+{{- end -}}
+
+{{- define "docqueue.volumeMounts" -}}
+{{ include "docqueue.volumeMounts.base" . }}
+{{- if eq .Values.storage.type "file" }}
+- name: blobs
+  mountPath: /var/lib/docqueue/blobs
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level settings shared by every docqueue pod. */}}
+{{- define "docqueue.podSpecCommon" -}}
+serviceAccountName: {{ include "docqueue.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Node placement of a component. Call with its values block. */}}
+{{- define "docqueue.placement" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+{{ toYaml . }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- worker */}}
+
+{{/* The pod's grace period: a task may run up to the hard time limit, then the soft shutdown
+     re-queues what is left; the margin covers process exit. */}}
+{{- define "docqueue.worker.terminationGracePeriodSeconds" -}}
+{{- add .Values.config.taskTimeLimitSeconds .Values.worker.softShutdownTimeoutSeconds .Values.worker.terminationGraceExtraSeconds -}}
+{{- end -}}
+
+{{/* The Redis lists of the worker's queues (and Celery's priority lists when counted). */}}
+{{- define "docqueue.worker.lists" -}}
+{{- $lists := list -}}
+{{- range $queue := .Values.worker.queues -}}
+{{- $lists = append $lists $queue -}}
+{{- if $.Values.worker.autoscaling.keda.countPriorityLists -}}
+{{- range $step := list 3 6 9 -}}
+{{- $lists = append $lists (printf "%s\x06\x16%d" $queue $step) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $lists -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- checks */}}
+
+{{- define "docqueue.validate" -}}
+{{- $c := .Values.config -}}
+{{- if le (int $c.taskTimeLimitSeconds) (int $c.taskSoftTimeLimitSeconds) -}}
+{{- fail "config.taskTimeLimitSeconds must be larger than config.taskSoftTimeLimitSeconds" -}}
+{{- end -}}
+{{- if le (int $c.visibilityTimeoutSeconds) (add $c.taskTimeLimitSeconds $c.retryBackoffMaxSeconds | int) -}}
+{{- fail "config.visibilityTimeoutSeconds must exceed taskTimeLimitSeconds + retryBackoffMaxSeconds, or a running task is delivered twice" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.externalRedis.host -}}
+{{- fail "set either redis.enabled or externalRedis.host, not both" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.flower.secretName" -}}
+{{- default (include "docqueue.componentName" (list . "flower")) .Values.flower.auth.existingSecret -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- network policy rules */}}
+
+{{/* Egress to Redis: our StatefulSet's pods, or the external Redis's port. */}}
+{{- define "docqueue.np.redisEgress" -}}
+{{- if .Values.redis.enabled -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "docqueue.selectorLabels" (list . "redis") | nindent 10 }}
+  ports:
+    - port: 6379
+      protocol: TCP
+{{- else if .Values.networkPolicy.externalRedisEgress -}}
+{{ toYaml .Values.networkPolicy.externalRedisEgress }}
+{{- else -}}
+- ports:
+    - port: {{ .Values.externalRedis.port }}
+      protocol: TCP
+{{- end -}}
+{{- end -}}
+
+{{/* Egress to the blob store: nothing for redis (the Redis rule covers it) or file (a volume);
+     for s3 networkPolicy.storageEgress, else the endpoint's port (443 for AWS) anywhere. */}}
+{{- define "docqueue.np.storageEgress" -}}
+{{- if .Values.networkPolicy.storageEgress -}}
+{{ toYaml .Values.networkPolicy.storageEgress }}
+{{- else if eq .Values.storage.type "s3" -}}
+{{- $port := 443 -}}
+{{- with .Values.storage.s3.endpoint -}}
+{{- $u := urlParse . -}}
+{{- if contains ":" $u.host }}{{ $port = (splitList ":" $u.host | last | int) }}{{ else if eq $u.scheme "http" }}{{ $port = 80 }}{{ end -}}
+{{- end -}}
+- ports:
+    - port: {{ $port }}
+      protocol: TCP
+{{- end -}}
+{{- end -}}
