@@ -1,0 +1,57 @@
+"""The pool process's address-space cap stops what pypdf's own limits let through: the document
+ends `failed` / `document_too_complex`, the pool process survives, and the next document succeeds."""
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+
+from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue_devstack.stack import Stack
+from tests.hostile import pdfs
+from tests.hostile.conftest import HOSTILE_ENV, other_db
+from tests.hostile.test_hostile_pdfs import peak_rss_mb, pool_pids
+from tests.support.http import wait_terminal
+
+# Well above an idle pool process (~130 MiB of address space), well below what inflating and
+# parsing a 60 MB content stream takes (~400 MiB).
+SMALL_CAP_MB = 320
+
+
+@pytest.fixture(scope="module")
+def capped(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, str]]:
+    url = other_db(redis_url, 8)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    env = {**HOSTILE_ENV, "DOCQUEUE_MAX_MEMORY_MB": str(SMALL_CAP_MB)}
+    stack = Stack(redis_url=url, run_dir=tmp_path_factory.mktemp("capped"), env=env)
+    try:
+        _, api_url = stack.start_api()
+        stack.start_worker(name="capped-worker", concurrency=1)
+        key = generate_api_key()
+        store_api_key(client, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+        yield stack, api_url, key
+    finally:
+        stack.stop()
+        client.flushdb()
+        client.close()
+
+
+def test_memory_cap_contains_what_pypdf_lets_through(capped: tuple[Stack, str, str]) -> None:
+    stack, api_url, key = capped
+    worker = stack.processes[-1]
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+        pids_before = pool_pids(worker.pid)
+        heavy = api.post("/v1/documents", files={"file": ("heavy.pdf", pdfs.huge_content_stream())})
+        task = wait_terminal(api, heavy.json()["task_id"], timeout_s=120)
+        assert (task["state"], task["error"]["code"]) == ("failed", "document_too_complex")
+        assert "MemoryError" in task["error"]["message"]
+        assert pool_pids(worker.pid) == pids_before, "the pool process died instead of failing the task"
+        assert all(peak_rss_mb(pid) < SMALL_CAP_MB for pid in pids_before)
+        marker = uuid.uuid4().hex
+        normal = api.post("/v1/documents", files={"file": ("ok.pdf", pdfs.normal(marker))})
+        after = wait_terminal(api, normal.json()["task_id"])
+        assert after["state"] == "succeeded"
+        assert marker in api.get(f"/v1/tasks/{after['task_id']}/result").text
