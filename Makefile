@@ -60,3 +60,59 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# --- Kubernetes: images, chart, plain manifests (see README "Kubernetes") -------------------------
+CHART := deploy/helm/docqueue
+# helm from PATH, else a private copy under .tools/ (installed by the sandbox's install-helm tool).
+HELM := $(or $(shell command -v helm 2>/dev/null),$(CURDIR)/.tools/bin/helm)
+IMAGE_PREFIX ?= localhost/docqueue
+IMAGE_TAG ?= dev
+IMAGE_SERVICES := api worker beat
+# Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
+# is never rebuilt (podman's layer cache covers the partial cases).
+IMAGE_INPUTS = $(sort .containerignore packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile) \
+	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
+SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+# Builds reach package registries through the host's network (and trust the host's certificates).
+PODMAN_BUILD = podman build --pull=missing --network host \
+	$(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro)
+
+.PHONY: container-tools images image-tag chart-lint chart-test manifests e2e
+
+$(CURDIR)/.tools/bin/helm:
+	@if [ -x ../shared/tools/install-helm ]; then ../shared/tools/install-helm $(CURDIR)/.tools/bin; \
+	else echo "helm not found: install Helm 3.14+ or 4 and put it on PATH" >&2; exit 1; fi
+
+# podman, plus (on these sandboxes, which cannot pull from a registry) a local base image.
+container-tools:
+	@if [ -x ../shared/tools/container-base ]; then ../shared/tools/container-base >/dev/null; \
+	elif ! command -v podman >/dev/null 2>&1; then echo "podman not found: install podman" >&2; exit 1; fi
+
+images: container-tools
+	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
+	  image=$(IMAGE_PREFIX)-$$service; \
+	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
+	  else $(PODMAN_BUILD) -t $$image:$$tag -f services/$$service/Dockerfile . || exit 1; fi; \
+	  podman tag $$image:$$tag $$image:$(IMAGE_TAG); \
+	done
+	$(UV) run --no-sync hadolint $(foreach s,$(IMAGE_SERVICES),services/$(s)/Dockerfile)
+
+image-tag:
+	@echo $(SOURCE_TAG)
+
+chart-lint: install | $(HELM)
+	$(HELM) lint --strict $(CHART)
+	@for values in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) -f $$values || exit 1; done
+
+chart-test: install | $(HELM)
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest tests/chart
+
+manifests: install | $(HELM)
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync python -m tests.chart.manifests deploy/k8s
+
+e2e: install images
+	$(UV) run --no-sync pytest tests/e2e
+
+# The chart tests in `make test` need helm, the container end-to-end test podman.
+test: | $(HELM) container-tools

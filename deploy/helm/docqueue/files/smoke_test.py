@@ -55,9 +55,13 @@ def request(method: str, url: str, key: str, body: bytes | None = None, content_
 def upload(api: str, key: str, data: bytes) -> str:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="helm-test.pdf"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="helm-test.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     accepted = request("POST", f"{api}/v1/documents", key, body, f"multipart/form-data; boundary={boundary}")
     return str(accepted["task_id"])
 

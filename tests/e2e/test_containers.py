@@ -1,0 +1,145 @@
+"""The three images, built from this source, run as containers against a Redis on the host: a PDF
+uploaded to the API container is processed by the worker container and the result comes back.
+Also runs the chart's `helm test` script in the API image and checks probes and graceful stops."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+
+import httpx
+import pytest
+import redis
+
+from docqueue_devstack.processes import free_port, http_ok, wait_until
+from tests.e2e.podman import REPO, Containers, build_images
+from tests.support.documents import make_pdf
+from tests.support.http import submit, wait_terminal
+
+SMOKE_TEST = REPO / "deploy/helm/docqueue/files/smoke_test.py"
+
+
+@pytest.fixture(scope="module")
+def image_tag(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_images(tmp_path_factory.mktemp("images") / "build.log")
+
+
+@pytest.fixture(scope="module")
+def containers() -> Iterator[Containers]:
+    started = Containers()
+    try:
+        yield started
+    finally:
+        started.remove_all()
+
+
+@pytest.fixture(scope="module")
+def stack(image_tag: str, containers: Containers, redis_url: str) -> dict[str, str]:
+    """api, worker and beat containers; blobs in Redis (the containers share no filesystem)."""
+    port = free_port()
+    env = {
+        "DOCQUEUE_REDIS_URL": redis_url,
+        "DOCQUEUE_STORAGE_URL": redis_url,
+        "DOCQUEUE_LOG_FORMAT": "json",
+        "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5",
+        "DOCQUEUE_LIVENESS_INTERVAL_S": "2",
+        "DOCQUEUE_LIVENESS_MAX_AGE_S": "20",
+    }
+    suffix = uuid.uuid4().hex[:6]
+    api = containers.run(
+        f"localhost/docqueue-api:{image_tag}",
+        env,
+        ["--host=127.0.0.1", f"--port={port}", "--no-access-log"],
+        name=f"docqueue-e2e-api-{suffix}",
+    )
+    worker = containers.run(
+        f"localhost/docqueue-worker:{image_tag}",
+        env,
+        ["--hostname=e2e-worker@%h"],
+        name=f"docqueue-e2e-worker-{suffix}",
+    )
+    beat = containers.run(
+        f"localhost/docqueue-beat:{image_tag}",
+        env,
+        [f"--hostname=beat@e2e-{suffix}"],
+        name=f"docqueue-e2e-beat-{suffix}",
+    )
+    url = f"http://127.0.0.1:{port}"
+    assert wait_until(lambda: http_ok(f"{url}/readyz"), timeout_s=60), containers.logs(api)
+    for name, container in (("worker", worker), ("beat", beat)):
+        assert wait_until(partial(ready, containers, container), timeout_s=90), (
+            f"{name} did not start:\n{containers.logs(container)[-3000:]}"
+        )
+    return {"url": url, "api": api, "worker": worker, "beat": beat, "suffix": suffix, "tag": image_tag}
+
+
+def ready(containers: Containers, container: str) -> bool:
+    return "ready." in containers.logs(container)
+
+
+def create_key(containers: Containers, stack: dict[str, str]) -> str:
+    """With the keys CLI inside the API image, as NOTES.txt tells operators to."""
+    answer = containers.exec(
+        stack["api"], "docqueue-keys", "create", "--tenant", "e2e", "--scopes", "submit,read"
+    )
+    assert answer.returncode == 0, answer.stderr
+    return answer.stdout.strip()
+
+
+def test_upload_to_the_api_container_is_processed_by_the_worker_container(
+    stack: dict[str, str], containers: Containers, redis_client: redis.Redis
+) -> None:
+    key = create_key(containers, stack)
+    with httpx.Client(base_url=stack["url"], headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+        task_id = submit(api, make_pdf(3, title="From a container"), "container.pdf")
+        task = wait_terminal(api, task_id, timeout_s=120)
+        assert task["state"] == "succeeded", task
+        result = api.get(f"/v1/tasks/{task_id}/result").json()
+    assert result["document"]["title"] == "From a container"
+    assert result["pages"][2]["text"].startswith("Page 3 begins.")
+    # The worker container, not some other worker on this Redis, did it.
+    assert task_id in containers.logs(stack["worker"])
+
+
+def test_the_charts_helm_test_script_passes_in_the_api_image(
+    stack: dict[str, str], containers: Containers, redis_url: str
+) -> None:
+    """The same script the chart's test pod runs, with the same image and environment."""
+    smoke = containers.run(
+        f"localhost/docqueue-api:{stack['tag']}",
+        {"DOCQUEUE_API_URL": stack["url"], "DOCQUEUE_REDIS_URL": redis_url, "DOCQUEUE_TEST_TIMEOUT_S": "120"},
+        ["/scripts/smoke_test.py"],
+        name=f"docqueue-e2e-smoke-{stack['suffix']}",
+        entrypoint="python",
+        volumes=[f"{SMOKE_TEST}:/scripts/smoke_test.py:ro"],
+    )
+    assert wait_until(lambda: not containers.running(smoke), timeout_s=180)
+    assert containers.exit_code(smoke) == 0, containers.logs(smoke)
+    assert "text found" in containers.logs(smoke)
+
+
+def test_probes_the_chart_uses_pass_in_the_containers(stack: dict[str, str], containers: Containers) -> None:
+    worker = containers.exec(stack["worker"], "python", "-m", "docqueue_worker.liveness")
+    assert worker.returncode == 0, worker.stderr
+    beat = containers.exec(
+        stack["beat"],
+        "sh",
+        "-c",
+        "exec celery --app docqueue_beat.main inspect ping --timeout 10 --destination "
+        f'"beat@e2e-{stack["suffix"]}"',
+        timeout_s=90,
+    )
+    assert beat.returncode == 0, beat.stdout + beat.stderr
+    assert http_ok(f"{stack['url']}/healthz")
+
+
+def test_sigterm_stops_every_container_cleanly_and_promptly(
+    stack: dict[str, str], containers: Containers
+) -> None:
+    """Exec-form entrypoints: SIGTERM reaches uvicorn and Celery, which exit 0 well before SIGKILL."""
+    for name in ("worker", "beat", "api"):
+        started = time.monotonic()
+        code = containers.stop(stack[name], timeout_s=60)
+        took_s = time.monotonic() - started
+        assert code == 0, f"{name} exited {code}:\n{containers.logs(stack[name])[-2000:]}"
+        assert took_s < 45, f"{name} needed {took_s:.0f}s to stop: SIGTERM did not reach it"
