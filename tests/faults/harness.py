@@ -15,7 +15,10 @@ import redis
 
 from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.celery_app import create_celery_app
 from docqueue.jobs import keys
+from docqueue.settings import Settings
+from docqueue.text import as_text
 from docqueue_devstack.processes import Process
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
@@ -79,21 +82,42 @@ class FaultStack:
         self.key = generate_api_key()
         store_api_key(self.store, self.key, f"fault-{uuid.uuid4().hex[:6]}", set(Scope))
 
-    def start_worker(self, name: str = "worker", concurrency: int = 1, env: Mapping[str, str] | None = None) -> Process:
-        return self.stack.start_worker(name=name, concurrency=concurrency, env=env)
+    def start_worker(
+        self,
+        name: str = "worker",
+        concurrency: int = 1,
+        env: Mapping[str, str] | None = None,
+        restart: bool = False,
+    ) -> Process:
+        return self.stack.start_worker(name=name, concurrency=concurrency, env=env, restart=restart)
 
     def start_beat(self, name: str = "beat") -> Process:
         return self.stack.start_beat(name=name)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+        return httpx.Client(
+            base_url=self.api_url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30
+        )
+
+    def publish(self, task_id: str) -> None:
+        """Send one more `documents.process` message for the task, as a duplicate would arrive."""
+        settings = Settings(redis_url=self.redis_server.url, broker_url=self.env.get("DOCQUEUE_BROKER_URL"))
+        app = create_celery_app(settings)
+        try:
+            app.send_task(names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id)
+        finally:
+            app.close()
+
+    def dead_letter_ids(self) -> list[str]:
+        entries = self.store.xrange(keys.DEAD_LETTERS) or []
+        return [as_text((fields or {})[b"task_id"]) for _, fields in entries]
 
     def job(self, task_id: str) -> dict[str, str]:
         raw: dict[bytes, bytes] = self.store.hgetall(keys.job(task_id))  # type: ignore[assignment]
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def history(self, task_id: str) -> list[dict[str, Any]]:
-        return [json.loads(entry) for entry in self.store.lrange(keys.job_history(task_id), 0, -1)]  # type: ignore[union-attr]
+        return [json.loads(entry) for entry in self.store.lrange(keys.job_history(task_id), 0, -1)]
 
     def wait_job(self, task_id: str, predicate: Any, timeout_s: float = 60) -> dict[str, str]:
         deadline = time.monotonic() + timeout_s
@@ -111,17 +135,23 @@ class FaultStack:
     def result_blobs(self, task_id: str) -> list[Path]:
         return sorted((self.root / "stack" / "blobs" / "results" / task_id).glob("*.json"))
 
-    def assert_invariants(self, task_ids: list[str], bound_s: float = TERMINAL_BOUND_S) -> dict[str, dict[str, str]]:
+    def assert_invariants(
+        self, task_ids: list[str], bound_s: float = TERMINAL_BOUND_S
+    ) -> dict[str, dict[str, str]]:
         """Every accepted job reaches exactly one terminal state within the bound, at most one
         result exists per job (exactly one when it succeeded), and the queues and `unacked` drain."""
-        finals = {task_id: self.wait_job(task_id, lambda j: j.get("state") in TERMINAL, bound_s) for task_id in task_ids}
+        finals = {
+            task_id: self.wait_job(task_id, lambda j: j.get("state") in TERMINAL, bound_s)
+            for task_id in task_ids
+        }
         time.sleep(1.0)  # late duplicates, if any, would act now
         for task_id, final in finals.items():
             assert self.job(task_id)["state"] == final["state"], f"{task_id} changed after ending"
             blobs = self.result_blobs(task_id)
             assert len(blobs) <= 1, f"{task_id} has {len(blobs)} results"
             if final["state"] == "succeeded":
-                assert len(blobs) == 1 and final["result_key"].endswith(blobs[0].name)
+                assert len(blobs) == 1
+                assert final["result_key"].endswith(blobs[0].name)
             ended = [e for e in self.history(task_id) if e["event"] in TERMINAL]
             assert len(ended) == 1, f"{task_id} ended {len(ended)} times: {ended}"
         self.wait_drained(bound_s)

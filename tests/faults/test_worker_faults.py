@@ -1,5 +1,6 @@
 """Workers killed, stopped and crashed mid-task: nothing lost, nothing done twice."""
 
+import contextlib
 import os
 import signal
 import time
@@ -7,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from docqueue import names
 from tests.faults.harness import fault_stack, holder_pid
 from tests.support.documents import make_pdf
 from tests.support.http import submit
@@ -24,13 +24,16 @@ def test_sigkill_of_a_pool_child_mid_task(tmp_path: Path) -> None:
         with fs.client() as api:
             task_id = submit(api, make_pdf(LONG_PAGES))
             other = submit(api, make_pdf(3))
-        running = fs.wait_job(task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0)
+        running = fs.wait_job(
+            task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0
+        )
         os.kill(holder_pid(running), signal.SIGKILL)
         finals = fs.assert_invariants([task_id, other])
         assert finals[task_id]["state"] == "succeeded"
         assert finals[task_id]["attempts"] == "2"
         starts = [e for e in fs.history(task_id) if e["event"] == "started"]
-        assert len(starts) == 2 and starts[0]["holder"] != starts[1]["holder"]
+        assert len(starts) == 2
+        assert starts[0]["holder"] != starts[1]["holder"]
         assert finals[other]["state"] == "succeeded"
 
 
@@ -40,7 +43,9 @@ def test_sigkill_of_a_whole_worker_while_another_runs(tmp_path: Path) -> None:
         doomed = fs.start_worker(name="doomed", concurrency=1)
         with fs.client() as api:
             task_id = submit(api, make_pdf(LONG_PAGES))
-        running = fs.wait_job(task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0)
+        running = fs.wait_job(
+            task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0
+        )
         fs.start_worker(name="survivor", concurrency=1)
         fs.start_beat()
         doomed.stop(timeout_s=0, signum=signal.SIGKILL)
@@ -92,10 +97,8 @@ def test_poison_document_is_dead_lettered_after_the_cap(tmp_path: Path) -> None:
                     pid = holder_pid(job)
                     if pid not in killed:
                         killed.add(pid)
-                        try:
+                        with contextlib.suppress(ProcessLookupError):
                             os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
                 time.sleep(0.05)
             healthy = submit(api, make_pdf(2))
         finals = fs.assert_invariants([poison, healthy])
@@ -104,8 +107,7 @@ def test_poison_document_is_dead_lettered_after_the_cap(tmp_path: Path) -> None:
         assert int(finals[poison]["attempts"]) == 4  # the cap: never a fifth run
         assert len(killed) == 4
         assert finals[healthy]["state"] == "succeeded"
-        letters = fs.store.xrange("docqueue:deadletters")
-        assert [fields[b"task_id"].decode() for _, fields in letters] == [poison]
+        assert fs.dead_letter_ids() == [poison]
 
 
 def test_duplicate_delivery_racing_the_original(tmp_path: Path) -> None:
@@ -117,17 +119,8 @@ def test_duplicate_delivery_racing_the_original(tmp_path: Path) -> None:
         fs.wait_job(task_id, lambda j: j.get("state") == "running")
         # A second message for the same task id, as a visibility-timeout redelivery or a
         # replay racing a late original would produce.
-        from docqueue.celery_app import create_celery_app
-        from docqueue.settings import Settings
-
-        app = create_celery_app(Settings(redis_url=fs.redis_server.url, **_settings_kwargs()))
-        app.send_task(names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id)
-        app.close()
+        fs.publish(task_id)
         finals = fs.assert_invariants([task_id])
         assert finals[task_id]["state"] == "succeeded"
         assert finals[task_id]["attempts"] == "1", "the duplicate ran the document again"
         assert worker.alive()
-
-
-def _settings_kwargs() -> dict[str, object]:
-    return {"visibility_timeout_s": 40, "task_time_limit_s": 35, "task_soft_time_limit_s": 30, "retry_backoff_max_s": 2}

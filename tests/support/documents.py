@@ -68,3 +68,8 @@ def make_pdf(
 def corrupt_pdf() -> bytes:
     """Starts like a PDF, then nothing a reader can use."""
     return b"%PDF-1.7\n" + bytes(range(256)) * 64 + b"\nthis is not a PDF body\n"
+
+
+def labelled_pdf(pages: int, label: str) -> bytes:
+    """A PDF whose pages read "<label> page N": distinct documents for dedupe-free batches."""
+    return make_pdf(pages, lambda number: f"{label} page {number}.")

@@ -262,7 +262,7 @@ def enqueue_callback(app: Celery, job: Job) -> None:
 
 
 def attempts_key(task_id: str) -> str:
-    return f"{keys.job(task_id)}:callbacks"
+    return keys.job_callbacks(task_id)
 
 
 # KEYS: job, attempts list. ARGV: attempt JSON, entries kept, fallback ttl seconds.

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ class Process:
         self.env = dict(env)
         self.log_path = log_path
         self.popen: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+        self.restarts = 0
 
     @property
     def pid(self) -> int:
@@ -36,6 +39,7 @@ class Process:
         return self.popen.pid
 
     def start(self) -> "Process":
+        self.stopping = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
@@ -59,6 +63,7 @@ class Process:
 
     def stop(self, timeout_s: float = 15.0, signum: int = signal.SIGTERM) -> None:
         """Ask politely, then kill the whole group (the leader's PID is the group id)."""
+        self.stopping = True
         if self.popen is None:
             return
         if self.alive():
@@ -73,6 +78,38 @@ class Process:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class Supervisor:
+    """Restarts processes that exit without being asked to, as an orchestrator's restart policy
+    would (Kubernetes restarts a crashed worker container)."""
+
+    def __init__(self, interval_s: float = 0.5) -> None:
+        self.interval_s = interval_s
+        self.watched: list[Process] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, process: Process) -> None:
+        self.watched.append(process)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="devstack-supervisor", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for process in list(self.watched):
+                if not process.stopping and process.popen is not None and not process.alive():
+                    # Reap what the dead leader left in its group before starting it again.
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.restarts += 1
+                    process.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:

@@ -37,7 +37,7 @@ def main() -> None:
         key = os.environ.get("DOCQUEUE_DEV_API_KEY") or generate_api_key()
         store_api_key(redis.Redis.from_url(redis_url), key, DEV_TENANT, set(Scope), name="make run")
         _, api_url = stack.start_api(port=api_port)
-        stack.start_worker()
+        stack.start_worker(restart=True)
         stack.start_beat()
         _, flower_url = stack.start_flower(port=FLOWER_PORT, basic_auth=flower_auth)
         exporter_url = "(not installed: run `make exporter`)"
@@ -46,7 +46,7 @@ def main() -> None:
         print(banner(api_url, flower_url, flower_auth, exporter_url, redis_url, key, run_dir), flush=True)
         while not stopping.is_set():
             for process in stack.processes:
-                if not process.alive():
+                if process not in stack.supervisor.watched and not process.alive():
                     print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
                     return
             stopping.wait(1.0)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docqueue_devstack.processes import Process, free_port, http_ok, wait_until
+from docqueue_devstack.processes import Process, Supervisor, free_port, http_ok, wait_until
 
 EXPORTER_PORT = 9808
 FLOWER_PORT = 5555
@@ -20,6 +20,7 @@ class Stack:
     run_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     def base_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -55,8 +56,13 @@ class Stack:
         return process, url
 
     def start_worker(
-        self, name: str = "worker", concurrency: int = 2, env: Mapping[str, str] | None = None
+        self,
+        name: str = "worker",
+        concurrency: int = 2,
+        env: Mapping[str, str] | None = None,
+        restart: bool = False,
     ) -> Process:
+        """A `celery worker`; with `restart`, started again whenever it exits unasked."""
         argv = [
             sys.executable, "-m", "docqueue_worker",
             "--hostname", f"{name}@%h", "--concurrency", str(concurrency),
@@ -66,6 +72,8 @@ class Stack:
             raise RuntimeError(f"the worker did not start:\n{process.log_tail()}")
         if not process.alive():
             raise RuntimeError(f"the worker exited:\n{process.log_tail()}")
+        if restart:
+            self.supervisor.watch(process)
         return process
 
     def start_beat(self, name: str = "beat", env: Mapping[str, str] | None = None) -> Process:
@@ -102,6 +110,7 @@ class Stack:
         return process, url
 
     def stop(self) -> None:
+        self.supervisor.stop()
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()

@@ -10,7 +10,7 @@ from docqueue_beat.settings import BeatSettings
 def beat_config(settings: BeatSettings) -> dict[str, Any]:
     # Each run expires after its interval: a backlog of maintenance runs is never useful.
     return {
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "docqueue_beat.scheduler:ResilientRedBeatScheduler",
         "redbeat_redis_url": settings.redis_url,
         "redbeat_redis_options": {
             "socket_timeout": 10,

@@ -22,6 +22,11 @@ def job_history(task_id: str) -> str:
     return f"{JOB_PREFIX}{task_id}:history"
 
 
+def job_callbacks(task_id: str) -> str:
+    """A list of the job's webhook delivery attempts (JSON entries)."""
+    return f"{JOB_PREFIX}{task_id}:callbacks"
+
+
 def tenant_jobs(tenant: str) -> str:
     return f"{PREFIX}tenant:{tenant}:jobs"
 

@@ -89,7 +89,16 @@ class Reconciler:
 
     def _lost(self, job: Job, broker: BrokerView, now: float) -> bool:
         if job.state in WAITING_STATES:
-            return now - job.updated_at >= self.grace_s and not broker.has_message(job.task_id)
+            if now - job.updated_at < self.grace_s:
+                return False
+            # A worker claims what it takes at once, or holds it until a retry's countdown ends;
+            # a delivery older than that did not reach a live worker (it died, or lost its
+            # connection before it could claim). Kombu would restore it only after the
+            # visibility timeout and its own restore interval: far too late.
+            held_s = self.grace_s + (
+                self.settings.retry_backoff_max_s if job.state == JobState.RETRYING else 0
+            )
+            return not broker.has_message(job.task_id, delivered_after=now - held_s)
         if job.state == JobState.RUNNING:
             # Heartbeat stopped: the run is dead. A message delivered after its last beat is a
             # redelivery already on its way to a worker; anything older belonged to the dead run.
