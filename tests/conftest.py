@@ -19,6 +19,10 @@ TEST_ENV = {
     "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "2",
     "DOCQUEUE_PROGRESS_INTERVAL_S": "0.05",
     "DOCQUEUE_LOG_FORMAT": "json",
+    # Tests poll in tight loops; the per-tenant rate limit stays on, high enough not to interfere
+    # (tests/hostile/test_tenancy.py proves the 429 with a low one).
+    "DOCQUEUE_RATE_LIMIT_PER_S": "1000",
+    "DOCQUEUE_RATE_LIMIT_BURST": "1000",
 }
 
 

@@ -29,6 +29,9 @@ HOSTILE_ENV = {
     "DOCQUEUE_MAX_MEMORY_MB": str(MAX_MEMORY_MB),
     "DOCQUEUE_MAX_PAGES": "2000",
     "DOCQUEUE_LOG_LEVEL": "INFO",
+    # The hostile API keeps the production default rate limit.
+    "DOCQUEUE_RATE_LIMIT_PER_S": "50",
+    "DOCQUEUE_RATE_LIMIT_BURST": "100",
 }
 
 
