@@ -9,6 +9,7 @@ import pytest
 from docqueue_api.app import create_app
 from docqueue_api.middleware.security_headers import HEADERS
 from docqueue_api.settings import ApiSettings
+from docqueue_devstack.processes import free_port
 from tests.hostile.conftest import HostileStack
 from tests.hostile.wire import send_raw
 
@@ -137,3 +138,15 @@ def test_405_names_every_method_of_the_path(hostile: HostileStack) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, DELETE"
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_redis_down_is_503_problem_with_retry_after(hostile: HostileStack) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    url = hostile.start_api({"DOCQUEUE_REDIS_URL": nowhere, "DOCQUEUE_BROKER_URL": nowhere})
+    response = httpx.get(f"{url}/v1/tasks", headers={"Authorization": "Bearer dq_whatever"}, timeout=30)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    for header, value in HEADERS.items():
+        assert response.headers.get(header) == value
