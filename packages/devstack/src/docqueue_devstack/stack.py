@@ -2,7 +2,7 @@
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,11 +61,13 @@ class Stack:
         concurrency: int = 2,
         env: Mapping[str, str] | None = None,
         restart: bool = False,
+        args: Sequence[str] = (),
     ) -> Process:
-        """A `celery worker`; with `restart`, started again whenever it exits unasked."""
+        """A `celery worker` (`args` appended to its command line); with `restart`, started
+        again whenever it exits unasked."""
         argv = [
             sys.executable, "-m", "docqueue_worker",
-            "--hostname", f"{name}@%h", "--concurrency", str(concurrency),
+            "--hostname", f"{name}@%h", "--concurrency", str(concurrency), *args,
         ]  # fmt: skip
         process = self._spawn(name, argv, env)
         if not wait_until(lambda: "ready." in process.log_tail(200) or not process.alive(), timeout_s=60):
