@@ -83,6 +83,22 @@ def test_keda_reads_the_same_redis_with_the_same_secret(
         assert (trigger["metadata"].get("enableTLS") == "true") == url.startswith("rediss://")
 
 
+def test_callbacks_are_consumed_exactly_once(rendered: dict[str, list[Resource]]) -> None:
+    """By the callbacks worker (threads) when it is on, else by the document workers."""
+    for stem, resources in rendered.items():
+        consumers = [
+            c["name"]
+            for _, t in pod_templates(resources)
+            for c in t["spec"]["containers"]
+            if "callbacks" in str(env_of(c).get("DOCQUEUE_QUEUES", "")).split(",")
+        ]
+        assert consumers == (["worker"] if stem == "keda-off-values" else ["callbacks"]), stem
+    callbacks = container(rendered["default-values"], "docqueue-callbacks", "callbacks")
+    assert "--pool=threads" in callbacks["args"]
+    with pytest.raises(RuntimeError, match="must not include callbacks"):
+        render(sets=["worker.queues={documents,callbacks}"])
+
+
 def test_without_keda_the_worker_has_a_cpu_hpa(rendered: dict[str, list[Resource]]) -> None:
     resources = rendered["keda-off-values"]
     assert not by_kind(resources, "ScaledObject")
@@ -251,7 +267,10 @@ def test_every_docqueue_variable_is_a_setting_the_process_reads(
         | {"DOCQUEUE_LIVENESS_INTERVAL_S", "DOCQUEUE_LIVENESS_MAX_AGE_S", "DOCQUEUE_METRICS_PORT"},
         "beat": {f"DOCQUEUE_{f.upper()}" for f in BeatSettings.model_fields},
     }
+    known["callbacks"] = known["worker"]
     for name, names in known.items():
+        if name == "callbacks" and stem == "keda-off-values":
+            continue  # no callbacks worker there: the document workers consume callbacks
         env = env_of(container(rendered[stem], f"docqueue-{name}", name))
         unknown = {var for var in env if var.startswith("DOCQUEUE_")} - names
         assert not unknown, f"{stem}: {name} is given variables nothing reads: {unknown}"

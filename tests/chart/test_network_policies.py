@@ -88,7 +88,7 @@ def flows(resources: list[Resource]) -> set[tuple[str, str, int]]:
     }
 
 
-REDIS_CLIENTS = {"api", "worker", "beat", "flower", "celery-exporter", "test"}
+REDIS_CLIENTS = {"api", "worker", "callbacks", "beat", "flower", "celery-exporter", "test"}
 
 
 def test_only_the_needed_flows_between_components() -> None:
@@ -110,19 +110,27 @@ def test_redis_connects_nowhere_and_its_clients_only_to_what_they_need() -> None
     assert not allowed(policies, "Egress", components["redis"], anywhere, 53)
     for name in REDIS_CLIENTS:
         assert allowed(policies, "Egress", components[name], anywhere, 53), f"{name} needs DNS"
-    # Webhooks: only the worker goes to the outside world, and only on 443.
-    assert [name for name in components if allowed(policies, "Egress", components[name], anywhere, 443)] == [
-        "worker"
-    ]
+    # Webhooks: only the callbacks worker goes to the outside world, and only on 443; the pods
+    # that parse untrusted documents cannot reach the internet.
+    outbound = [name for name in components if allowed(policies, "Egress", components[name], anywhere, 443)]
+    assert outbound == ["callbacks"]
     callbacks = next(
         r
         for p in policies
-        if p["metadata"]["name"] == "docqueue-worker"
+        if p["metadata"]["name"] == "docqueue-callbacks"
         for r in p["spec"]["egress"]
         if "to" in r and "ipBlock" in r["to"][0]
     )
     assert "169.254.0.0/16" in callbacks["to"][0]["ipBlock"]["except"], "never the cloud metadata endpoint"
     assert "10.0.0.0/8" in callbacks["to"][0]["ipBlock"]["except"], "never into the cluster"
+
+
+def test_without_a_callbacks_worker_the_document_worker_delivers_webhooks() -> None:
+    resources = render(sets=["callbacks.enabled=false"])
+    policies = by_kind(resources, "NetworkPolicy")
+    components = pods(resources)
+    outside: Labels = {"app.kubernetes.io/name": OUTSIDE}
+    assert [n for n in components if allowed(policies, "Egress", components[n], outside, 443)] == ["worker"]
 
 
 def test_a_default_deny_covers_every_pod() -> None:

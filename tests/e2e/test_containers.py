@@ -17,6 +17,8 @@ from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
 
 SMOKE_TEST = REPO / "deploy/helm/docqueue/files/smoke_test.py"
+# The first test also builds the three images when this source has none yet (a few minutes).
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +54,18 @@ def stack(image_tag: str, containers: Containers, redis_url: str) -> dict[str, s
         ["--host=127.0.0.1", f"--port={port}", "--no-access-log"],
         name=f"docqueue-e2e-api-{suffix}",
     )
+    # As the chart runs them: documents on prefork workers, webhooks on a threads-pool worker.
     worker = containers.run(
         f"localhost/docqueue-worker:{image_tag}",
-        env,
+        {**env, "DOCQUEUE_QUEUES": "documents"},
         ["--hostname=e2e-worker@%h"],
         name=f"docqueue-e2e-worker-{suffix}",
+    )
+    callbacks = containers.run(
+        f"localhost/docqueue-worker:{image_tag}",
+        {**env, "DOCQUEUE_QUEUES": "callbacks", "DOCQUEUE_CONCURRENCY": "4"},
+        ["--hostname=e2e-callbacks@%h", "--pool=threads"],
+        name=f"docqueue-e2e-callbacks-{suffix}",
     )
     beat = containers.run(
         f"localhost/docqueue-beat:{image_tag}",
@@ -66,11 +75,19 @@ def stack(image_tag: str, containers: Containers, redis_url: str) -> dict[str, s
     )
     url = f"http://127.0.0.1:{port}"
     assert wait_until(lambda: http_ok(f"{url}/readyz"), timeout_s=60), containers.logs(api)
-    for name, container in (("worker", worker), ("beat", beat)):
+    for name, container in (("worker", worker), ("callbacks", callbacks), ("beat", beat)):
         assert wait_until(partial(ready, containers, container), timeout_s=90), (
             f"{name} did not start:\n{containers.logs(container)[-3000:]}"
         )
-    return {"url": url, "api": api, "worker": worker, "beat": beat, "suffix": suffix, "tag": image_tag}
+    return {
+        "url": url,
+        "api": api,
+        "worker": worker,
+        "callbacks": callbacks,
+        "beat": beat,
+        "suffix": suffix,
+        "tag": image_tag,
+    }
 
 
 def ready(containers: Containers, container: str) -> bool:
@@ -119,8 +136,9 @@ def test_the_charts_helm_test_script_passes_in_the_api_image(
 
 
 def test_probes_the_chart_uses_pass_in_the_containers(stack: dict[str, str], containers: Containers) -> None:
-    worker = containers.exec(stack["worker"], "python", "-m", "docqueue_worker.liveness")
-    assert worker.returncode == 0, worker.stderr
+    for name in ("worker", "callbacks"):
+        probe = containers.exec(stack[name], "python", "-m", "docqueue_worker.liveness")
+        assert probe.returncode == 0, (name, probe.stderr)
     beat = containers.exec(
         stack["beat"],
         "sh",
@@ -137,7 +155,7 @@ def test_sigterm_stops_every_container_cleanly_and_promptly(
     stack: dict[str, str], containers: Containers
 ) -> None:
     """Exec-form entrypoints: SIGTERM reaches uvicorn and Celery, which exit 0 well before SIGKILL."""
-    for name in ("worker", "beat", "api"):
+    for name in ("worker", "callbacks", "beat", "api"):
         started = time.monotonic()
         code = containers.stop(stack[name], timeout_s=60)
         took_s = time.monotonic() - started

@@ -285,10 +285,20 @@ affinity:
 {{- add .Values.config.taskTimeLimitSeconds .Values.worker.softShutdownTimeoutSeconds .Values.worker.terminationGraceExtraSeconds -}}
 {{- end -}}
 
+{{/* The queues the document worker consumes: worker.queues, plus callbacks when no callbacks
+     worker of its own delivers them. */}}
+{{- define "docqueue.worker.queues" -}}
+{{- $queues := .Values.worker.queues -}}
+{{- if and (not .Values.callbacks.enabled) (not (has "callbacks" $queues)) -}}
+{{- $queues = append $queues "callbacks" -}}
+{{- end -}}
+{{- toJson $queues -}}
+{{- end -}}
+
 {{/* The Redis lists of the worker's queues (and Celery's priority lists when counted). */}}
 {{- define "docqueue.worker.lists" -}}
 {{- $lists := list -}}
-{{- range $queue := .Values.worker.queues -}}
+{{- range $queue := include "docqueue.worker.queues" . | fromJsonArray -}}
 {{- $lists = append $lists $queue -}}
 {{- if $.Values.worker.autoscaling.keda.countPriorityLists -}}
 {{- range $step := list 3 6 9 -}}
@@ -308,6 +318,9 @@ affinity:
 {{- end -}}
 {{- if le (int $c.visibilityTimeoutSeconds) (add $c.taskTimeLimitSeconds $c.retryBackoffMaxSeconds | int) -}}
 {{- fail "config.visibilityTimeoutSeconds must exceed taskTimeLimitSeconds + retryBackoffMaxSeconds, or a running task is delivered twice" -}}
+{{- end -}}
+{{- if and .Values.callbacks.enabled (has "callbacks" .Values.worker.queues) -}}
+{{- fail "worker.queues must not include callbacks while callbacks.enabled: the callbacks worker delivers them" -}}
 {{- end -}}
 {{- if and .Values.redis.enabled .Values.externalRedis.host -}}
 {{- fail "set either redis.enabled or externalRedis.host, not both" -}}
