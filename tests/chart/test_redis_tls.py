@@ -31,8 +31,8 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     )
     openssl = ["openssl"]
     subprocess.run(
-        [*openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=docqueue test CA",
-         "-keyout", str(ca_key), "-out", str(ca)],
+        [*openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=docqueue test CA", "-keyout", str(ca_key), "-out", str(ca)],
         check=True, capture_output=True,
     )  # fmt: skip
     subprocess.run(
