@@ -1,4 +1,10 @@
-"""Redis stopped, restarted and wiped under load: every accepted job still ends exactly once."""
+"""Redis stopped, restarted and wiped under load: every accepted job still ends exactly once.
+
+Workers here run as Kubernetes runs them: restarted when they exit. Kombu can end a worker with
+"Unrecoverable error" when the broker connection drops while the worker holds unacked messages
+(it tries to restore them over the connection that just died); the restart policy and the
+reconciler together make that harmless, which these tests prove.
+"""
 
 import shutil
 import time
@@ -18,7 +24,7 @@ pytestmark = pytest.mark.faults
 def test_redis_down_during_an_upload_is_a_clean_503(tmp_path: Path) -> None:
     with fault_stack(tmp_path) as fs:
         fs.start_api()
-        fs.start_worker()
+        fs.start_worker(restart=True)
         fs.start_beat()
         with fs.client() as api:
             first = submit(api, make_pdf(1))
@@ -40,7 +46,7 @@ def test_redis_down_during_an_upload_is_a_clean_503(tmp_path: Path) -> None:
 def test_redis_restarted_with_aof_mid_run(tmp_path: Path) -> None:
     with fault_stack(tmp_path) as fs:
         fs.start_api()
-        fs.start_worker(concurrency=2)
+        fs.start_worker(concurrency=2, restart=True)
         fs.start_beat()
         with fs.client() as api:
             ids = [submit(api, labelled_pdf(pages, f"doc {pages}")) for pages in (1200, 900, 5, 7, 9, 11)]
@@ -63,7 +69,7 @@ def test_broker_wiped_by_a_restart_without_persistence(tmp_path: Path) -> None:
         fs.broker_server.restart()
         assert fs.broker.llen(names.DOCUMENTS_QUEUE) == 0
         fs.start_beat()
-        fs.start_worker()
+        fs.start_worker(restart=True)
         finals = fs.assert_invariants(ids)
         assert all(final["state"] == "succeeded" for final in finals.values())
         for task_id in ids:
@@ -106,7 +112,7 @@ def test_sigkill_of_redis_with_aof_everysec(tmp_path: Path) -> None:
     """A crash loses at most the last second of writes; jobs accepted before it still end."""
     with fault_stack(tmp_path) as fs:
         fs.start_api()
-        fs.start_worker(concurrency=2)
+        fs.start_worker(concurrency=2, restart=True)
         fs.start_beat()
         with fs.client() as api:
             ids = [submit(api, labelled_pdf(600, f"doc {i}")) for i in range(3)]
