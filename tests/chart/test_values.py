@@ -114,6 +114,9 @@ def test_monitoring_packages_every_rule_file_and_dashboard(tmp_path: Path) -> No
             "alerts_test.yaml": yaml.safe_dump(promtool_test),
             "docqueue-overview.json": json.dumps(dashboard),
             "dashboards/by_stage.json": json.dumps({"title": "by stage", "panels": []}),
+            "exported.json": json.dumps(
+                {"dashboard": {"title": "exported", "panels": []}, "overwrite": True}
+            ),
             "not-a-dashboard.json": json.dumps({"some": "data"}),
         },
     )
@@ -125,7 +128,15 @@ def test_monitoring_packages_every_rule_file_and_dashboard(tmp_path: Path) -> No
         for r in resources
         if r["kind"] == "ConfigMap" and "dashboard" in r["metadata"]["name"]
     }
-    assert set(maps) == {"docqueue-dashboard-docqueue-overview", "docqueue-dashboard-by-stage"}
+    assert set(maps) == {
+        "docqueue-dashboard-docqueue-overview",
+        "docqueue-dashboard-by-stage",
+        "docqueue-dashboard-exported",
+    }
+    assert json.loads(maps["docqueue-dashboard-exported"]["data"]["exported.json"]) == {
+        "title": "exported",
+        "panels": [],
+    }
     overview = maps["docqueue-dashboard-docqueue-overview"]
     assert overview["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(overview["data"]["docqueue-overview.json"]) == dashboard
