@@ -89,7 +89,7 @@ container-tools:
 	@if [ -x ../shared/tools/container-base ]; then ../shared/tools/container-base >/dev/null; \
 	elif ! command -v podman >/dev/null 2>&1; then echo "podman not found: install podman" >&2; exit 1; fi
 
-images: container-tools
+images: install container-tools
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
 	  image=$(IMAGE_PREFIX)-$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
