@@ -5,7 +5,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ import redis
 
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.processes import Process
+from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 
@@ -33,11 +33,6 @@ HOSTILE_ENV = {
     "DOCQUEUE_RATE_LIMIT_PER_S": "50",
     "DOCQUEUE_RATE_LIMIT_BURST": "100",
 }
-
-
-def other_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 @dataclass
@@ -68,19 +63,19 @@ class HostileStack:
 
 
 @pytest.fixture(scope="session")
-def hostile(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
-    url = other_db(redis_url, 7)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    stack = Stack(redis_url=url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
+    # A Redis of its own: these tests assert on every key a tenant leaves behind.
+    server = RedisServer(tmp_path_factory.mktemp("hostile-redis"), appendonly=False).start()
+    client = redis.Redis.from_url(server.url)
+    stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
     try:
         api_process, api_url = stack.start_api()
         worker = stack.start_worker(name="hostile-worker", concurrency=1)
         yield HostileStack(stack, client, api_process, api_url, worker)
     finally:
         stack.stop()
-        client.flushdb()
         client.close()
+        server.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ beat, Flower and the celery-exporter, prints where they are and a development AP
 """
 
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import redis
 
+from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import EXPORTER_PORT, FLOWER_PORT, Stack
@@ -30,20 +32,40 @@ def main() -> None:
     if not redis_url:
         redis_server = RedisServer(run_dir / "redis").start()
         redis_url = redis_server.url
-    stack = Stack(redis_url=redis_url, run_dir=run_dir, env={"DOCQUEUE_LOG_FORMAT": "text"})
+    env = {
+        "DOCQUEUE_LOG_FORMAT": "text",
+        # Webhooks work out of the box on one machine: signed with a per-run secret, and allowed
+        # to reach a receiver on this machine (production refuses private addresses).
+        "DOCQUEUE_CALLBACK_SECRET": os.environ.get("DOCQUEUE_CALLBACK_SECRET") or secrets.token_urlsafe(32),
+        "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
+        "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+        # An idle worker otherwise waits its full soft shutdown on Ctrl-C.
+        "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5",
+    }
+    stack = Stack(redis_url=redis_url, run_dir=run_dir, env=env)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         key = os.environ.get("DOCQUEUE_DEV_API_KEY") or generate_api_key()
         store_api_key(redis.Redis.from_url(redis_url), key, DEV_TENANT, set(Scope), name="make run")
         _, api_url = stack.start_api(port=api_port)
-        stack.start_worker(restart=True)
+        # Documents and webhooks on separate workers, as in Kubernetes: a slow receiver never
+        # holds a document slot. Webhook delivery is I/O, so its worker uses threads.
+        stack.start_worker(name="worker", env={"DOCQUEUE_QUEUES": names.DOCUMENTS_QUEUE}, restart=True)
+        stack.start_worker(
+            name="callbacks",
+            concurrency=8,
+            env={"DOCQUEUE_QUEUES": names.CALLBACKS_QUEUE},
+            args=["--pool", "threads"],
+            restart=True,
+        )
         stack.start_beat()
         _, flower_url = stack.start_flower(port=FLOWER_PORT, basic_auth=flower_auth)
         exporter_url = "(not installed: run `make exporter`)"
         if exporter_python.exists():
             _, exporter_url = stack.start_exporter(exporter_python, port=EXPORTER_PORT)
         print(banner(api_url, flower_url, flower_auth, exporter_url, redis_url, key, run_dir), flush=True)
+        print(f"  Webhook signing secret: {env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
         while not stopping.is_set():
             for process in stack.processes:
                 if process not in stack.supervisor.watched and not process.alive():
