@@ -16,18 +16,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from docqueue_client import deadletters_cli
+from docqueue_client.cli_options import JsonOpt, KeyOpt, UrlOpt, emit
 from docqueue_client.client import Client
 from docqueue_client.errors import DocqueueError
 from docqueue_client.models import TaskStatus
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(deadletters_cli.app, name="dead-letters")
 console = Console(stderr=True)
 
-UrlOpt = Annotated[str | None, typer.Option("--url", envvar="DOCQUEUE_URL", help="API base URL")]
-KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="DOCQUEUE_API_KEY", help="API key")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "seconds", "task_id"]
 
 
@@ -58,10 +57,10 @@ def submit(
         if not wait:
             with ThreadPoolExecutor(max_workers=parallel) as pool:
                 rows = list(pool.map(lambda f: _upload_row(client, f, options), files))
-            _emit(rows, as_json, ["file", "task_id", "state", "status_url"])
+            emit(rows, as_json, ["file", "task_id", "state", "status_url"])
         else:
             rows = _submit_and_follow(client, files, options, parallel, quiet=as_json)
-            _emit(rows, as_json, SUMMARY_COLUMNS)
+            emit(rows, as_json, SUMMARY_COLUMNS)
     if any(row["state"] not in ("succeeded", "queued", "running") for row in rows):
         raise typer.Exit(1)
 
@@ -228,17 +227,7 @@ def list_tasks(
         {"task_id": t.task_id, "file": t.filename, "state": _state_text(t), "percent": t.percent}
         for t in tasks
     ]
-    _emit(rows, as_json, ["task_id", "file", "state", "percent"])
-
-
-def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(row.get(column, "")) for column in columns))
-    Console().print(table)
+    emit(rows, as_json, ["task_id", "file", "state", "percent"])
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from docqueue_client import _common
+from docqueue_client.deadletters import DeadLetters
 from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
 from docqueue_client.models import Accepted, TaskStatus
 
@@ -96,6 +97,7 @@ class Client:
             timeout=timeout_s,
             transport=transport,
         )
+        self.dead_letters = DeadLetters(self._http)
 
     def __enter__(self) -> "Client":
         return self
