@@ -1,0 +1,174 @@
+"""Reconciler and retention decisions, against a real Redis job store and blob directory."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from docqueue.jobs import keys
+from docqueue.jobs.commands import Update, create_args, create_keys
+from docqueue.jobs.model import Job, JobOptions, JobState
+from docqueue.jobs.scripts import CREATE_JOB
+from docqueue.jobs.store import JobStore
+from docqueue.settings import Settings
+from docqueue.storage.file import FileBlobStore
+from docqueue_beat.maintenance.broker import BrokerView, Delivery
+from docqueue_beat.maintenance.reconcile import Reconciler
+from docqueue_beat.maintenance.retention import apply_retention
+from docqueue_devstack.redis_server import RedisServer
+
+SETTINGS = Settings(max_attempts=4, max_retries=2, heartbeat_interval_s=1.0, retry_backoff_max_s=10)
+GRACE_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    try:
+        yield redis.Redis.from_url(server.url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def jobs(client: redis.Redis) -> JobStore:
+    client.flushdb()
+    return JobStore(client, retention_s=3600)
+
+
+def make_job(jobs: JobStore, now: float, **fields: object) -> Job:
+    task_id = uuid.uuid4().hex
+    job = Job(
+        task_id=task_id,
+        tenant="t",
+        filename="a.pdf",
+        media_type="application/pdf",
+        size_bytes=1,
+        sha256=uuid.uuid4().hex * 2,
+        options=JobOptions(),
+        blob_key=f"uploads/{task_id}",
+        created_at=now,
+        updated_at=now,
+    )
+    jobs.redis.eval(CREATE_JOB, len(create_keys(job)), *create_keys(job), *create_args(job, 3600))
+    if fields:
+        jobs.update(Update(task_id=task_id, now=now, set=fields, event=False))
+    fresh = jobs.get(task_id)
+    assert fresh is not None
+    return fresh
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.forgotten: list[str] = []
+
+
+def reconciler(jobs: JobStore, broker: BrokerView, recorder: Recorder) -> Reconciler:
+    return Reconciler(
+        jobs=jobs,
+        settings=SETTINGS,
+        read_broker=lambda: broker,
+        publish=recorder.published.append,
+        forget_deliveries=recorder.forgotten.extend,
+        grace_s=GRACE_S,
+    )
+
+
+def test_waiting_jobs_without_a_live_message_are_requeued(jobs: JobStore) -> None:
+    now = time.time()
+    old = now - 120
+    lost = make_job(jobs, old)
+    waiting = make_job(jobs, old)
+    delivered_recently = make_job(jobs, old)
+    stranded = make_job(jobs, old)
+    young = make_job(jobs, now - 1)
+    retry_pending = make_job(jobs, old, state=JobState.RETRYING)
+    broker = BrokerView(
+        waiting=frozenset({waiting.task_id}),
+        delivered={
+            delivered_recently.task_id: now - 5,
+            stranded.task_id: now - 100,  # delivered long ago and never claimed: its worker died
+            retry_pending.task_id: now - 35,  # a retry countdown (up to 10 s) plus grace
+        },
+    )
+    recorder = Recorder()
+    report = reconciler(jobs, broker, recorder).run(now, batch=100)
+    assert sorted(report.requeued) == sorted([lost.task_id, stranded.task_id])
+    assert sorted(recorder.published) == sorted([lost.task_id, stranded.task_id])
+    assert young.task_id not in report.requeued
+
+
+def test_running_job_with_a_stopped_heartbeat_goes_back_to_queued(jobs: JobStore) -> None:
+    now = time.time()
+    dead = make_job(jobs, now - 60, state=JobState.RUNNING, run_id="r1", attempts=1)
+    alive = make_job(jobs, now - 1, state=JobState.RUNNING, run_id="r2", attempts=1)
+    redelivered = make_job(jobs, now - 60, state=JobState.RUNNING, run_id="r3", attempts=1)
+    broker = BrokerView(waiting=frozenset(), delivered={redelivered.task_id: now - 10})
+    recorder = Recorder()
+    report = reconciler(jobs, broker, recorder).run(now, batch=100)
+    assert report.requeued == [dead.task_id]
+    requeued = jobs.get(dead.task_id)
+    assert requeued is not None
+    assert requeued.state == JobState.QUEUED
+    assert jobs.get(alive.task_id).state == JobState.RUNNING  # type: ignore[union-attr]
+    history: list[bytes] = jobs.redis.lrange(keys.job_history(dead.task_id), 0, -1)  # type: ignore[assignment]
+    assert b'"requeued"' in history[-1]
+
+
+def test_past_the_poison_cap_the_job_is_dead_lettered(jobs: JobStore) -> None:
+    now = time.time()
+    poison = make_job(jobs, now - 60, state=JobState.RUNNING, run_id="r1", attempts=SETTINGS.max_attempts)
+    recorder = Recorder()
+    report = reconciler(jobs, BrokerView(frozenset(), {}), recorder).run(now, batch=100)
+    assert report.dead_lettered == [poison.task_id]
+    assert recorder.published == []
+    final = jobs.get(poison.task_id)
+    assert final is not None
+    assert final.state == JobState.DEAD_LETTERED
+    assert final.error_code == "worker_lost"
+    entries: list[Any] = jobs.redis.xrange(keys.DEAD_LETTERS)  # type: ignore[assignment]
+    assert [fields[b"task_id"].decode() for _, fields in entries] == [poison.task_id]
+
+
+def test_orphaned_deliveries_of_finished_jobs_are_swept(jobs: JobStore) -> None:
+    now = time.time()
+    done = make_job(jobs, now - 600)
+    jobs.update(Update(task_id=done.task_id, now=now - 500, set={"state": JobState.SUCCEEDED}, terminal=True))
+    busy = make_job(jobs, now - 600, state=JobState.RUNNING, run_id="r", attempts=1)
+    jobs.update(Update(task_id=busy.task_id, now=now, set={}))  # a live heartbeat
+    broker = BrokerView(
+        waiting=frozenset(),
+        delivered={},
+        deliveries=(
+            Delivery("tag-done", done.task_id, now - 400),
+            Delivery("tag-gone", uuid.uuid4().hex, now - 400),
+            Delivery("tag-busy", busy.task_id, now - 400),
+            Delivery("tag-fresh", done.task_id, now - 1),
+        ),
+    )
+    recorder = Recorder()
+    reconciler(jobs, broker, recorder).run(now, batch=100)
+    assert sorted(recorder.forgotten) == ["tag-done", "tag-gone"]
+
+
+def test_retention_deletes_expired_jobs_with_their_blobs(jobs: JobStore, tmp_path: Path) -> None:
+    blobs = FileBlobStore(tmp_path)
+    now = time.time()
+    expired = make_job(jobs, now - 7200)
+    kept = make_job(jobs, now)
+    for job in (expired, kept):
+        blobs.put(job.blob_key, b"%PDF-1.4", ttl_s=60)
+        blobs.put(f"results/{job.task_id}/{'0' * 32}.json", b"{}", ttl_s=60)
+    report = apply_retention(jobs, blobs, now, batch=100)
+    assert report.deleted == 1
+    assert jobs.get(expired.task_id) is None
+    assert not jobs.redis.exists(keys.job_history(expired.task_id), keys.job_events(expired.task_id))
+    assert not blobs.exists(expired.blob_key)
+    assert not (tmp_path / "results" / expired.task_id).exists()
+    assert jobs.get(kept.task_id) is not None
+    assert blobs.exists(kept.blob_key)
