@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # --- callbacks (webhooks; see README "Webhooks") ----------------------------------------
     # HMAC-SHA256 key that signs every callback. Unset: uploads with a callback_url are refused.
     callback_secret: SecretStr | None = None
+    # Label docqueue_tasks_finished_total by tenant as well: one series per tenant, so only for a
+    # deployment with few tenants (off: no metric label ever names a tenant).
+    metrics_tenant_label: bool = False
     # Hosts a callback_url may name, comma-separated; "*.example.com" matches subdomains. Empty: any.
     callback_allowed_hosts: str = ""
     # Allow callbacks to private, loopback and link-local addresses (development and tests only).

@@ -21,6 +21,8 @@ class Stack:
     env: Mapping[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
     supervisor: Supervisor = field(default_factory=Supervisor)
+    # Worker name -> the URL its main process serves Prometheus metrics on.
+    worker_metrics: dict[str, str] = field(default_factory=dict)
 
     def base_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -69,7 +71,17 @@ class Stack:
             sys.executable, "-m", "docqueue_worker",
             "--hostname", f"{name}@%h", "--concurrency", str(concurrency), *args,
         ]  # fmt: skip
+        # Each worker on this machine serves metrics on a port of its own, from a multiprocess
+        # directory of its own (the worker empties it at start). `env` may override both.
+        metrics_port = str(free_port())
+        env = {
+            "DOCQUEUE_METRICS_PORT": metrics_port,
+            "DOCQUEUE_METRICS_ADDRESS": "127.0.0.1",
+            "PROMETHEUS_MULTIPROC_DIR": str(self.run_dir / "metrics" / name),
+            **(env or {}),
+        }
         process = self._spawn(name, argv, env)
+        self.worker_metrics[name] = f"http://127.0.0.1:{env['DOCQUEUE_METRICS_PORT']}/metrics"
         if not wait_until(lambda: "ready." in process.log_tail(200) or not process.alive(), timeout_s=60):
             raise RuntimeError(f"the worker did not start:\n{process.log_tail()}")
         if not process.alive():

@@ -11,6 +11,7 @@ from docqueue_api.documents.routes import router as documents_router
 from docqueue_api.events.routes import router as events_router
 from docqueue_api.health.routes import router as health_router
 from docqueue_api.middleware import install_middleware
+from docqueue_api.observability import finished_listener, install_metrics, start_queue_metrics
 from docqueue_api.problems import install_problem_handlers
 from docqueue_api.services import build_services
 from docqueue_api.settings import ApiSettings
@@ -25,10 +26,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
+        services.on_terminal.append(finished_listener(metrics))
+        stop_queue_metrics = start_queue_metrics(settings)
         app.state.services = services
         try:
             yield
         finally:
+            stop_queue_metrics()
             await services.close()
 
     app = FastAPI(
@@ -39,6 +43,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     install_problem_handlers(app)
     install_middleware(app, settings)
+    # Outermost, so it sees every answer (see middleware/metrics.py).
+    metrics = install_metrics(app, settings)
     app.include_router(documents_router)
     app.include_router(tasks_router)
     app.include_router(events_router)

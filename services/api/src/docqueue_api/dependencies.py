@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from docqueue.auth import Scope
+from docqueue.logging_config import tenant_var
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
 from docqueue_api.ratelimit import RateLimiter
@@ -43,6 +44,8 @@ async def get_caller(
             f"over {settings.rate_limit_per_s:g} requests per second for this tenant",
             headers={"Retry-After": str(verdict.retry_after_s)},
         )
+    # Log lines of the rest of this request name the tenant (see docqueue.logging_config).
+    tenant_var.set(caller.tenant)
     return caller
 
 

@@ -23,6 +23,8 @@ def main() -> None:
 
     app.worker_main(
         [
+            # JSON logs are one object per line: no start-up banner on stdout between them.
+            *(["--quiet"] if settings.log_format == "json" else []),
             "worker",
             "--beat",
             "--queues",

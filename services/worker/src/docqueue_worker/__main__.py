@@ -17,9 +17,17 @@ def main() -> None:
         settings = WorkerSettings()
     except ValidationError as exc:
         sys.exit(f"docqueue-worker: refusing to start, the settings are unsafe:\n{exc}")
+    if settings.metrics_port:
+        # Before prometheus_client is imported: pool processes write their samples there and
+        # this process serves the sum (see docqueue.metrics_server).
+        from docqueue.metrics_server import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir()
     from docqueue_worker.main import app
 
     argv = [
+        # JSON logs are one object per line: no start-up banner on stdout between them.
+        *(["--quiet"] if settings.log_format == "json" else []),
         "worker",
         "--queues",
         settings.queues,

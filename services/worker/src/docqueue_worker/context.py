@@ -13,6 +13,7 @@ from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_worker.callbacks import CallbackSender
+from docqueue_worker.observability import run_observer, terminal_listener
 from docqueue_worker.processor import DocumentProcessor
 
 
@@ -34,7 +35,13 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
     blobs = open_blob_store(settings.storage_url)
     # A job that ends queues its webhook on the callbacks queue: never delivered inline.
     listeners = [partial(enqueue_callback, app)] if app is not None else []
-    processor = DocumentProcessor(jobs, blobs, settings, on_terminal=listeners)
+    processor = DocumentProcessor(
+        jobs,
+        blobs,
+        settings,
+        on_terminal=[*listeners, terminal_listener(settings)],
+        run_observer=run_observer(settings),
+    )
     return WorkerContext(settings, client, jobs, blobs, processor, CallbackSender(client, settings))
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from docqueue.errors import JobCancelled, LeaseLost
 from docqueue.jobs.commands import Update, UpdateResult
@@ -19,6 +19,16 @@ from docqueue.jobs.store import JobStore
 log = logging.getLogger(__name__)
 
 _RUNNING = frozenset({JobState.RUNNING})
+
+
+class LeaseObserver(Protocol):
+    """Sees a run's stages, pages and end (metrics, trace spans, log fields). Must not raise."""
+
+    def stage_entered(self, stage: Stage) -> None: ...
+
+    def pages_done(self, pages_done: int) -> None: ...
+
+    def run_ended(self) -> None: ...
 
 
 class RunLease:
@@ -33,6 +43,7 @@ class RunLease:
         interval_s: float,
         heartbeat_s: float,
         clock: Callable[[], float] = time.time,
+        observer: LeaseObserver | None = None,
     ) -> None:
         self.jobs = jobs
         self.task_id = task_id
@@ -40,6 +51,7 @@ class RunLease:
         self.interval_s = interval_s
         self.heartbeat_s = heartbeat_s
         self.clock = clock
+        self.observer = observer
         self.pages_total = 0
         self._last_write = 0.0
         self._lost: Exception | None = None
@@ -55,6 +67,8 @@ class RunLease:
     ) -> None:
         self._stop.set()
         self._beat.join(timeout=self.heartbeat_s)
+        if self.observer is not None:
+            self.observer.run_ended()
 
     def stage(self, stage: Stage, pages_total: int | None = None) -> None:
         """Enter a stage; always written, so watchers see every stage."""
@@ -63,10 +77,14 @@ class RunLease:
             self.pages_total = pages_total
             fields["pages_total"] = pages_total
         self._write(fields)
+        if self.observer is not None:
+            self.observer.stage_entered(stage)
 
     def page_done(self, pages_done: int) -> None:
         """Report a finished page; written when `interval_s` has passed or on the last page."""
         self.check()
+        if self.observer is not None:
+            self.observer.pages_done(pages_done)
         now = self.clock()
         if pages_done >= self.pages_total or now - self._last_write >= self.interval_s:
             self._write({"pages_done": pages_done})
@@ -79,6 +97,8 @@ class RunLease:
     def finish(self, update: Update) -> UpdateResult:
         """The run's last write (succeeded, failed, dead-lettered, retrying), under this lease."""
         self._stop.set()
+        if self.observer is not None:
+            self.observer.run_ended()
         return self.jobs.update(
             Update(
                 task_id=self.task_id,

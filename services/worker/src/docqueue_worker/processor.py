@@ -25,7 +25,7 @@ from docqueue.jobs.model import Job, JobState, Stage
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
-from docqueue_worker.lease import RunLease
+from docqueue_worker.lease import LeaseObserver, RunLease
 from docqueue_worker.pipeline.run import run_pipeline
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class DocumentProcessor:
         settings: Settings,
         clock: Callable[[], float] = time.time,
         on_terminal: Sequence[Callable[[Job], None]] = (),
+        run_observer: Callable[[Job], LeaseObserver] | None = None,
     ) -> None:
         self.jobs = jobs
         self.blobs = blobs
@@ -62,6 +63,8 @@ class DocumentProcessor:
         # Called with the job's final record after every terminal transition this worker makes
         # (webhooks, metrics); a listener's failure is logged and never changes the outcome.
         self.on_terminal = tuple(on_terminal)
+        # Makes the observer of each run's lease (stage metrics, spans, log fields).
+        self.run_observer = run_observer
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     def process(self, task_id: str) -> Outcome:
@@ -112,6 +115,7 @@ class DocumentProcessor:
             interval_s=settings.progress_interval_s,
             heartbeat_s=settings.heartbeat_interval_s,
             clock=self.clock,
+            observer=self.run_observer(job) if self.run_observer is not None else None,
         ) as lease:
             try:
                 result_key = run_pipeline(job, self.blobs, lease, run_id, settings)

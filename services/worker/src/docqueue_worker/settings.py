@@ -15,3 +15,7 @@ class WorkerSettings(Settings):
     # Address-space cap of each pool process, so a decompression bomb costs one task (it ends
     # `failed` / `document_too_complex`), not the worker. 0 disables the cap.
     max_memory_mb: int = Field(default=1536, ge=0)
+    # Port and address the worker's main process serves Prometheus metrics on, summed over its pool
+    # processes (multiprocess mode, see docqueue.metrics_server). Port 0 serves none.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    metrics_address: str = "0.0.0.0"  # noqa: S104 - scraped by Prometheus from other hosts

@@ -1,5 +1,6 @@
 """Liveness, readiness and metrics: unauthenticated, for the kubelet and Prometheus."""
 
+import anyio
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -35,4 +36,5 @@ async def readyz(services: ServicesDep) -> Health:
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the queue gauges read Redis with a blocking client (docqueue.metrics_queues).
+    return Response(await anyio.to_thread.run_sync(generate_latest), media_type=CONTENT_TYPE_LATEST)
