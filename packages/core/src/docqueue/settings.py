@@ -9,6 +9,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from docqueue.jobs.model import PdfEngine
+
 MIB = 1024 * 1024
 
 
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     max_pages: int = Field(default=2000, ge=1)
     default_chunk_size: int = Field(default=1000, ge=50)
     default_chunk_overlap: int = Field(default=150, ge=0)
+    # The PDF engine of uploads that do not name one (the `engine` form field); recorded on the job.
+    pdf_engine: PdfEngine = PdfEngine.PYPDF
 
     # --- delivery guarantees (see README "Guarantees") -------------------------------------
     # Seconds a delivered-but-unacked message stays invisible before Redis hands it out again.

@@ -33,6 +33,13 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+class PdfEngine(StrEnum):
+    """The library that reads a PDF's text (README "Performance" says when to choose which)."""
+
+    PYPDF = "pypdf"
+    PDFIUM = "pdfium"
+
+
 class JobOptions(BaseModel):
     """Processing options a client may set per upload; part of the dedupe key."""
 
@@ -40,6 +47,8 @@ class JobOptions(BaseModel):
 
     chunk_size: int = Field(default=1000, ge=50, le=100_000)
     chunk_overlap: int = Field(default=150, ge=0, le=50_000)
+    # A record written before engines existed has none: it was, and stays, a pypdf job.
+    engine: PdfEngine = PdfEngine.PYPDF
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -48,7 +57,12 @@ class JobOptions(BaseModel):
         return self
 
     def canonical(self) -> str:
-        return json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+        fields = self.model_dump(mode="json")
+        # The default engine is left out, so pypdf jobs keep the fingerprints (dedupe keys) they
+        # had before the option existed.
+        if fields["engine"] == PdfEngine.PYPDF:
+            del fields["engine"]
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 class Job(BaseModel):

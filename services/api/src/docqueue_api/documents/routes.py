@@ -27,6 +27,12 @@ _UPLOAD_BODY = {
                     },
                     "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
                     "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
+                    "engine": {
+                        "type": "string",
+                        "enum": ["pypdf", "pdfium"],
+                        "description": "The PDF engine; part of dedupe. Default: the deployment's "
+                        "DOCQUEUE_PDF_ENGINE (pypdf)",
+                    },
                     "callback_url": {
                         "type": "string",
                         "format": "uri",

@@ -2,21 +2,15 @@
 
 from typing import BinaryIO, Protocol
 
-from docqueue.jobs.model import Job, Stage
+from docqueue.jobs.model import Job, PdfEngine, Stage
 from docqueue.media import SNIFF_BYTES, MediaType
 from docqueue.results import DocumentInfo, Page, Result
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import result_key
 from docqueue_worker.pipeline.chunk import chunk_pages
-from docqueue_worker.pipeline.extract import extract_pdf_pages
-from docqueue_worker.pipeline.read import (
-    decode_text,
-    media_type_of,
-    open_pdf,
-    pdf_metadata,
-    text_pages,
-)
+from docqueue_worker.pipeline.engines import open_source
+from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
 
 class Progress(Protocol):
@@ -30,7 +24,9 @@ class Progress(Protocol):
 def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings) -> str:
     """Process `job`'s upload and store the result; return the result's blob key."""
     with blobs.open(job.blob_key) as stream:
-        pages, title, author, media_type = read_document(stream, job.filename, progress, settings)
+        pages, title, author, media_type = read_document(
+            stream, job.filename, progress, settings, job.options.engine
+        )
     progress.stage(Stage.CHUNKING)
     chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
     progress.stage(Stage.STORING)
@@ -53,7 +49,11 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
 
 
 def read_document(
-    stream: BinaryIO, filename: str, progress: Progress, settings: Settings
+    stream: BinaryIO,
+    filename: str,
+    progress: Progress,
+    settings: Settings,
+    engine: PdfEngine = PdfEngine.PYPDF,
 ) -> tuple[list[Page], str | None, str | None, MediaType]:
     """Pages, title and author of a PDF or text upload, reporting each page."""
     head = stream.read(SNIFF_BYTES)
@@ -64,11 +64,11 @@ def read_document(
         progress.stage(Stage.EXTRACTING, pages_total=len(pages))
         progress.page_done(len(pages))
         return pages, None, None, media_type
-    reader = open_pdf(stream, settings.max_pages)
-    progress.stage(Stage.EXTRACTING, pages_total=len(reader.pages))
-    pages = []
-    for page in extract_pdf_pages(reader):
-        pages.append(page)
-        progress.page_done(page.number)
-    title, author = pdf_metadata(reader)
+    with open_source(stream, engine, settings.max_pages) as pdf:
+        progress.stage(Stage.EXTRACTING, pages_total=pdf.page_count)
+        pages = []
+        for page in pdf.pages():
+            pages.append(page)
+            progress.page_done(page.number)
+        title, author = pdf.metadata()
     return pages, title, author, media_type
