@@ -136,3 +136,20 @@ chart-helm3: $(HELM3) | $(HELM)
 	    || { echo "Helm 3 and Helm 4 render $$values differently" >&2; exit 1; }; \
 	  echo "helm 3 and 4 agree: $$values"; \
 	done
+
+# --- Monitoring: Prometheus rules, dashboards, the live-Prometheus test (see README "Observability") ---
+# Debian's `prometheus` gives both prometheus and promtool (tests/monitoring calls this when they are
+# missing; the package's service is not started in containers, and tests run their own on loopback).
+.PHONY: prometheus monitoring-check
+prometheus:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+# The alert rules parse and their unit tests pass (also run by tests/monitoring in `make test`).
+monitoring-check: prometheus
+	promtool check rules deploy/monitoring/*.rules.yaml
+	promtool test rules deploy/monitoring/tests/*.test.yaml
+
+test: | prometheus
