@@ -35,24 +35,17 @@ from docqueue_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+from tests.faults.harness import FAULT_ENV  # noqa: E402
 from tests.support.documents import corrupt_pdf, labelled_pdf  # noqa: E402
 
 TERMINAL = {"succeeded", "failed", "cancelled", "dead_lettered"}
 # Jobs left when the chaos stops, so the run ends with every worker standing.
 CALM_AT = 20
+# The fault suite's short timeouts, so killed work comes back in seconds; no rate limit.
 SOAK_ENV = {
-    "DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "30",
-    "DOCQUEUE_TASK_TIME_LIMIT_S": "35",
-    "DOCQUEUE_RETRY_BACKOFF_BASE_S": "0.5",
-    "DOCQUEUE_RETRY_BACKOFF_MAX_S": "2",
-    "DOCQUEUE_VISIBILITY_TIMEOUT_S": "40",
-    "DOCQUEUE_HEARTBEAT_INTERVAL_S": "0.5",
-    "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "1",
-    "DOCQUEUE_RECONCILE_INTERVAL_S": "1",
-    "DOCQUEUE_RECONCILE_GRACE_S": "3",
+    **FAULT_ENV,
     "DOCQUEUE_RATE_LIMIT_PER_S": "0",
     "DOCQUEUE_MAX_QUEUE_DEPTH": "100000",
-    "DOCQUEUE_LOG_FORMAT": "json",
 }
 
 

@@ -11,23 +11,17 @@ import redis
 from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.jobs import keys
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.stacks import private_stack
 
 
 @pytest.fixture
 def idle_stack(tmp_path: Path) -> Iterator[tuple[Stack, str, redis.Redis]]:
-    server = RedisServer(tmp_path / "redis", appendonly=False).start()
-    stack = Stack(redis_url=server.url, run_dir=tmp_path / "stack", env=TEST_ENV)
-    try:
-        _, url = stack.start_api()
-        yield stack, url, redis.Redis.from_url(server.url)
-    finally:
-        stack.stop()
-        server.stop()
+    with private_stack(tmp_path, TEST_ENV) as private:
+        yield private.stack, private.api_url, private.redis
 
 
 def test_queued_task_cancelled_never_runs(idle_stack: tuple[Stack, str, redis.Redis]) -> None:

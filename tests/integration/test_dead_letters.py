@@ -13,11 +13,11 @@ import pytest
 import redis
 
 from docqueue.auth import Scope, generate_api_key, store_api_key
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import labelled_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.stacks import private_stack
 
 SHORT_LIMITS = {"DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "1", "DOCQUEUE_TASK_TIME_LIMIT_S": "3"}
 SLOW_PAGES = 1900  # several seconds of work, under the default page cap
@@ -25,14 +25,8 @@ SLOW_PAGES = 1900  # several seconds of work, under the default page cap
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[Stack, str, redis.Redis]]:
-    server = RedisServer(tmp_path / "redis", appendonly=False).start()
-    stack = Stack(redis_url=server.url, run_dir=tmp_path / "stack", env=TEST_ENV)
-    try:
-        _, url = stack.start_api()
-        yield stack, url, redis.Redis.from_url(server.url)
-    finally:
-        stack.stop()
-        server.stop()
+    with private_stack(tmp_path, TEST_ENV) as private:
+        yield private.stack, private.api_url, private.redis
 
 
 def cli(url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
