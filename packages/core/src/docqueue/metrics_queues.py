@@ -4,7 +4,7 @@ included), age of the oldest waiting message, dead letters held, and whether Red
 They read Redis, not process memory, so any API replica reports the same numbers. One scrape costs
 one pipelined round trip to the broker (LLEN and LINDEX of each list) and one to the job store
 (XLEN, and created_at of tail messages that carry no publish time); answers are cached for
-`cache_s` so several scrapers cost no more.
+`cache_s` (a second) so several scrapers cost no more.
 
 Kombu's Redis transport LPUSHes and BRPOPs, so the oldest message of a list is its tail. A
 message carries no enqueue time of its own: every docqueue publisher stamps one into the message
@@ -106,7 +106,7 @@ class QueueCollector(Collector):
         broker: redis.Redis,
         store: redis.Redis,
         queues: Sequence[str] = tuple(dict.fromkeys(names.TASK_QUEUES.values())),
-        cache_s: float = 5.0,
+        cache_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.broker = broker

@@ -112,14 +112,18 @@ class Stack:
     def start_exporter(self, python: Path, port: int = EXPORTER_PORT) -> tuple[Process, str]:
         """The celery-exporter from its own virtual environment (it pins older redis and
         prometheus-client than ours)."""
+        # The package ships its click command (`src.cli:cli`) but no script and no `__main__`:
+        # `python -m src.cli` would define the command and exit at once.
         argv = [
-            str(python), "-m", "src.cli", "--broker-url", self.redis_url,
+            str(python), "-c", "from src.cli import cli; cli()", "--broker-url", self.redis_url,
             "--host", "127.0.0.1", "--port", str(port),
             "--queues", "documents,callbacks,maintenance", "--generic-hostname-task-sent-metric",
         ]  # fmt: skip
         process = self._spawn("celery-exporter", argv)
         url = f"http://127.0.0.1:{port}/metrics"
-        if not wait_until(lambda: http_ok(url) or not process.alive(), timeout_s=60):
+        # /health answers at once; /metrics asks the workers first (a second or two).
+        health = f"http://127.0.0.1:{port}/health"
+        if not wait_until(lambda: http_ok(health) or not process.alive(), timeout_s=60) or not process.alive():
             raise RuntimeError(f"the celery-exporter did not start:\n{process.log_tail()}")
         return process, url
 
