@@ -85,6 +85,9 @@ class WorkerMetrics:
     tenant_label: bool
 
 
+# The API and the workers both submit and finish jobs: one counter each per registry, whichever
+# factory asks first.
+@cache
 def _finished(registry: CollectorRegistry, tenant_label: bool) -> Counter:
     return Counter(
         "docqueue_tasks_finished",
@@ -94,6 +97,7 @@ def _finished(registry: CollectorRegistry, tenant_label: bool) -> Counter:
     )
 
 
+@cache
 def _submitted(registry: CollectorRegistry) -> Counter:
     return Counter(
         "docqueue_tasks_submitted",

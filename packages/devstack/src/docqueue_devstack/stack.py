@@ -123,7 +123,8 @@ class Stack:
         url = f"http://127.0.0.1:{port}/metrics"
         # /health answers at once; /metrics asks the workers first (a second or two).
         health = f"http://127.0.0.1:{port}/health"
-        if not wait_until(lambda: http_ok(health) or not process.alive(), timeout_s=60) or not process.alive():
+        wait_until(lambda: http_ok(health) or not process.alive(), timeout_s=60)
+        if not process.alive() or not http_ok(health):
             raise RuntimeError(f"the celery-exporter did not start:\n{process.log_tail()}")
         return process, url
 
