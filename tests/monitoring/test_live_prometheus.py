@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,7 +59,7 @@ class Live:
     flower_url: str
     worker_name: str
     started_at: float
-    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)  # task id -> final task
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # task id -> final task
     expected: dict[str, str] = field(default_factory=dict)  # task id -> "state/code"
     pages_succeeded: int = 0
 
