@@ -107,8 +107,17 @@ def _submitted(registry: CollectorRegistry) -> Counter:
     )
 
 
-@cache
 def api_metrics(registry: CollectorRegistry = REGISTRY, tenant_label: bool = False) -> ApiMetrics:
+    # One cache key however it is called (functools.cache keys on how arguments are passed).
+    return _api_metrics(registry, tenant_label)
+
+
+def worker_metrics(registry: CollectorRegistry = REGISTRY, tenant_label: bool = False) -> WorkerMetrics:
+    return _worker_metrics(registry, tenant_label)
+
+
+@cache
+def _api_metrics(registry: CollectorRegistry, tenant_label: bool) -> ApiMetrics:
     return ApiMetrics(
         http_requests=Counter(
             "docqueue_http_requests",
@@ -138,7 +147,7 @@ def api_metrics(registry: CollectorRegistry = REGISTRY, tenant_label: bool = Fal
 
 
 @cache
-def worker_metrics(registry: CollectorRegistry = REGISTRY, tenant_label: bool = False) -> WorkerMetrics:
+def _worker_metrics(registry: CollectorRegistry, tenant_label: bool) -> WorkerMetrics:
     return WorkerMetrics(
         tasks_submitted=_submitted(registry),
         tasks_finished=_finished(registry, tenant_label),

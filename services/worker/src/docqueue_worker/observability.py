@@ -66,11 +66,12 @@ class RunObserver:
         if stage == self.stage:
             return
         try:
-            self._close()
+            now = self.clock()  # one reading: a stage ends exactly when the next begins
+            self._close(now)
             label = STAGE_LABELS.get(stage)
             if label is None:
                 return
-            self.stage, self.entered = stage, self.clock()
+            self.stage, self.entered = stage, now
             self.span = self.tracer.start_span(
                 f"docqueue.{label}",
                 attributes={"docqueue.task_id": self.job.task_id, "docqueue.stage": label},
@@ -90,15 +91,16 @@ class RunObserver:
 
     def run_ended(self) -> None:
         try:
-            self._close()
+            if self.stage is not None:
+                self._close(self.clock())
         except Exception:
             log.warning("stage metrics failed", exc_info=True)
 
-    def _close(self) -> None:
+    def _close(self, now: float) -> None:
         if self.stage is None:
             return
         label = STAGE_LABELS[self.stage]
-        self.metrics.stage_duration.labels(label).observe(self.clock() - self.entered)
+        self.metrics.stage_duration.labels(label).observe(now - self.entered)
         if self.span is not None:
             self.span.set_attribute("docqueue.pages_done", self.pages_seen)
             self.span.end()
