@@ -65,6 +65,8 @@ def main() -> None:
         if exporter_python.exists():
             _, exporter_url = stack.start_exporter(exporter_python, port=EXPORTER_PORT)
         print(banner(api_url, flower_url, flower_auth, exporter_url, redis_url, key, run_dir), flush=True)
+        metrics = "  ".join(f"{name}: {url}" for name, url in stack.worker_metrics.items())
+        print(f"  Prometheus metrics: api: {api_url}/metrics  {metrics}", flush=True)
         print(f"  Webhook signing secret: {env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
         while not stopping.is_set():
             for process in stack.processes:
