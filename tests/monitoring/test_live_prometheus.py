@@ -8,6 +8,7 @@ it is processed (a retry, then a dead letter: retries exhausted). Then every das
 must return data and every alert expression must parse and evaluate cleanly. About a minute.
 """
 
+import json
 import math
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from tests.support.documents import corrupt_pdf, labelled_pdf
 from tests.support.http import submit, wait_for, wait_terminal
 
 EXPORTER_PYTHON = ROOT / ".run" / "exporter-venv" / "bin" / "python"
+ARTIFACTS = ROOT / "test-artifacts" / "monitoring"
 FLOWER_AUTH = ("admin", uuid.uuid4().hex)
 RUNAWAY_PAGES = 4000  # far longer than the soft time limit below allows
 LIVE_ENV = {
@@ -48,7 +50,7 @@ LIVE_ENV = {
 }
 # Grafana's variables as the queries are evaluated here: Prometheus scrapes every second.
 RATE_INTERVAL = "15s"
-STEP_S = 2.0
+STEP_S = 1.0
 
 
 @dataclass
@@ -179,12 +181,17 @@ def test_every_dashboard_panel_query_returns_data(live: Live) -> None:
     assert len(queries) >= 30
     range_ = f"{math.ceil(time.time() - live.started_at) + 60}s"
     empty = []
+    seen = []
     for query in queries:
         expr = query.resolved(RATE_INTERVAL, range_)
         series = live.prometheus.query_range(expr, live.started_at, time.time(), STEP_S)
         values = [float(value) for item in series for _, value in item["values"]]
         if not any(math.isfinite(value) for value in values):
             empty.append(f"{query}: {expr}")
+        seen.append({"dashboard": query.dashboard, "panel": query.panel, "series": series})
+    # What the panels showed, for a look (and for deploy/monitoring/render_overview.py).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "panels.json").write_text(json.dumps(seen))
     assert not empty, "panels without data:\n" + "\n".join(empty)
 
 
@@ -222,6 +229,9 @@ def test_worker_metrics_add_up_over_its_pool_processes(live: Live) -> None:
     assert finished("dead_lettered", "retries_exhausted") == 1
     assert _value(live, 'sum(docqueue_task_retries_total{task="documents.process"})') == 1
     assert _value(live, "sum(docqueue_dead_letters_total)") == 3
+    # Every series existed at 0 before its first event, so increase() (and the alerts) saw each one.
+    assert _value(live, "sum(increase(docqueue_dead_letters_total[10m]))") >= 2.5
+    assert _value(live, 'sum(increase(docqueue_tasks_finished_total{outcome="succeeded"}[10m]))') >= 6
     assert _value(live, "max(docqueue_dead_letter_entries)") == 3
     assert _value(live, "sum(docqueue_pages_processed_total)") >= live.pages_succeeded
     assert _value(live, 'sum(docqueue_tasks_submitted_total{task="documents.process"})') == len(live.expected)

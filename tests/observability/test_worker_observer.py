@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry
 
 from docqueue.jobs.model import Job, JobOptions, JobState, Stage
 from docqueue.logging_config import stage_var, tenant_var
-from docqueue.metrics import WorkerMetrics, worker_metrics
+from docqueue.metrics import WorkerMetrics, worker_metrics, zero_known_series
 from docqueue.settings import Settings
 from docqueue_worker.observability import RunObserver, terminal_listener
 
@@ -76,3 +76,21 @@ def test_terminal_listener_counts_outcome_code_end_to_end_and_dead_letters() -> 
         sample(registry_metrics, "docqueue_tasks_finished_total", outcome="succeeded", error_code="none") >= 1
     )
     assert sample(registry_metrics, "docqueue_task_end_to_end_seconds_count", outcome="dead_lettered") >= 1
+
+
+def test_known_series_exist_at_zero_before_their_first_event() -> None:
+    metrics = worker_metrics(CollectorRegistry())
+    zero_known_series(metrics)
+    labels = {
+        (s.name, tuple(sorted(s.labels.items())))
+        for metric in (metrics.tasks_finished, metrics.dead_letters, metrics.stage_duration)
+        for family in metric.collect()
+        for s in family.samples
+    }
+    assert (
+        "docqueue_tasks_finished_total",
+        (("error_code", "corrupt_document"), ("outcome", "failed")),
+    ) in labels
+    assert ("docqueue_dead_letters_total", (("error_code", "worker_lost"),)) in labels
+    assert ("docqueue_stage_duration_seconds_count", (("stage", "store"),)) in labels
+    assert sample(metrics, "docqueue_tasks_finished_total", outcome="succeeded", error_code="none") == 0

@@ -15,7 +15,7 @@ from functools import cache
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from docqueue import names
-from docqueue.errors import ErrorCode
+from docqueue.errors import PERMANENT_CODES, ErrorCode
 
 # Seconds: an API answer (ms) up to a stalled dependency (tens of seconds).
 HTTP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -23,6 +23,17 @@ HTTP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 STAGE_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 # Seconds from upload to the end: queueing and retries included, up to the retry window.
 END_TO_END_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+# The error codes each terminal outcome can carry (see docqueue.errors).
+OPERATIONAL_CODES = tuple(
+    str(code) for code in ErrorCode if code not in PERMANENT_CODES and code != ErrorCode.CANCELLED
+)
+OUTCOME_CODES: dict[str, tuple[str, ...]] = {
+    "succeeded": ("none",),
+    "failed": tuple(sorted(str(code) for code in PERMANENT_CODES)),
+    "dead_lettered": OPERATIONAL_CODES,
+    "cancelled": ("cancelled",),
+}
+STAGES = ("extract", "chunk", "store")
 # Bytes of an upload request, 1 KiB to the 50 MiB default cap and beyond.
 UPLOAD_BUCKETS_BYTES = tuple(float(1024 * 4**n) for n in range(10))
 
@@ -184,3 +195,24 @@ def _worker_metrics(registry: CollectorRegistry, tenant_label: bool) -> WorkerMe
         ),
         tenant_label=tenant_label,
     )
+
+
+def zero_known_series(metrics: ApiMetrics | WorkerMetrics) -> None:
+    """Create every known label combination at 0, so a series exists before its first event:
+    otherwise the first dead letter after a restart appears as a series already at 1, and
+    `increase()` (and every alert built on it) never sees it happen."""
+    for task in sorted(KNOWN_TASKS):
+        metrics.tasks_submitted.labels(task=task)
+    if not metrics.tenant_label:
+        for outcome, codes in OUTCOME_CODES.items():
+            for code in codes:
+                metrics.tasks_finished.labels(outcome=outcome, error_code=code)
+    if isinstance(metrics, WorkerMetrics):
+        for outcome in OUTCOME_CODES:
+            metrics.end_to_end.labels(outcome=outcome)
+        for stage in STAGES:
+            metrics.stage_duration.labels(stage=stage)
+        for code in OPERATIONAL_CODES:
+            metrics.dead_letters.labels(error_code=code)
+        for task in sorted(KNOWN_TASKS):
+            metrics.retries.labels(task=task)

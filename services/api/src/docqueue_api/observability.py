@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from docqueue.jobs.model import Job
-from docqueue.metrics import ApiMetrics, api_metrics, finished_labels
+from docqueue.metrics import ApiMetrics, api_metrics, finished_labels, zero_known_series
 from docqueue.metrics_queues import QueueCollector, count_submissions, stamp_publish_time
 from docqueue_api.middleware.metrics import HttpMetricsMiddleware
 from docqueue_api.settings import ApiSettings
@@ -27,6 +27,7 @@ SCRAPE_REDIS_TIMEOUT_S = 2.0
 def install_metrics(app: FastAPI, settings: ApiSettings) -> ApiMetrics:
     """Outermost middleware, plus the publish hooks (process-wide, installed once)."""
     metrics = api_metrics(REGISTRY, settings.metrics_tenant_label)
+    zero_known_series(metrics)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     stamp_publish_time()
     count_submissions(metrics.tasks_submitted)

@@ -28,7 +28,14 @@ from prometheus_client import REGISTRY
 
 from docqueue.jobs.model import Job, JobState, Stage
 from docqueue.logging_config import stage_var, task_id_var, tenant_var
-from docqueue.metrics import WorkerMetrics, error_code_label, finished_labels, task_label, worker_metrics
+from docqueue.metrics import (
+    WorkerMetrics,
+    error_code_label,
+    finished_labels,
+    task_label,
+    worker_metrics,
+    zero_known_series,
+)
 from docqueue.metrics_queues import count_submissions, stamp_publish_time
 from docqueue.metrics_server import mark_process_dead, serve_metrics
 from docqueue.settings import Settings
@@ -136,6 +143,7 @@ def terminal_listener(settings: Settings) -> Callable[[Job], None]:
 def install_worker_signals(settings: Settings, metrics_port: int, metrics_address: str) -> None:
     """Process-wide hooks; `metrics_port` 0 serves no metrics."""
     metrics = metrics_of(settings)
+    zero_known_series(metrics)
     stamp_publish_time()
     count_submissions(metrics.tasks_submitted)
 
