@@ -254,6 +254,8 @@ def test_the_celery_exporter_sees_the_api_and_worker_events(live: Live) -> None:
 def test_flower_serves_under_its_prefix_with_basic_auth(live: Live) -> None:
     with httpx.Client(timeout=10) as anonymous:
         assert anonymous.get(f"{live.flower_url}/").status_code == 401
+        # Nothing is served outside the prefix.
+        assert anonymous.get(live.flower_url.removesuffix("/flower") + "/workers").status_code == 404
         assert anonymous.get(f"{live.flower_url}/api/workers").status_code == 401
     with httpx.Client(auth=FLOWER_AUTH, timeout=10) as flower:
         page = flower.get(f"{live.flower_url}/")
