@@ -13,6 +13,7 @@ import redis
 
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.storage.redis_blobs import BLOB_PREFIX
+from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
@@ -40,9 +41,21 @@ def run_round_trip(stack: Stack, redis_client: redis.Redis) -> tuple[str, dict[s
     return task_id, result
 
 
-def test_round_trip_with_redis_blobs(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, redis.Redis]]:
+    """A Redis of this test's own: on the shared one, the session's worker (file storage) could
+    take this test's job."""
+    server = RedisServer(tmp_path / "redis", appendonly=False).start()
+    try:
+        yield server.url, redis.Redis.from_url(server.url)
+    finally:
+        server.stop()
+
+
+def test_round_trip_with_redis_blobs(own_redis: tuple[str, redis.Redis], tmp_path: Path) -> None:
+    redis_url, redis_client = own_redis
     env = {**TEST_ENV, "DOCQUEUE_STORAGE_URL": redis_url}
-    stack = Stack(redis_url=redis_url, run_dir=tmp_path, env=env)
+    stack = Stack(redis_url=redis_url, run_dir=tmp_path / "stack", env=env)
     try:
         task_id, result = run_round_trip(stack, redis_client)
     finally:
@@ -50,17 +63,20 @@ def test_round_trip_with_redis_blobs(redis_url: str, redis_client: redis.Redis, 
     assert result["document"]["page_count"] == 5
     assert redis_client.exists(f"{BLOB_PREFIX}uploads/{task_id}")
     assert list(redis_client.scan_iter(match=f"{BLOB_PREFIX}results/{task_id}/*", count=1000))
-    assert not (tmp_path / "blobs").exists(), "nothing may fall back to the file backend"
+    assert not (tmp_path / "stack" / "blobs").exists(), "nothing may fall back to the file backend"
 
 
 def test_round_trip_with_s3_blobs(
-    redis_url: str, redis_client: redis.Redis, s3_endpoint: str, tmp_path: Path
+    own_redis: tuple[str, redis.Redis], s3_endpoint: str, tmp_path: Path
 ) -> None:
+    redis_url, redis_client = own_redis
     bucket = f"docqueue-{uuid.uuid4().hex[:12]}"
     create_bucket(s3_endpoint, bucket)
     storage_url = f"s3://{bucket}/docqueue?endpoint_url={s3_endpoint}&addressing_style=path&region=us-east-1"
     stack = Stack(
-        redis_url=redis_url, run_dir=tmp_path, env={**TEST_ENV, **S3_ENV, "DOCQUEUE_STORAGE_URL": storage_url}
+        redis_url=redis_url,
+        run_dir=tmp_path / "stack",
+        env={**TEST_ENV, **S3_ENV, "DOCQUEUE_STORAGE_URL": storage_url},
     )
     try:
         task_id, result = run_round_trip(stack, redis_client)
@@ -77,4 +93,4 @@ def test_round_trip_with_s3_blobs(
     names = {item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"]}
     assert f"docqueue/uploads/{task_id}" in names
     assert any(name.startswith(f"docqueue/results/{task_id}/") for name in names)
-    assert not (tmp_path / "blobs").exists(), "nothing may fall back to the file backend"
+    assert not (tmp_path / "stack" / "blobs").exists(), "nothing may fall back to the file backend"
