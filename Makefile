@@ -153,3 +153,15 @@ monitoring-check: prometheus
 	promtool test rules deploy/monitoring/tests/*.test.yaml
 
 test: | prometheus
+
+# --- Benchmarks (README "Performance"); not part of `make test` or CI ----------------------------
+# Loopback only, a Redis and processes of its own, about 10 minutes. BENCH_ARGS=--quick for a short
+# run, BENCH_ARGS="--only upload,e2e" for some sections, BENCH_ARGS="--max-load 0.5" to wait for a
+# quiet machine first. wrk is the upload and status-read load client (Debian package wrk).
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+	$(UV) run --no-sync python -m bench $(BENCH_ARGS)

@@ -1,0 +1,241 @@
+"""The results as a Markdown table (printed, and pasted into the README) and as PNG plots."""
+
+from pathlib import Path
+from typing import Any
+
+# Goals from issue 8: (comparison, limit).
+UPLOAD_THROUGHPUT_MIN = 0.8
+UPLOAD_P99_MAX = 1.5
+WORKER_MIN = 0.9
+SCALING_MIN = 1.8
+E2E_P50_MAX = 1.5
+BYTES_PER_JOB_MAX = 3 * 1024
+STATUS_P99_MAX = 1.2
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _e2e_baseline(row: dict[str, Any]) -> str:
+    extraction = row["bare_extraction"]["p50_ms"]
+    celery = row["bare_celery_round_trip"]["p50_ms"]
+    return f"{row['baseline_p50_ms']:.1f} ms (extraction {extraction:.1f} + Celery {celery:.1f})"
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        _row("benchmark", "case", "docqueue", "baseline (same run)", "ratio", "goal", "met"),
+        _row(*["---"] * 7),
+    ]
+    for row in results.get("upload", []):
+        case = f"{row['file']}, {row['concurrency']} conn."
+        dq, base = row["docqueue"], row["baseline"]
+        ratio = row["throughput_ratio"] or 0.0
+        lines.append(
+            _row(
+                "upload throughput",
+                case,
+                f"{dq['accepted_per_s']:.0f}/s",
+                f"{base['accepted_per_s']:.0f}/s",
+                f"{ratio:.2f}x",
+                f">= {UPLOAD_THROUGHPUT_MIN}x",
+                _mark(ratio >= UPLOAD_THROUGHPUT_MIN),
+            )
+        )
+        p99 = row["p99_ratio"] or 0.0
+        lines.append(
+            _row(
+                "upload p99",
+                case,
+                f"{dq['p99_ms']:.1f} ms",
+                f"{base['p99_ms']:.1f} ms",
+                f"{p99:.2f}x",
+                f"<= {UPLOAD_P99_MAX}x",
+                _mark(p99 <= UPLOAD_P99_MAX),
+            )
+        )
+    for row in results.get("worker", []):
+        case = f"{row['file']} 100 p., {row['engine']}, {row['processes']} proc."
+        lines.append(
+            _row(
+                "worker pages/s",
+                case,
+                f"{row['docqueue']['pages_per_s']:.0f}",
+                f"{row['bare']['pages_per_s']:.0f} (bare loop)",
+                f"{row['ratio']:.2f}x",
+                f">= {WORKER_MIN}x",
+                _mark(row["ratio"] >= WORKER_MIN),
+            )
+        )
+        if row["processes"] == 2:
+            lines.append(
+                _row(
+                    "worker scaling",
+                    case,
+                    f"{row['scaling']:.2f}x of 1 proc.",
+                    f"{row['bare_scaling']:.2f}x (bare loop)",
+                    "",
+                    f">= {SCALING_MIN}x",
+                    _mark(row["scaling"] >= SCALING_MIN),
+                )
+            )
+    for row in results.get("e2e", []):
+        dq = row["docqueue"]
+        lines.append(
+            _row(
+                "end to end p50",
+                f"1 page, {row['engine']}",
+                f"{dq['p50_ms']:.1f} ms (p99 {dq['p99_ms']:.1f})",
+                _e2e_baseline(row),
+                f"{row['p50_ratio']:.2f}x",
+                f"<= {E2E_P50_MAX}x",
+                _mark(row["p50_ratio"] <= E2E_P50_MAX),
+            )
+        )
+    if "backlog" in results:
+        row = results["backlog"]
+        lines.append(
+            _row(
+                "backlog memory",
+                f"{row['jobs']} queued jobs",
+                f"{row['bytes_per_job']:.0f} B/job ({row['bytes_per_job_stream_node_1024']:.0f} B "
+                "with stream-node-max-bytes 1024)",
+                "",
+                "",
+                f"<= {BYTES_PER_JOB_MAX} B",
+                _mark(row["bytes_per_job"] <= BYTES_PER_JOB_MAX),
+            )
+        )
+        lines.append(
+            _row(
+                "status read p99",
+                f"{row['jobs']} queued vs empty",
+                f"{row['status_backlog']['p99_ms']:.1f} ms",
+                f"{row['status_empty']['p99_ms']:.1f} ms (empty)",
+                f"{row['p99_ratio']:.2f}x",
+                f"<= {STATUS_P99_MAX}x",
+                _mark(row["p99_ratio"] <= STATUS_P99_MAX),
+            )
+        )
+    for row in results.get("sync_async", []):
+        lines.append(
+            _row(
+                "time to an answer",
+                f"100 pages, {row['engine']}",
+                f"{row['docqueue_202_ms']:.1f} ms (202)",
+                f"{row['sync_extraction_ms']:.0f} ms (sync extraction)",
+                f"{row['speedup']:.0f}x sooner",
+                "",
+                "",
+            )
+        )
+    out = "\n".join(lines)
+    if results.get("engines"):
+        out += "\n\n" + engine_table(results["engines"])
+    return out
+
+
+def engine_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        _row(
+            "file",
+            "pages",
+            "pypdf pages/s",
+            "pdfium pages/s",
+            "speed-up",
+            "peak memory added, pypdf / pdfium",
+            "word similarity",
+            "words only in pypdf / pdfium",
+        ),
+        _row(*["---"] * 8),
+    ]
+    for row in rows:
+        lines.append(
+            _row(
+                row["file"],
+                row["pages"],
+                f"{row['pypdf_pages_per_s']:.0f}",
+                f"{row['pdfium_pages_per_s']:.0f}",
+                f"{row['speedup']:.1f}x",
+                f"{row['pypdf_peak_rss_growth_mb']:.1f} / {row['pdfium_peak_rss_growth_mb']:.1f} MB",
+                f"{row['word_similarity']:.3f}",
+                f"{row['words_only_pypdf']} / {row['words_only_pdfium']}",
+            )
+        )
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], directory: Path, suffix: str = "") -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    if results.get("worker"):
+        figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for axis, file in zip(axes, ("plain", "dense"), strict=True):
+            for engine, colour in (("pypdf", "tab:blue"), ("pdfium", "tab:orange")):
+                rows = sorted(
+                    (r for r in results["worker"] if (r["file"], r["engine"]) == (file, engine)),
+                    key=lambda r: r["processes"],
+                )
+                if not rows:
+                    continue
+                procs = [r["processes"] for r in rows]
+                axis.plot(
+                    procs,
+                    [r["docqueue"]["pages_per_s"] for r in rows],
+                    "o-",
+                    color=colour,
+                    label=f"docqueue, {engine}",
+                )
+                axis.plot(
+                    procs,
+                    [r["bare"]["pages_per_s"] for r in rows],
+                    "s--",
+                    color=colour,
+                    alpha=0.6,
+                    label=f"bare loop, {engine}",
+                )
+            axis.set_title(f"{file} PDF (100 pages)")
+            axis.set_xlabel("worker processes")
+            axis.set_xticks([1, 2])
+            axis.set_ylabel("pages / s")
+            axis.set_ylim(bottom=0)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+        figure.suptitle("Worker throughput vs processes (2-core machine)")
+        figure.tight_layout()
+        path = directory / f"worker-throughput{suffix}.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    if results.get("upload"):
+        figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for axis, file in zip(axes, ("100 KB", "5 MB"), strict=True):
+            rows = sorted((r for r in results["upload"] if r["file"] == file), key=lambda r: r["concurrency"])
+            conns = [r["concurrency"] for r in rows]
+            for who, colour in (("docqueue", "tab:blue"), ("baseline", "tab:gray")):
+                axis.plot(conns, [r[who]["p50_ms"] for r in rows], "o-", color=colour, label=f"{who} p50")
+                axis.plot(conns, [r[who]["p99_ms"] for r in rows], "s--", color=colour, label=f"{who} p99")
+            axis.set_xscale("log", base=2)
+            axis.set_yscale("log")
+            axis.set_xticks(conns, [str(c) for c in conns])
+            axis.set_title(f"POST {file} PDF")
+            axis.set_xlabel("concurrent connections")
+            axis.set_ylabel("latency (ms)")
+            axis.grid(alpha=0.3, which="both")
+            axis.legend(fontsize=8)
+        figure.suptitle("Upload latency vs concurrency: docqueue vs save-and-LPUSH baseline")
+        figure.tight_layout()
+        path = directory / f"upload-latency{suffix}.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
