@@ -4,6 +4,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 import anyio
 from kombu.exceptions import OperationalError
@@ -51,7 +52,10 @@ async def submit_document(
     blob_key = upload_key(task_id)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
     try:
-        writer = services.blobs.writer(blob_key, ttl_s=settings.retention_s)
+        # Opening a writer creates a file (or an S3 multipart upload): never on the event loop.
+        writer = await anyio.to_thread.run_sync(
+            partial(services.blobs.writer, blob_key, ttl_s=settings.retention_s)
+        )
         upload = await receive_upload(request, limits, writer)
     except StorageError as exc:
         raise unavailable("document storage is unavailable") from exc
