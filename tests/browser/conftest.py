@@ -34,7 +34,9 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while open, Playwright's sync API keeps an event loop running in this
+# thread, and every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)

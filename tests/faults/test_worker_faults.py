@@ -15,6 +15,8 @@ from tests.support.http import submit
 pytestmark = pytest.mark.faults
 
 LONG_PAGES = 2000  # seconds of extraction: long enough to be interrupted
+# Long enough to outlast starting a second worker first, even on a loaded machine.
+VERY_LONG_PAGES = 8000
 
 
 def test_sigkill_of_a_pool_child_mid_task(tmp_path: Path) -> None:
@@ -42,7 +44,7 @@ def test_sigkill_of_a_whole_worker_while_another_runs(tmp_path: Path) -> None:
         fs.start_api()
         doomed = fs.start_worker(name="doomed", concurrency=1)
         with fs.client() as api:
-            task_id = submit(api, make_pdf(LONG_PAGES))
+            task_id = submit(api, make_pdf(VERY_LONG_PAGES))
         running = fs.wait_job(
             task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0
         )
@@ -64,7 +66,7 @@ def test_sigterm_requeues_a_long_task_at_once(tmp_path: Path) -> None:
         fs.start_api()
         first = fs.start_worker(name="first", concurrency=1)
         with fs.client() as api:
-            task_id = submit(api, make_pdf(LONG_PAGES))
+            task_id = submit(api, make_pdf(VERY_LONG_PAGES))
         fs.wait_job(task_id, lambda j: j.get("state") == "running" and int(j.get("pages_done", 0)) > 0)
         fs.start_worker(name="second", concurrency=1)
         stopped_at = time.monotonic()

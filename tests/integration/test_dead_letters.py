@@ -15,7 +15,7 @@ import redis
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
-from tests.support.documents import labelled_pdf
+from tests.support.documents import make_pdf, page_text
 from tests.support.http import submit, wait_terminal
 from tests.support.stacks import private_stack
 
@@ -27,6 +27,11 @@ SLOW_PAGES = 1900  # several seconds of work, under the default page cap
 def stack(tmp_path: Path) -> Iterator[tuple[Stack, str, redis.Redis]]:
     with private_stack(tmp_path, TEST_ENV) as private:
         yield private.stack, private.api_url, private.redis
+
+
+def slow_pdf(label: str) -> bytes:
+    """Full pages, so extracting them takes seconds: far past the hurried worker's 1 s limit."""
+    return make_pdf(SLOW_PAGES, lambda number: f"{label} {page_text(number)}")
 
 
 def cli(url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,8 +48,8 @@ def test_inspect_replay_and_purge(stack: tuple[Stack, str, redis.Redis]) -> None
     store_api_key(client, submitter, "acme", {Scope.SUBMIT, Scope.READ})
     hurried = processes.start_worker(name="hurried", env=SHORT_LIMITS)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
-        slow = submit(api, labelled_pdf(SLOW_PAGES, "slow"))
-        slower = submit(api, labelled_pdf(SLOW_PAGES, "slower"))
+        slow = submit(api, slow_pdf("slow"))
+        slower = submit(api, slow_pdf("slower"))
         for task_id in (slow, slower):
             task = wait_terminal(api, task_id)
             assert task["state"] == "dead_lettered"

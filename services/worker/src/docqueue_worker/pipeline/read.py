@@ -4,6 +4,7 @@ import binascii
 import codecs
 import logging
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,31 +40,36 @@ _MALFORMED = (
 )
 
 
-class _WarningBudget(logging.Handler):
-    """Counts pypdf's warnings for the current document; silences pypdf once the budget is spent."""
+class _WarningBudget(logging.Filter):
+    """Lets the current document's first warnings through and drops the rest.
+
+    A filter on each pypdf module's own logger, deciding per record: nothing is reconfigured
+    while pypdf logs, because it logs from deep inside a hostile structure's recursion, where
+    even `Logger.setLevel` can hit the recursion limit halfway and leave a stale level cache.
+    """
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__()
         self.left = PDF_WARNINGS_PER_DOCUMENT
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
         self.left -= 1
-        if self.left == 0:
-            logging.getLogger(_PYPDF_LOGGER).setLevel(logging.ERROR)
+        return self.left >= 0
 
-    def reset(self) -> None:
-        self.left = PDF_WARNINGS_PER_DOCUMENT
-        logging.getLogger(_PYPDF_LOGGER).setLevel(logging.NOTSET)
+
+_BUDGET = _WarningBudget()
 
 
 def limit_pdf_warnings() -> None:
-    """Start a new document's warning budget (a pool process parses one document at a time)."""
-    logger = logging.getLogger(_PYPDF_LOGGER)
-    budget = next((h for h in logger.handlers if isinstance(h, _WarningBudget)), None)
-    if budget is None:
-        budget = _WarningBudget()
-        logger.addHandler(budget)
-    budget.reset()
+    """Start a new document's warning budget (a pool process parses one document at a time).
+    pypdf logs through one logger per module (`logging.getLogger(__name__)`): each gets the filter."""
+    _BUDGET.left = PDF_WARNINGS_PER_DOCUMENT
+    for name in [module for module in sys.modules if module.split(".", 1)[0] == _PYPDF_LOGGER]:
+        logger = logging.getLogger(name)
+        if _BUDGET not in logger.filters:
+            logger.addFilter(_BUDGET)
 
 
 @contextmanager
