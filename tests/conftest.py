@@ -33,11 +33,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if given:
         yield given
         return
-    server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
-    try:
+    with RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start() as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

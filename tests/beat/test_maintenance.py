@@ -27,11 +27,8 @@ GRACE_S = 30.0
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
-    try:
+    with RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start() as server:
         yield redis.Redis.from_url(server.url)
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -31,11 +31,8 @@ def image_tag(tmp_path_factory: pytest.TempPathFactory) -> str:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Redis of the containers' own: on the suite's shared Redis, another test's worker (with
     file storage the containers cannot see) could take their jobs."""
-    server = RedisServer(tmp_path_factory.mktemp("e2e-redis"), appendonly=False).start()
-    try:
+    with RedisServer(tmp_path_factory.mktemp("e2e-redis"), appendonly=False).start() as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ limits under test (small upload cap, short time limits, a rate limit) never touc
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from docqueue_devstack.processes import Process
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
+from tests.support.stacks import private_stack
 
 MIB = 1024 * 1024
 # The upload cap of the hostile API: small, so "over the cap" costs little to send.
@@ -33,6 +35,17 @@ HOSTILE_ENV = {
     "DOCQUEUE_RATE_LIMIT_PER_S": "50",
     "DOCQUEUE_RATE_LIMIT_BURST": "100",
 }
+
+
+@contextmanager
+def capped_stack(root: Path, env: Mapping[str, str], worker: str) -> Iterator[tuple[Stack, str, str]]:
+    """A private stack on HOSTILE_ENV plus `env`, with one worker (the last process) and the key
+    of a fresh tenant: (stack, api url, key)."""
+    with private_stack(root, {**HOSTILE_ENV, **env}) as private:
+        private.stack.start_worker(name=worker, concurrency=1)
+        key = generate_api_key()
+        store_api_key(private.redis, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+        yield private.stack, private.api_url, key
 
 
 @dataclass

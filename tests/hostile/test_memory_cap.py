@@ -6,13 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.hostile import pdfs
-from tests.hostile.conftest import HOSTILE_ENV
+from tests.hostile.conftest import capped_stack
 from tests.hostile.test_hostile_pdfs import peak_rss_mb, pool_pids
 from tests.support.http import wait_terminal
 
@@ -23,20 +20,9 @@ SMALL_CAP_MB = 320
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, str]]:
-    server = RedisServer(tmp_path_factory.mktemp("capped-redis"), appendonly=False).start()
-    client = redis.Redis.from_url(server.url)
-    env = {**HOSTILE_ENV, "DOCQUEUE_MAX_MEMORY_MB": str(SMALL_CAP_MB)}
-    stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("capped"), env=env)
-    try:
-        _, api_url = stack.start_api()
-        stack.start_worker(name="capped-worker", concurrency=1)
-        key = generate_api_key()
-        store_api_key(client, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
-        yield stack, api_url, key
-    finally:
-        stack.stop()
-        client.close()
-        server.stop()
+    env = {"DOCQUEUE_MAX_MEMORY_MB": str(SMALL_CAP_MB)}
+    with capped_stack(tmp_path_factory.mktemp("capped"), env, worker="capped-worker") as capped:
+        yield capped
 
 
 def test_memory_cap_contains_what_pypdf_lets_through(capped: tuple[Stack, str, str]) -> None:

@@ -8,41 +8,26 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.hostile import pdfs
-from tests.hostile.conftest import HOSTILE_ENV
+from tests.hostile.conftest import capped_stack
 from tests.hostile.test_memory_cap import SMALL_CAP_MB
 from tests.support.http import wait_terminal
 
 
 @pytest.fixture(scope="module")
 def capped_pdfium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, str]]:
-    server = RedisServer(tmp_path_factory.mktemp("pdfium-redis"), appendonly=False).start()
-    client = redis.Redis.from_url(server.url)
     # Every upload without an `engine` field uses pdfium: the per-deployment setting.
     env = {
-        **HOSTILE_ENV,
         "DOCQUEUE_MAX_MEMORY_MB": str(SMALL_CAP_MB),
         "DOCQUEUE_PDF_ENGINE": "pdfium",
         # Fewer deliveries before the poison cap, so the aborting document is given up sooner.
         "DOCQUEUE_MAX_RETRIES": "1",
         "DOCQUEUE_MAX_ATTEMPTS": "3",
     }
-    stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("pdfium"), env=env)
-    try:
-        _, api_url = stack.start_api()
-        stack.start_worker(name="pdfium-worker", concurrency=1)
-        key = generate_api_key()
-        store_api_key(client, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
-        yield stack, api_url, key
-    finally:
-        stack.stop()
-        client.close()
-        server.stop()
+    with capped_stack(tmp_path_factory.mktemp("pdfium"), env, worker="pdfium-worker") as capped:
+        yield capped
 
 
 def test_memory_cap_holds_for_pdfium(capped_pdfium: tuple[Stack, str, str]) -> None:

@@ -274,19 +274,24 @@ def test_healthz_stays_responsive_under_hostile_uploads(hostile: HostileStack) -
     assert max(latencies_s) < 1.0, f"/healthz took {max(latencies_s):.2f}s while under attack"
 
 
-def test_missing_and_empty_files(hostile_api: httpx.Client) -> None:
-    missing = hostile_api.post("/v1/documents", data={"chunk_size": "500"}, files={"other": ("x", b"")})
-    assert missing.status_code in (400, 422)
-    only_fields = hostile_api.post(
-        "/v1/documents",
-        content=multipart([part("chunk_size", b"500")]),
-        headers={"Content-Type": content_type()},
-    )
-    assert only_fields.status_code == 422
-    assert only_fields.json()["code"] == "missing_file"
-    empty = hostile_api.post("/v1/documents", files={"file": ("empty.pdf", b"", "application/pdf")})
-    assert empty.status_code == 400
-    assert empty.json()["code"] == "empty_file"
+def test_missing_and_empty_files(hostile: HostileStack, tenant_key: tuple[str, str]) -> None:
+    tenant, key = tenant_key
+    before = blob_files(hostile)
+    with hostile.client(key) as api:
+        misplaced = api.post("/v1/documents", data={"chunk_size": "500"}, files={"other": ("x", b"")})
+        assert misplaced.status_code == 400
+        assert misplaced.json()["code"] == "too_many_files"  # a file, but not in the `file` field
+        only_fields = api.post(
+            "/v1/documents",
+            content=multipart([part("chunk_size", b"500")]),
+            headers={"Content-Type": content_type()},
+        )
+        assert only_fields.status_code == 422
+        assert only_fields.json()["code"] == "missing_file"
+        empty = api.post("/v1/documents", files={"file": ("empty.pdf", b"", "application/pdf")})
+        assert empty.status_code == 400
+        assert empty.json()["code"] == "empty_file"
+    assert_nothing_left(hostile, tenant, before)
 
 
 @pytest.mark.parametrize(
@@ -300,12 +305,16 @@ def test_missing_and_empty_files(hostile_api: httpx.Client) -> None:
     ],
 )
 def test_unsupported_bytes_are_415_whatever_the_name_and_type(
-    hostile_api: httpx.Client, data: bytes, filename: str, declared: str
+    hostile: HostileStack, tenant_key: tuple[str, str], data: bytes, filename: str, declared: str
 ) -> None:
-    response = hostile_api.post("/v1/documents", files={"file": (filename, data, declared)})
+    tenant, key = tenant_key
+    before = blob_files(hostile)
+    with hostile.client(key) as api:
+        response = api.post("/v1/documents", files={"file": (filename, data, declared)})
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "unsupported_media_type"
+    assert_nothing_left(hostile, tenant, before)
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,8 @@ NOW = 1_800_000_000.0
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     # A Redis of its own: the dead-letter stream is one key for everyone.
-    server = RedisServer(tmp_path_factory.mktemp("queue-metrics"), appendonly=False).start()
-    try:
+    with RedisServer(tmp_path_factory.mktemp("queue-metrics"), appendonly=False).start() as server:
         yield redis.Redis.from_url(server.url)
-    finally:
-        server.stop()
 
 
 def message(task_id: str, stamped_at: float | None) -> str:

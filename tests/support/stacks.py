@@ -21,11 +21,10 @@ class PrivateStack:
 
 @contextmanager
 def private_stack(root: Path, env: Mapping[str, str]) -> Iterator[PrivateStack]:
-    server = RedisServer(root / "redis", appendonly=False).start()
-    stack = Stack(redis_url=server.url, run_dir=root / "stack", env=env)
-    try:
-        _, url = stack.start_api()
-        yield PrivateStack(stack, url, redis.Redis.from_url(server.url))
-    finally:
-        stack.stop()
-        server.stop()
+    with RedisServer(root / "redis", appendonly=False).start() as server:
+        stack = Stack(redis_url=server.url, run_dir=root / "stack", env=env)
+        try:
+            _, url = stack.start_api()
+            yield PrivateStack(stack, url, redis.Redis.from_url(server.url))
+        finally:
+            stack.stop()

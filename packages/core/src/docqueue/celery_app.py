@@ -2,11 +2,12 @@
 never differ between the API that sends and the workers that consume."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery
 from kombu import Exchange, Queue
 
-from docqueue import names
+from docqueue import kombu_redis, names
 from docqueue.settings import Settings
 
 
@@ -22,6 +23,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
     return {
         "broker_url": settings.effective_broker_url,
+        # kombu's Redis transport, minus a client object per command (see docqueue.kombu_redis).
+        "broker_transport": (
+            kombu_redis.TRANSPORT
+            if urlsplit(settings.effective_broker_url).scheme in ("redis", "rediss")
+            else None
+        ),
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         # The job record in Redis is the only state clients read; Celery results are not kept.

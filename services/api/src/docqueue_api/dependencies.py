@@ -9,7 +9,6 @@ from docqueue.auth import Scope
 from docqueue.logging_config import tenant_var
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
-from docqueue_api.ratelimit import RateLimiter
 from docqueue_api.services import ApiServices
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dq_...`")
@@ -34,9 +33,7 @@ async def get_caller(
     if caller is None:
         raise ProblemError(401, "unauthorized", "the API key is not valid", headers=challenge)
     settings = services.settings
-    verdict = await RateLimiter(services.redis, settings.rate_limit_per_s, settings.rate_limit_burst).check(
-        caller.tenant
-    )
+    verdict = await services.rate_limiter.check(caller.tenant)
     if not verdict.allowed:
         raise ProblemError(
             429,

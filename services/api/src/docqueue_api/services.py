@@ -14,6 +14,7 @@ from docqueue.jobs.model import Job
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_api.auth import KeyResolver
 from docqueue_api.events.source import TaskEvents
+from docqueue_api.ratelimit import RateLimiter
 from docqueue_api.settings import ApiSettings
 
 
@@ -25,6 +26,8 @@ class ApiServices:
     blobs: BlobStore
     celery: Celery
     keys: KeyResolver
+    # The per-tenant request budget, shared by every replica through Redis.
+    rate_limiter: RateLimiter
     # Blocking reads of job event streams for SSE, on a Redis client of their own.
     events: TaskEvents
     # Called (in a worker thread) with a job's final record after the API ends it (cancel).
@@ -48,6 +51,7 @@ def build_services(settings: ApiSettings) -> ApiServices:
         blobs=open_blob_store(settings.storage_url),
         celery=celery,
         keys=KeyResolver(client, settings.api_key_cache_s),
+        rate_limiter=RateLimiter(client, settings.rate_limit_per_s, settings.rate_limit_burst),
         events=TaskEvents(settings.redis_url, settings.sse_max_streams, settings.sse_heartbeat_s),
         on_terminal=[_callback_listener(celery)],
     )

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from docqueue.errors import JobCancelled, LeaseLost
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import JobState, Stage
@@ -32,7 +34,14 @@ class LeaseObserver(Protocol):
 
 
 class RunLease:
-    """Holds a job for one run; writes progress at most every `interval_s` and beats meanwhile."""
+    """Holds a job for one run; writes progress at most every `interval_s` and beats meanwhile.
+
+    Stage and page changes are gathered and written together once `interval_s` has passed since
+    the last write (the claim counts as one); the run's last write carries whatever is still
+    gathered, and a heartbeat writes what is gathered too. A one-page document therefore costs two
+    job writes (claim and end), not six; a long one shows each change within `interval_s` (or a
+    heartbeat, when one page takes longer).
+    """
 
     def __init__(
         self,
@@ -44,6 +53,7 @@ class RunLease:
         heartbeat_s: float,
         clock: Callable[[], float] = time.time,
         observer: LeaseObserver | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.jobs = jobs
         self.task_id = task_id
@@ -52,8 +62,17 @@ class RunLease:
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.observer = observer
+        # The soft time limit as a time on `clock`. Celery raises SoftTimeLimitExceeded once, from a
+        # signal handler, wherever the run happens to be; a library's `except Exception` (pypdf has
+        # many) can swallow it and the run goes on to the hard kill. Checking it at every page
+        # and stage too makes the limit end the run cleanly (a `timeout`) whatever swallowed it.
+        self.deadline = deadline
         self.pages_total = 0
-        self._last_write = 0.0
+        self._last_write = clock()  # the claim was just written
+        self._pending: dict[str, object] = {}
+        # Held for every write of this run, so the heartbeat's write never lands after the end's
+        # and gathered fields are never lost between the two threads.
+        self._writing = threading.Lock()
         self._lost: Exception | None = None
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._beat_loop, name="docqueue-heartbeat", daemon=True)
@@ -71,48 +90,64 @@ class RunLease:
             self.observer.run_ended()
 
     def stage(self, stage: Stage, pages_total: int | None = None) -> None:
-        """Enter a stage; always written, so watchers see every stage."""
-        fields: dict[str, object] = {"stage": stage}
-        if pages_total is not None:
-            self.pages_total = pages_total
-            fields["pages_total"] = pages_total
-        self._write(fields)
+        """Enter a stage (written with the next write, see the class)."""
+        self.check()
+        with self._writing:
+            self._pending["stage"] = stage
+            if pages_total is not None:
+                self.pages_total = pages_total
+                self._pending["pages_total"] = pages_total
         if self.observer is not None:
             self.observer.stage_entered(stage)
+        self._write_when_due()
 
     def page_done(self, pages_done: int) -> None:
-        """Report a finished page; written when `interval_s` has passed or on the last page."""
+        """Report a finished page (written with the next write, see the class)."""
         self.check()
+        with self._writing:
+            self._pending["pages_done"] = pages_done
         if self.observer is not None:
             self.observer.pages_done(pages_done)
-        now = self.clock()
-        if pages_done >= self.pages_total or now - self._last_write >= self.interval_s:
-            self._write({"pages_done": pages_done})
+        self._write_when_due()
 
     def check(self) -> None:
-        """Raise if the heartbeat found the job cancelled or taken over."""
+        """Raise if the heartbeat found the job cancelled or taken over, or the soft time limit
+        has passed."""
         if self._lost is not None:
             raise self._lost
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise SoftTimeLimitExceeded("soft time limit passed (checked between pages)")
 
     def finish(self, update: Update) -> UpdateResult:
-        """The run's last write (succeeded, failed, dead-lettered, retrying), under this lease."""
+        """The run's last write (succeeded, failed, dead-lettered, retrying), under this lease,
+        with the progress not written yet (the update's own fields win)."""
         self._stop.set()
         if self.observer is not None:
             self.observer.run_ended()
-        return self.jobs.update(
-            Update(
-                task_id=self.task_id,
-                now=self.clock(),
-                from_states=_RUNNING,
-                run_id=self.run_id,
-                set=update.set,
-                incr=update.incr,
-                unset=update.unset,
-                terminal=update.terminal,
-                history=update.history,
-                dead_letter=update.dead_letter,
+        with self._writing:
+            return self.jobs.update(
+                Update(
+                    task_id=self.task_id,
+                    now=self.clock(),
+                    from_states=_RUNNING,
+                    run_id=self.run_id,
+                    set={**self._take_pending(), **update.set},
+                    incr=update.incr,
+                    unset=update.unset,
+                    terminal=update.terminal,
+                    history=update.history,
+                    dead_letter=update.dead_letter,
+                )
             )
-        )
+
+    def _take_pending(self) -> dict[str, object]:
+        fields, self._pending = self._pending, {}
+        return fields
+
+    def _write_when_due(self) -> None:
+        with self._writing:
+            if self._pending and self.clock() - self._last_write >= self.interval_s:
+                self._write(self._take_pending())
 
     def _write(self, fields: dict[str, object], event: bool = True) -> None:
         now = self.clock()
@@ -138,7 +173,9 @@ class RunLease:
     def _beat_loop(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
             try:
-                self._write({}, event=False)
+                with self._writing:
+                    fields = self._take_pending()
+                    self._write(fields, event=bool(fields))
             except (JobCancelled, LeaseLost) as exc:
                 self._lost = exc
                 return

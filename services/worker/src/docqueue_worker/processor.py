@@ -116,6 +116,7 @@ class DocumentProcessor:
             heartbeat_s=settings.heartbeat_interval_s,
             clock=self.clock,
             observer=self.run_observer(job) if self.run_observer is not None else None,
+            deadline=self.clock() + settings.task_soft_time_limit_s,
         ) as lease:
             try:
                 result_key = run_pipeline(job, self.blobs, lease, run_id, settings)

@@ -47,7 +47,6 @@ def create_args(job: Job, retention_s: int) -> list[str]:
         stamp(job.created_at + retention_s),
         keys.JOB_PREFIX,
         str(retention_s + BACKSTOP_GRACE_S),
-        str(EVENTS_MAXLEN),
     ]
 
 

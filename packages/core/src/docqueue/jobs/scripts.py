@@ -8,7 +8,10 @@ reads `dead_lettered` without its dead letter (or the reverse).
 
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history
 # ARGV: fields (JSON object of strings), now, created score, expires_at, job key prefix,
-#       backstop ttl seconds, events maxlen
+#       backstop ttl seconds
+# The events stream (KEYS[2]) is not written here: it starts with the job's first change, and a
+# reader of a job without one sends the job hash as its first event. A stream costs ~4.5 KB even
+# with one entry, more than the rest of a queued job together (see README "Performance").
 CREATE_JOB = """
 local existing = redis.call('GET', KEYS[6])
 if existing then
@@ -30,8 +33,6 @@ redis.call('SET', KEYS[6], fields['task_id'], 'EX', ttl)
 redis.call('ZADD', KEYS[5], ARGV[3], fields['task_id'])
 redis.call('ZADD', KEYS[3], ARGV[2], fields['task_id'])
 redis.call('ZADD', KEYS[4], ARGV[4], fields['task_id'])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('RPUSH', KEYS[7], cjson.encode({event = 'created', at = ARGV[2]}))
 redis.call('EXPIRE', KEYS[7], ttl)
 return {'created', fields['task_id']}

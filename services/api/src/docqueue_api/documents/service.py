@@ -22,6 +22,7 @@ from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.schemas import Accepted
 from docqueue_api.documents.upload import Upload, UploadLimits, receive_upload
 from docqueue_api.events.callback_url import CALLBACK_FIELD, accept_callback_url
+from docqueue_api.links import task_links
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
 
@@ -52,11 +53,8 @@ async def submit_document(
     blob_key = upload_key(task_id)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
     try:
-        # Opening a writer creates a file (or an S3 multipart upload): never on the event loop.
-        writer = await anyio.to_thread.run_sync(
-            partial(services.blobs.writer, blob_key, ttl_s=settings.retention_s)
-        )
-        upload = await receive_upload(request, limits, writer)
+        open_writer = partial(services.blobs.writer, blob_key, ttl_s=settings.retention_s)
+        upload = await receive_upload(request, limits, open_writer)
     except StorageError as exc:
         raise unavailable("document storage is unavailable") from exc
     try:
@@ -193,11 +191,12 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
 
 
 def accepted(request: Request, task_id: str, state: JobState, *, deduplicated: bool) -> Accepted:
+    links = task_links(request, task_id)
     return Accepted(
         task_id=task_id,
         state=state,
-        status_url=str(request.url_for("get_task", task_id=task_id)),
-        result_url=str(request.url_for("get_task_result", task_id=task_id)),
-        events_url=str(request.url_for("get_task_events", task_id=task_id)),
+        status_url=links.status_url,
+        result_url=links.result_url,
+        events_url=links.events_url,
         deduplicated=deduplicated,
     )

@@ -2,10 +2,13 @@
 
 Nothing is spooled: the file part is hashed, sniffed and written while it streams, so an upload
 over the size cap is refused without reading the rest of the body, and an upload that is refused
-for any reason leaves nothing behind.
+for any reason leaves nothing behind. The blob writer is opened with the first megabyte's write, so
+a small upload costs one trip to a worker thread (open, write, commit), not three, and a refused
+one never touches the store.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -163,16 +166,54 @@ def _boundary(request: Request) -> bytes:
     return boundary
 
 
-async def receive_upload(request: Request, limits: UploadLimits, writer: BlobWriter) -> Upload:
-    """Parse the body into `writer` and commit it; on any error the writer is aborted."""
+class _LazyWriter:
+    """A blob writer opened on its first write; each call is one trip to a worker thread (opening
+    a writer creates a file or starts an S3 multipart upload: never on the event loop)."""
+
+    def __init__(self, open_writer: Callable[[], BlobWriter]) -> None:
+        self._open_writer = open_writer
+        self._writer: BlobWriter | None = None
+
+    def _opened(self) -> BlobWriter:
+        if self._writer is None:
+            self._writer = self._open_writer()
+        return self._writer
+
+    def _write(self, data: bytes) -> None:
+        self._opened().write(data)
+
+    def _commit(self, data: bytes) -> None:
+        writer = self._opened()
+        if data:
+            writer.write(data)
+        writer.commit()
+
+    async def write(self, data: bytes) -> None:
+        await anyio.to_thread.run_sync(self._write, data)
+
+    async def commit(self, data: bytes) -> None:
+        """Write the last bytes and commit, in one trip."""
+        await anyio.to_thread.run_sync(self._commit, data)
+
+    async def abort(self) -> None:
+        if self._writer is not None:
+            await anyio.to_thread.run_sync(self._writer.abort)
+
+
+async def receive_upload(
+    request: Request, limits: UploadLimits, open_writer: Callable[[], BlobWriter]
+) -> Upload:
+    """Parse the body into a writer from `open_writer` and commit it; on any error the writer (if
+    one was opened) is aborted."""
+    writer = _LazyWriter(open_writer)
     try:
         return await _receive(request, limits, writer)
     except BaseException:
-        await anyio.to_thread.run_sync(writer.abort)
+        await writer.abort()
         raise
 
 
-async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -> Upload:
+async def _receive(request: Request, limits: UploadLimits, writer: _LazyWriter) -> Upload:
     boundary = _boundary(request)
     declared = request.headers.get("content-length")
     body_cap = upload_body_cap(limits)
@@ -214,8 +255,7 @@ async def _receive(request: Request, limits: UploadLimits, writer: BlobWriter) -
     if receiver.size == 0:
         raise ProblemError(400, "empty_file", "the file is empty")
     sniffed = sniffed or _sniff(receiver)
-    await _flush(receiver, writer)
-    await anyio.to_thread.run_sync(writer.commit)
+    await writer.commit(_take_pending(receiver))
     return Upload(
         filename=receiver.filename,
         media_type=sniffed,
@@ -234,8 +274,12 @@ def _sniff(receiver: _Receiver) -> MediaType:
     return media_type or MediaType.TEXT
 
 
-async def _flush(receiver: _Receiver, writer: BlobWriter) -> None:
+def _take_pending(receiver: _Receiver) -> bytes:
+    data = bytes(receiver.pending)
+    receiver.pending.clear()
+    return data
+
+
+async def _flush(receiver: _Receiver, writer: _LazyWriter) -> None:
     if receiver.pending:
-        data = bytes(receiver.pending)
-        receiver.pending.clear()
-        await anyio.to_thread.run_sync(writer.write, data)
+        await writer.write(_take_pending(receiver))

@@ -7,6 +7,7 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from docqueue.jobs.model import Job, JobState, Stage
+from docqueue_api.links import task_links
 
 
 class Progress(BaseModel):
@@ -66,6 +67,7 @@ class TaskView(BaseModel):
                 message=job.error_message or "",
                 retryable=job.error_retryable,
             )
+        links = task_links(request, job.task_id)
         return cls(
             task_id=job.task_id,
             state=job.state,
@@ -79,9 +81,9 @@ class TaskView(BaseModel):
             created_at=datetime.fromtimestamp(job.created_at, tz=UTC),
             started_at=_time(job.started_at),
             finished_at=_time(job.finished_at),
-            status_url=str(request.url_for("get_task", task_id=job.task_id)),
-            result_url=str(request.url_for("get_task_result", task_id=job.task_id)),
-            events_url=str(request.url_for("get_task_events", task_id=job.task_id)),
+            status_url=links.status_url,
+            result_url=links.result_url,
+            events_url=links.events_url,
             callback_url=job.callback_url,
             callback_deliveries=(
                 None

@@ -12,6 +12,7 @@ from docqueue.results import Page
 from docqueue_worker.pipeline.extract import extract_pdf_pages
 from docqueue_worker.pipeline.pdfium import open_pdfium
 from docqueue_worker.pipeline.read import open_pdf, pdf_metadata
+from docqueue_worker.pipeline.source import ClosingSource
 
 
 class PdfSource(Protocol):
@@ -32,7 +33,7 @@ class PdfSource(Protocol):
     ) -> None: ...
 
 
-class PypdfSource:
+class PypdfSource(ClosingSource):
     """pypdf's reader in the engine shape (the reading itself stays in read.py and extract.py)."""
 
     def __init__(self, reader: PdfReader) -> None:
@@ -47,14 +48,6 @@ class PypdfSource:
 
     def close(self) -> None:
         """pypdf holds nothing beyond the stream, which the caller closes."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def open_source(stream: BinaryIO, engine: PdfEngine, max_pages: int) -> PdfSource:

@@ -13,8 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -22,6 +21,7 @@ import pypdfium2.raw as pdfium_c
 from docqueue.errors import DocumentError, ErrorCode
 from docqueue.results import Page
 from docqueue_worker.pipeline.pdf_checks import check_page_count, clean_metadata
+from docqueue_worker.pipeline.source import ClosingSource
 
 # PDFium marks a word hyphenated across a line break with U+FFFE and drops the break; the word is
 # joined, which is what retrieval wants.
@@ -52,7 +52,7 @@ def normalize_text(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace(_LINE_BREAK_HYPHEN, "").replace("\x00", "")
 
 
-class PdfiumSource:
+class PdfiumSource(ClosingSource):
     """An open PDFium document: its page count, its pages' text in order, and its metadata."""
 
     def __init__(self, document: pdfium.PdfDocument, copy: BinaryIO | None = None) -> None:
@@ -79,14 +79,6 @@ class PdfiumSource:
         self.document.close()
         if self.copy is not None:
             self.copy.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def open_pdfium(stream: BinaryIO, max_pages: int) -> PdfiumSource:
