@@ -25,6 +25,7 @@ from docqueue.jobs.model import Job, JobState, Stage
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
+from docqueue.storage.base import StorageError, result_key
 from docqueue_worker.lease import LeaseObserver, RunLease
 from docqueue_worker.pipeline.run import run_pipeline
 
@@ -104,6 +105,7 @@ class DocumentProcessor:
         if not claimed.ok or claimed.job is None:
             log.info("lost the race to claim", extra={"task_id": task_id})
             return DONE
+        self._discard_unpublished(job)
         return self._run(claimed.job, run_id)
 
     def _run(self, job: Job, run_id: str) -> Outcome:
@@ -238,7 +240,25 @@ class DocumentProcessor:
         )
         if ended.ok and ended.job is not None:
             log.warning("job dead-lettered", extra={"task_id": job.task_id, "error_code": code})
+            self._discard_unpublished(job)
             self._notify(ended.job)
+
+    def _discard_unpublished(self, job: Job) -> None:
+        """Delete the result the job's last run may have stored but never published.
+
+        A run stores its result blob, then publishes it with its last job write; a run that died
+        or lost Redis between the two left a blob that is nobody's result. Called once that run
+        can no longer publish (its run id was replaced by a new claim, or the job ended without
+        it), so the blob is unreachable and at most one result exists per job. A run that still
+        tries to publish fails its compare-and-set and deletes its own blob anyway.
+        """
+        if job.run_id is None or job.state == JobState.SUCCEEDED:
+            return
+        try:
+            self.blobs.delete(result_key(job.task_id, job.run_id))
+        except StorageError:
+            # Harmless: retention deletes every blob of the job with it.
+            log.warning("could not delete an unpublished result", extra={"task_id": job.task_id})
 
     @staticmethod
     def _dead_letter(job: Job, code: ErrorCode, message: str, trace: str) -> dict[str, str]:
