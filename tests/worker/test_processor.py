@@ -8,6 +8,7 @@ delivery ends the job next must delete it.
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -28,7 +29,7 @@ def blobs(tmp_path: Path) -> FileBlobStore:
     return FileBlobStore(tmp_path / "blobs")
 
 
-def died_after_storing(redis_url: str, client: redis.Redis, blobs: FileBlobStore, **fields: object) -> str:
+def died_after_storing(redis_url: str, client: redis.Redis, blobs: FileBlobStore, **fields: Any) -> str:
     """A running job whose run stored its result and then vanished; returns that run's id."""
     job = hold_job(redis_url, "t-unpublished")
     blobs.put(job.blob_key, make_pdf(2), ttl_s=RETENTION_S)
