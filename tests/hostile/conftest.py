@@ -23,6 +23,9 @@ MIB = 1024 * 1024
 UPLOAD_CAP_BYTES = 1 * MIB
 SOFT_TIME_LIMIT_S = 60
 MAX_MEMORY_MB = 1024
+# The worker every hostile test shares (its metrics are scanned for leaks).
+HOSTILE_WORKER = "hostile-worker"
+
 HOSTILE_ENV = {
     **TEST_ENV,
     "DOCQUEUE_MAX_UPLOAD_BYTES": str(UPLOAD_CAP_BYTES),
@@ -83,7 +86,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
     stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
     try:
         api_process, api_url = stack.start_api()
-        worker = stack.start_worker(name="hostile-worker", concurrency=1)
+        worker = stack.start_worker(name=HOSTILE_WORKER, concurrency=1)
         yield HostileStack(stack, client, api_process, api_url, worker)
     finally:
         stack.stop()
