@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # Failures worth another attempt: the infrastructure hiccupped, the document did nothing wrong.
 TRANSIENT_ERRORS = (TransientError, redis.ConnectionError, redis.TimeoutError, ConnectionError)
+# How long after the soft time limit the lease's own check ends a run whose Celery signal was
+# swallowed (pypdf catches broad exceptions) or has not arrived yet (the pool's timer starts when the
+# main process sees the job accepted, which lags under load).
+SOFT_LIMIT_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class DocumentProcessor:
 
     def _run(self, job: Job, run_id: str) -> Outcome:
         settings = self.settings
-        with RunLease(
+        lease = RunLease(
             self.jobs,
             job.task_id,
             run_id,
@@ -118,52 +122,67 @@ class DocumentProcessor:
             heartbeat_s=settings.heartbeat_interval_s,
             clock=self.clock,
             observer=self.run_observer(job) if self.run_observer is not None else None,
-            deadline=self.clock() + settings.task_soft_time_limit_s,
-        ) as lease:
-            try:
-                result_key = run_pipeline(job, self.blobs, lease, run_id, settings)
-            except DocumentError as exc:
-                self._end(lease, job, JobState.FAILED, exc.code, exc.message)
-                return DONE
-            except MemoryError:
-                # The pool process's memory cap stopped a document that inflates without bound.
-                message = "the document needs more memory than a worker may use"
-                self._end(lease, job, JobState.FAILED, ErrorCode.DOCUMENT_TOO_COMPLEX, message)
-                return DONE
-            except (JobCancelled, LeaseLost) as exc:
-                log.info("run stopped: %s", type(exc).__name__, extra={"task_id": job.task_id})
-                return DONE
-            except SoftTimeLimitExceeded:
-                message = f"processing took longer than {settings.task_soft_time_limit_s}s"
-                self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.TIMEOUT, message)
-                return DONE
-            except TRANSIENT_ERRORS as exc:
-                return self._retry_or_give_up(lease, job, exc)
-            except Exception as exc:
-                log.exception("unexpected error", extra={"task_id": job.task_id})
-                self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.INTERNAL_ERROR, repr(exc))
-                return DONE
-            finished = lease.finish(
-                Update(
-                    task_id=job.task_id,
-                    now=self.clock(),
-                    set={
-                        "state": JobState.SUCCEEDED,
-                        "stage": Stage.DONE,
-                        "result_key": result_key,
-                        "finished_at": self.clock(),
-                    },
-                    unset=("error_code", "error_message"),
-                    terminal=True,
-                    history={"event": "succeeded", "run_id": run_id},
-                )
-            )
-            if not finished.ok:
-                # Cancelled or taken over while storing: this run's result must not exist.
-                self.blobs.delete(result_key)
-            elif finished.job is not None:
-                self._notify(finished.job)
+            # A little after Celery's own soft limit, whose signal normally comes first.
+            deadline=self.clock() + settings.task_soft_time_limit_s + SOFT_LIMIT_GRACE_S,
+        )
+        try:
+            with lease:
+                return self._attempt(lease, job, run_id)
+        except SoftTimeLimitExceeded:
+            # Celery delivers its soft limit once, from a signal handler, wherever the run is: in
+            # the pipeline, or while an ending is being written or the lease closed (the lease's
+            # own check fired first, or a failure was handled just at the limit). End the run as a
+            # timeout; if an ending was already written, this compare-and-set changes nothing.
+            self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.TIMEOUT, self._timeout_message())
             return DONE
+
+    def _timeout_message(self) -> str:
+        return f"processing took longer than {self.settings.task_soft_time_limit_s}s"
+
+    def _attempt(self, lease: RunLease, job: Job, run_id: str) -> Outcome:
+        settings = self.settings
+        try:
+            result_key = run_pipeline(job, self.blobs, lease, run_id, settings)
+        except DocumentError as exc:
+            self._end(lease, job, JobState.FAILED, exc.code, exc.message)
+            return DONE
+        except MemoryError:
+            # The pool process's memory cap stopped a document that inflates without bound.
+            message = "the document needs more memory than a worker may use"
+            self._end(lease, job, JobState.FAILED, ErrorCode.DOCUMENT_TOO_COMPLEX, message)
+            return DONE
+        except (JobCancelled, LeaseLost) as exc:
+            log.info("run stopped: %s", type(exc).__name__, extra={"task_id": job.task_id})
+            return DONE
+        except SoftTimeLimitExceeded:
+            raise  # ended as a timeout by _run, wherever the signal lands
+        except TRANSIENT_ERRORS as exc:
+            return self._retry_or_give_up(lease, job, exc)
+        except Exception as exc:
+            log.exception("unexpected error", extra={"task_id": job.task_id})
+            self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.INTERNAL_ERROR, repr(exc))
+            return DONE
+        finished = lease.finish(
+            Update(
+                task_id=job.task_id,
+                now=self.clock(),
+                set={
+                    "state": JobState.SUCCEEDED,
+                    "stage": Stage.DONE,
+                    "result_key": result_key,
+                    "finished_at": self.clock(),
+                },
+                unset=("error_code", "error_message"),
+                terminal=True,
+                history={"event": "succeeded", "run_id": run_id},
+            )
+        )
+        if not finished.ok:
+            # Cancelled or taken over while storing: this run's result must not exist.
+            self.blobs.delete(result_key)
+        elif finished.job is not None:
+            self._notify(finished.job)
+        return DONE
 
     def _retry_or_give_up(self, lease: RunLease, job: Job, exc: BaseException) -> Outcome:
         retries = job.attempts  # attempts already counts this delivery
