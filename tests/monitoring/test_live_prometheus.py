@@ -165,6 +165,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
         with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
             run_load(live, client, root / "stack" / "blobs", start_worker)
+        # Beat comes last: its own worker would answer the worker_up wait above too early. Its
+        # reconciler runs are what DocqueueMaintenanceStalled counts (every job has ended, so a
+        # run finds nothing to re-queue and the load's counts stay as they are).
+        stack.start_beat(env={"DOCQUEUE_RECONCILE_INTERVAL_S": "1"})
         # A few scrapes after the last job ended, so every counter holds its final value.
         time.sleep(3)
         yield live
@@ -281,6 +285,20 @@ def test_the_celery_exporter_sees_the_api_and_worker_events(live: Live) -> None:
     assert _settles(live, f"sum(celery_task_retried_total{{{documents}}})", lambda v: v >= 1)
     assert _value(live, "sum(celery_worker_up)") >= 1
     assert _value(live, 'max(celery_active_worker_count{queue_name="documents"})') >= 1
+
+
+def test_the_celery_exporter_counts_the_reconcilers_runs(live: Live) -> None:
+    # The series DocqueueMaintenanceStalled reads: beat's maintenance worker sends task events.
+    runs = 'sum(celery_task_succeeded_total{name="maintenance.reconcile"}) or vector(0)'
+    assert _settles(live, runs, lambda v: v >= 2, timeout_s=60), _value(live, runs)
+    # ... and on these real series the alert's condition holds no more once runs are counted.
+    [query] = [
+        rule["query"]
+        for group in live.prometheus.api("rules")["groups"]
+        for rule in group["rules"]
+        if rule["name"] == "DocqueueMaintenanceStalled"
+    ]
+    assert _settles(live, f"count({query}) or vector(0)", lambda v: v == 0), query
 
 
 def test_flower_serves_under_its_prefix_with_basic_auth(live: Live) -> None:
