@@ -81,17 +81,16 @@ class HostileStack:
 @pytest.fixture(scope="session")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
     # A Redis of its own: these tests assert on every key a tenant leaves behind.
-    server = RedisServer(tmp_path_factory.mktemp("hostile-redis"), appendonly=False).start()
-    client = redis.Redis.from_url(server.url)
-    stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
-    try:
-        api_process, api_url = stack.start_api()
-        worker = stack.start_worker(name=HOSTILE_WORKER, concurrency=1)
-        yield HostileStack(stack, client, api_process, api_url, worker)
-    finally:
-        stack.stop()
-        client.close()
-        server.stop()
+    with RedisServer(tmp_path_factory.mktemp("hostile-redis"), appendonly=False).start() as server:
+        client = redis.Redis.from_url(server.url)
+        stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
+        try:
+            api_process, api_url = stack.start_api()
+            worker = stack.start_worker(name=HOSTILE_WORKER, concurrency=1)
+            yield HostileStack(stack, client, api_process, api_url, worker)
+        finally:
+            stack.stop()
+            client.close()
 
 
 @pytest.fixture

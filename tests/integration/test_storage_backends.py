@@ -45,11 +45,8 @@ def run_round_trip(stack: Stack, redis_client: redis.Redis) -> tuple[str, dict[s
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, redis.Redis]]:
     """A Redis of this test's own: on the shared one, the session's worker (file storage) could
     take this test's job."""
-    server = RedisServer(tmp_path / "redis", appendonly=False).start()
-    try:
+    with RedisServer(tmp_path / "redis", appendonly=False).start() as server:
         yield server.url, redis.Redis.from_url(server.url)
-    finally:
-        server.stop()
 
 
 def test_round_trip_with_redis_blobs(own_redis: tuple[str, redis.Redis], tmp_path: Path) -> None:

@@ -62,11 +62,8 @@ def test_probe_fails_when_the_file_was_never_written(tmp_path: Path) -> None:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of this test's own: the broker-loss case stops it."""
-    server = RedisServer(tmp_path / "redis", appendonly=False).start()
-    try:
+    with RedisServer(tmp_path / "redis", appendonly=False).start() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

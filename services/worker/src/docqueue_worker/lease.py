@@ -62,10 +62,11 @@ class RunLease:
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.observer = observer
-        # The soft time limit as a time on `clock`. Celery raises SoftTimeLimitExceeded once, from a
-        # signal handler, wherever the run happens to be; a library's `except Exception` (pypdf has
-        # many) can swallow it and the run goes on to the hard kill. Checking it at every page
-        # and stage too makes the limit end the run cleanly (a `timeout`) whatever swallowed it.
+        # When the run must stop, as a time on `clock`: the soft time limit (the processor adds a
+        # little grace). Celery raises SoftTimeLimitExceeded once, from a signal handler, wherever
+        # the run happens to be; a library's `except Exception` (pypdf has many) can swallow it and
+        # the run goes on to the hard kill. Checking it at every page and stage too makes the limit
+        # end the run cleanly (a `timeout`) whatever swallowed it.
         self.deadline = deadline
         self.pages_total = 0
         self._last_write = clock()  # the claim was just written
