@@ -22,6 +22,8 @@ from fastapi import FastAPI, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pypdf import PdfReader
 
+from docqueue.redis_url import resolve_redis_url
+
 QUEUE = "bench:uploads"
 BLOB_DIR = Path(os.environ["BENCH_BLOB_DIR"])
 
@@ -29,7 +31,7 @@ BLOB_DIR = Path(os.environ["BENCH_BLOB_DIR"])
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     BLOB_DIR.mkdir(parents=True, exist_ok=True)
-    app.state.redis = aioredis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    app.state.redis = aioredis.Redis.from_url(resolve_redis_url().url)
     yield
     await app.state.redis.aclose()
 

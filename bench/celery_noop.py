@@ -17,7 +17,8 @@ def reply_key(token: str) -> str:
     return f"bench:reply:{token}"
 
 
-settings = Settings(redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+# The bench stack hands it its private Redis as DOCQUEUE_REDIS_URL, as it does to docqueue.
+settings = Settings()
 app = create_celery_app(settings, main="bench")
 app.conf.task_queues = [
     *app.conf.task_queues,

@@ -69,9 +69,7 @@ class BenchStack:
             sys.executable, "-m", "uvicorn", "bench.baseline_app:app",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         ]  # fmt: skip
-        env = self.stack.base_env(
-            {"BENCH_REDIS_URL": self.redis_server.url, "BENCH_BLOB_DIR": str(self.root / "baseline-blobs")}
-        )
+        env = self.stack.base_env({"BENCH_BLOB_DIR": str(self.root / "baseline-blobs")})
         process = Process("baseline", argv, env, self.root / "logs" / "baseline.log").start()
         self.extra.append(process)
         url = f"http://127.0.0.1:{port}"
@@ -86,7 +84,7 @@ class BenchStack:
             "--queues", "bench", "--concurrency", "1", "--loglevel", "INFO",
             "--without-mingle", "--without-gossip", "--hostname", "noop@%h",
         ]  # fmt: skip
-        env = self.stack.base_env({"BENCH_REDIS_URL": self.redis_server.url})
+        env = self.stack.base_env()
         process = Process("noop-worker", argv, env, self.root / "logs" / "noop.log").start()
         self.extra.append(process)
         if not wait_until(lambda: "ready." in process.log_tail(200) or not process.alive(), timeout_s=60):
@@ -119,6 +117,7 @@ class BenchStack:
 
 @contextmanager
 def bench_stack(env: Mapping[str, str] | None = None) -> Iterator[BenchStack]:
+    # Always a Redis of its own, whatever DOCQUEUE_REDIS_URL or REDIS_URL say: `flush` deletes keys.
     root = Path(tempfile.mkdtemp(prefix="docqueue-bench-"))
     server = RedisServer(root / "redis", appendonly=False).start()
     stack = Stack(redis_url=server.url, run_dir=root, env={**BENCH_ENV, **(env or {})})

@@ -1,6 +1,5 @@
 """Shared fixtures: a real Redis and, for integration tests, a real API and `celery worker`."""
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ import pytest
 import redis
 
 from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.redis_url import resolve_redis_url
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 
@@ -28,10 +28,11 @@ TEST_ENV = {
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """REDIS_URL when given; otherwise a redis-server of our own on a free port."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
+    """DOCQUEUE_REDIS_URL or REDIS_URL when given (docqueue.redis_url); otherwise a redis-server of
+    our own on a free port."""
+    given = resolve_redis_url()
+    if given.variable:
+        yield given.url
         return
     with RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start() as server:
         yield server.url

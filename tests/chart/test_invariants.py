@@ -332,3 +332,17 @@ def test_redis_of_our_own_is_durable_and_never_evicts(defaults: list[Resource]) 
     assert pairs["--maxmemory-policy"] == "noeviction"
     assert pairs["--requirepass"] == "$(REDIS_PASSWORD)"
     assert redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "8Gi"
+
+
+@ALL
+def test_docqueue_containers_name_redis_in_one_variable(stem: str, rendered: dict[str, list[Resource]]) -> None:
+    # docqueue.redis_url refuses DOCQUEUE_REDIS_URL and REDIS_URL set to different URLs: the chart
+    # sets only the first, so a platform's own REDIS_URL (extraEnv) is the one thing that could clash.
+    checked = 0
+    for _, pod in pod_templates(rendered[stem]):
+        for c in pod["spec"].get("containers", []) + pod["spec"].get("initContainers", []):
+            env = env_of(c)
+            if "DOCQUEUE_REDIS_URL" in env:
+                checked += 1
+                assert "REDIS_URL" not in env, f"{c['name']} sets both Redis URL variables"
+    assert checked >= 3, "api, worker and beat read DOCQUEUE_REDIS_URL"

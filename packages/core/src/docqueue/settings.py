@@ -4,12 +4,20 @@ Each service subclasses `Settings` with its own fields; all of them validate at 
 refuses to start on an unsafe combination instead of losing work later.
 """
 
-from typing import Literal, Self
+import logging
+import sys
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from docqueue.jobs.model import PdfEngine
+from docqueue.redis_url import DEFAULT_REDIS_URL, RedisUrlConflict, describe_redis_url, resolve_redis_url
 
 MIB = 1024 * 1024
 
@@ -20,7 +28,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCQUEUE_", extra="ignore", frozen=True)
 
     # --- connections -----------------------------------------------------------------------
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Jobs, events, dead letters, API keys. Read from DOCQUEUE_REDIS_URL, else REDIS_URL (both set
+    # and different: refused), see docqueue.redis_url.
+    redis_url: str = DEFAULT_REDIS_URL
     # The Celery broker; defaults to redis_url. Jobs, events and dead letters always live in redis_url.
     broker_url: str | None = None
     # Where uploads and results are kept: file:///dir, redis://host/db or s3://bucket/prefix.
@@ -82,6 +92,24 @@ class Settings(BaseSettings):
     # The API's public base URL (https://docqueue.example.com), for links in callback events.
     public_url: str | None = None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments first, then the one Redis URL rule, then DOCQUEUE_* variables.
+        return (
+            init_settings,
+            _RedisUrlSource(settings_cls),
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        )
+
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.redis_url
@@ -141,3 +169,33 @@ def is_placeholder_secret(secret: str) -> bool:
     """Too short to resist guessing, or a value copied from documentation."""
     lowered = secret.strip().lower()
     return len(lowered) < 32 or any(mark in lowered for mark in _PLACEHOLDER_MARKS) or len(set(lowered)) < 8
+
+
+class _RedisUrlSource(PydanticBaseSettingsSource):
+    """`redis_url` from `resolve_redis_url`: DOCQUEUE_REDIS_URL, else REDIS_URL; raises
+    `RedisUrlConflict` when both are set and differ."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if "redis_url" in self.current_state:
+            return {}  # given explicitly (Settings(redis_url=...)): the environment is not read
+        choice = resolve_redis_url()
+        return {"redis_url": choice.url} if choice.variable else {}
+
+
+S = TypeVar("S", bound=Settings)
+
+
+def load_settings(settings_cls: type[S], process: str) -> S:
+    """A process's settings from its environment, or exit saying why it refuses to start."""
+    try:
+        return settings_cls()
+    except (ValidationError, RedisUrlConflict) as exc:
+        sys.exit(f"{process}: refusing to start, the settings are unsafe:\n{exc}")
+
+
+def log_connections(settings: Settings) -> None:
+    """One line at start naming the Redis this process uses and where that came from."""
+    logging.getLogger("docqueue.settings").info("Redis: %s", describe_redis_url(settings.redis_url))

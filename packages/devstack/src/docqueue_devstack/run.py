@@ -1,6 +1,7 @@
 """`make run`: the whole docqueue stack on this machine until Ctrl-C.
 
-Uses REDIS_URL when set, otherwise starts its own Redis (AOF) under .run/. Starts api, worker,
+Uses DOCQUEUE_REDIS_URL or REDIS_URL when one is set (as every docqueue process does, see
+docqueue.redis_url), otherwise starts its own Redis (AOF) under .run/. Starts api, worker,
 beat, Flower and the celery-exporter, prints where they are and a development API key.
 """
 
@@ -15,6 +16,7 @@ import redis
 
 from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.redis_url import RedisUrlConflict, mask_url, resolve_redis_url
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import EXPORTER_PORT, FLOWER_PORT, Stack
 
@@ -24,14 +26,21 @@ DEV_TENANT = "dev"
 def main() -> None:
     run_dir = Path(os.environ.get("DOCQUEUE_RUN_DIR", ".run")).resolve()
     api_port = int(os.environ.get("DOCQUEUE_API_PORT", "8000"))
+    flower_port = int(os.environ.get("DOCQUEUE_FLOWER_PORT", str(FLOWER_PORT)))
+    exporter_port = int(os.environ.get("DOCQUEUE_EXPORTER_PORT", str(EXPORTER_PORT)))
     flower_auth = os.environ.get("DOCQUEUE_FLOWER_BASIC_AUTH", "admin:admin")
     exporter_python = run_dir / "exporter-venv" / "bin" / "python"
 
     redis_server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    try:
+        choice = resolve_redis_url()
+    except RedisUrlConflict as exc:
+        sys.exit(f"make run: refusing to start: {exc}")
+    redis_url = choice.url
+    if choice.variable is None:
         redis_server = RedisServer(run_dir / "redis").start()
         redis_url = redis_server.url
+    redis_origin = f"from {choice.variable}" if choice.variable else "its own, under the run directory"
     env = {
         "DOCQUEUE_LOG_FORMAT": "text",
         # Webhooks work out of the box on one machine: signed with a per-run secret, and allowed
@@ -60,11 +69,14 @@ def main() -> None:
             restart=True,
         )
         stack.start_beat()
-        _, flower_url = stack.start_flower(port=FLOWER_PORT, basic_auth=flower_auth)
+        _, flower_url = stack.start_flower(port=flower_port, basic_auth=flower_auth)
         exporter_url = "(not installed: run `make exporter`)"
         if exporter_python.exists():
-            _, exporter_url = stack.start_exporter(exporter_python, port=EXPORTER_PORT)
-        print(banner(api_url, flower_url, flower_auth, exporter_url, redis_url, key, run_dir), flush=True)
+            _, exporter_url = stack.start_exporter(exporter_python, port=exporter_port)
+        print(
+            banner(api_url, flower_url, flower_auth, exporter_url, (redis_url, redis_origin), key, run_dir),
+            flush=True,
+        )
         metrics = "  ".join(f"{name}: {url}" for name, url in stack.worker_metrics.items())
         print(f"  Prometheus metrics: api: {api_url}/metrics  {metrics}", flush=True)
         print(f"  Webhook signing secret: {env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
@@ -86,7 +98,13 @@ def main() -> None:
 
 
 def banner(
-    api: str, flower: str, flower_auth: str, exporter: str, redis_url: str, key: str, run_dir: Path
+    api: str,
+    flower: str,
+    flower_auth: str,
+    exporter: str,
+    redis: tuple[str, str],
+    key: str,
+    run_dir: Path,
 ) -> str:
     return f"""
 docqueue is running (Ctrl-C stops everything)
@@ -94,11 +112,13 @@ docqueue is running (Ctrl-C stops everything)
   API              {api}          (docs: {api}/docs)
   Flower           {flower}   (basic auth {flower_auth})
   celery-exporter  {exporter}
-  Redis            {redis_url}
+  Redis            {mask_url(redis[0])} ({redis[1]})
   logs             {run_dir}/logs/
 
   API key (tenant "{DEV_TENANT}", all scopes):
     export DOCQUEUE_URL={api} DOCQUEUE_API_KEY={key}
+  More keys (docqueue-keys reads the same variables as every docqueue process):
+    DOCQUEUE_REDIS_URL={mask_url(redis[0])} uv run docqueue-keys create --tenant acme
 
   Try it:
     curl -s -H "Authorization: Bearer $DOCQUEUE_API_KEY" -F file=@some.pdf $DOCQUEUE_URL/v1/documents

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from docqueue.redis_url import REDIS_URL_VARIABLES
 from docqueue_devstack.processes import Process, Supervisor, free_port, http_ok, wait_until
 
 EXPORTER_PORT = 9808
@@ -19,16 +20,20 @@ class Stack:
     redis_url: str
     run_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    # The variable the children read redis_url from (REDIS_URL works too, see docqueue.redis_url).
+    redis_variable: str = "DOCQUEUE_REDIS_URL"
     processes: list[Process] = field(default_factory=list)
     supervisor: Supervisor = field(default_factory=Supervisor)
     # Worker name -> the URL its main process serves Prometheus metrics on.
     worker_metrics: dict[str, str] = field(default_factory=dict)
 
     def base_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ)
+        # The children's Redis is this stack's alone: an inherited REDIS_URL naming another one
+        # would make them refuse to start (docqueue.redis_url).
+        env = {name: value for name, value in os.environ.items() if name not in REDIS_URL_VARIABLES}
         env.update(
             {
-                "DOCQUEUE_REDIS_URL": self.redis_url,
+                self.redis_variable: self.redis_url,
                 "DOCQUEUE_STORAGE_URL": f"file://{self.run_dir / 'blobs'}",
                 "PYTHONUNBUFFERED": "1",
             }

@@ -1,12 +1,19 @@
-"""`docqueue-keys`: create and revoke API keys (stored hashed in Redis)."""
+"""`docqueue-keys`: create and revoke API keys (stored hashed in Redis).
+
+The key goes to the Redis every docqueue process uses (DOCQUEUE_REDIS_URL, else REDIS_URL); the
+tool says which on stderr, so a key written to the wrong Redis is seen at once, not as a 401.
+"""
 
 import argparse
 import sys
 
 import redis
 
+from docqueue import names
 from docqueue.auth import Scope, generate_api_key, hash_api_key, revoke_api_key, store_api_key
-from docqueue.settings import Settings
+from docqueue.jobs import keys
+from docqueue.redis_url import describe_redis_url
+from docqueue.settings import Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,16 +30,35 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("key", help="the key, or its sha256 digest")
     args = parser.parse_args(argv)
 
-    client: redis.Redis = redis.Redis.from_url(Settings().redis_url)
+    settings = load_settings(Settings, "docqueue-keys")
+    client: redis.Redis = redis.Redis.from_url(settings.redis_url)
+    where = describe_redis_url(settings.redis_url)
     if args.command == "create":
         scopes = {Scope(scope.strip()) for scope in args.scopes.split(",") if scope.strip()}
         key = args.key or generate_api_key()
+        unused = not holds_docqueue_data(client)
         store_api_key(client, key, args.tenant, scopes, args.name)
+        # stdout holds the key alone, so `KEY=$(docqueue-keys create ...)` works.
         print(key)
+        print(f"docqueue-keys: key for tenant {args.tenant!r} written to Redis {where}", file=sys.stderr)
+        if unused:
+            print(
+                "docqueue-keys: warning: this Redis holds no other docqueue data, so no docqueue "
+                "stack seems to use it; set DOCQUEUE_REDIS_URL (or REDIS_URL) to the stack's Redis",
+                file=sys.stderr,
+            )
     else:
         digest = args.key if len(args.key) == 64 else hash_api_key(args.key)
         if not revoke_api_key(client, digest):
-            sys.exit("no such key")
+            sys.exit(f"docqueue-keys: no such key in Redis {where}")
+        print(f"docqueue-keys: key revoked in Redis {where}", file=sys.stderr)
+
+
+def holds_docqueue_data(client: redis.Redis) -> bool:
+    """Any docqueue key, or a worker's binding of the documents queue (a new, idle stack)."""
+    if client.exists(f"_kombu.binding.{names.DOCUMENTS_QUEUE}"):
+        return True
+    return next(iter(client.scan_iter(match=f"{keys.PREFIX}*", count=1000)), None) is not None
 
 
 if __name__ == "__main__":

@@ -7,18 +7,14 @@ second replica waits and takes over when the lock expires.
 
 import sys
 
-from pydantic import ValidationError
-
 from docqueue import names
 
 
 def main() -> None:
+    from docqueue.settings import load_settings
     from docqueue_beat.settings import BeatSettings
 
-    try:
-        settings = BeatSettings()
-    except ValidationError as exc:
-        sys.exit(f"docqueue-beat: refusing to start, the settings are unsafe:\n{exc}")
+    settings = load_settings(BeatSettings, "docqueue-beat")
     from docqueue_beat.main import app
 
     app.worker_main(

@@ -3,20 +3,16 @@
 import os
 import sys
 
-from pydantic import ValidationError
-
 
 def main() -> None:
     # Read by billiard when Celery is imported: SIGTERM (a pod stop) becomes the soft-then-cold
     # shutdown of SIGQUIT, so unfinished work is re-queued at once instead of after the
     # visibility timeout.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+    from docqueue.settings import load_settings
     from docqueue_worker.settings import WorkerSettings
 
-    try:
-        settings = WorkerSettings()
-    except ValidationError as exc:
-        sys.exit(f"docqueue-worker: refusing to start, the settings are unsafe:\n{exc}")
+    settings = load_settings(WorkerSettings, "docqueue-worker")
     if settings.metrics_port:
         # Before prometheus_client is imported: pool processes write their samples there and
         # this process serves the sum (see docqueue.metrics_server).

@@ -4,6 +4,7 @@ from celery.signals import setup_logging, worker_process_init
 
 from docqueue.celery_app import create_celery_app
 from docqueue.logging_config import configure_logging
+from docqueue.settings import load_settings, log_connections
 from docqueue.telemetry import setup_tracing
 from docqueue_worker.context import ContextHolder
 from docqueue_worker.limits import cap_memory
@@ -12,9 +13,10 @@ from docqueue_worker.observability import install_worker_signals
 from docqueue_worker.settings import WorkerSettings
 from docqueue_worker.tasks import register_tasks
 
-settings = WorkerSettings()
+settings = load_settings(WorkerSettings, "docqueue-worker")
 # Now, not only when Celery sets logging up: its start-up warnings already go through ours.
 configure_logging(settings.log_level, settings.log_format, service="worker")
+log_connections(settings)
 app = create_celery_app(settings, main="docqueue_worker")
 context = ContextHolder(settings, app)
 register_tasks(app, context)
