@@ -335,7 +335,9 @@ def test_redis_of_our_own_is_durable_and_never_evicts(defaults: list[Resource]) 
 
 
 @ALL
-def test_docqueue_containers_name_redis_in_one_variable(stem: str, rendered: dict[str, list[Resource]]) -> None:
+def test_docqueue_containers_name_redis_in_one_variable(
+    stem: str, rendered: dict[str, list[Resource]]
+) -> None:
     # docqueue.redis_url refuses DOCQUEUE_REDIS_URL and REDIS_URL set to different URLs: the chart
     # sets only the first, so a platform's own REDIS_URL (extraEnv) is the one thing that could clash.
     checked = 0
