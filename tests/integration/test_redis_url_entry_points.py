@@ -13,10 +13,10 @@ import pytest
 import redis
 
 from docqueue.redis_url import REDIS_URL_VARIABLES
-from docqueue_devstack.processes import free_port, wait_until
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
+from tests.support.devstack import devstack
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
 
@@ -110,30 +110,14 @@ def test_keys_warns_about_a_redis_no_stack_uses(tmp_path: Path) -> None:
 
 def test_a_key_made_with_redis_url_is_accepted_by_make_run(tmp_path: Path) -> None:
     """The issue's own command: `REDIS_URL=... docqueue-keys create` against a running `make run`."""
-    with RedisServer(tmp_path / "redis", appendonly=False).start() as server:
-        api_port = free_port()
-        env = clean_env(
-            REDIS_URL=server.url,
-            DOCQUEUE_RUN_DIR=str(tmp_path / "run"),
-            DOCQUEUE_API_PORT=str(api_port),
-            DOCQUEUE_FLOWER_PORT=str(free_port()),
-            DOCQUEUE_LOG_FORMAT="text",
-        )
-        log = tmp_path / "make-run.log"
-        with log.open("wb") as out:
-            devstack = subprocess.Popen(
-                [sys.executable, "-m", "docqueue_devstack.run"], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_until(lambda: "docqueue is running" in log.read_text() or devstack.poll() is not None, 120)
-            banner = log.read_text()
-            assert "docqueue is running" in banner, banner
-            assert f"Redis            {server.url} (from REDIS_URL)" in banner
-            made = docqueue_keys(clean_env(REDIS_URL=server.url), "create", "--tenant", "acme")
-            assert made.returncode == 0, made.stderr
-            headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
-            answer = httpx.get(f"http://127.0.0.1:{api_port}/v1/tasks/{uuid.uuid4()}", headers=headers)
-            assert answer.status_code == 404, answer.text  # authenticated: the key is in the stack's Redis
-        finally:
-            devstack.send_signal(2)
-            devstack.wait(60)
+    with (
+        RedisServer(tmp_path / "redis", appendonly=False).start() as server,
+        devstack(tmp_path, env={"REDIS_URL": server.url}) as run,
+    ):
+        run.wait_running()
+        assert f"Redis            {server.url} (from REDIS_URL)" in run.output()
+        made = docqueue_keys(clean_env(REDIS_URL=server.url), "create", "--tenant", "acme")
+        assert made.returncode == 0, made.stderr
+        headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+        answer = httpx.get(f"http://127.0.0.1:{run.api_port}/v1/tasks/{uuid.uuid4()}", headers=headers)
+        assert answer.status_code == 404, answer.text  # authenticated: the key is in the stack's Redis

@@ -1,11 +1,15 @@
 """Start and stop child processes by PID. Each child leads its own process group, so stopping it
-also stops whatever it forked (Celery's pool children) without ever matching processes by name."""
+also stops whatever it forked (Celery's pool children) without ever matching processes by name.
+A watchdog (`reaper.py`) stops every group still running when this process ends in any way, so
+nothing outlives `make run` or a test run, even when they are killed."""
 
+import atexit
 import contextlib
 import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +23,52 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class Reaper:
+    """The watchdog of this process's children: it holds the read end of a pipe that only this
+    process writes to, and kills the groups it was told of when the pipe closes (see reaper.py)."""
+
+    def __init__(self) -> None:
+        read_fd, self._write_fd = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "docqueue_devstack.reaper"], stdin=read_fd, start_new_session=True
+            )
+        finally:
+            os.close(read_fd)
+        self._lock = threading.Lock()
+
+    def tell(self, line: str) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            os.write(self._write_fd, f"{line}\n".encode())
+
+    def watch(self, pgid: int) -> None:
+        self.tell(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self.tell(f"-{pgid}")
+
+    def close(self) -> None:
+        """At a normal exit: the reaper stops what is left and ends."""
+        with self._lock, contextlib.suppress(OSError):
+            os.close(self._write_fd)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+
+
+_reapers: dict[int, Reaper] = {}
+_reapers_lock = threading.Lock()
+
+
+def reaper() -> Reaper:
+    """This process's reaper, started with its first child (a forked process gets its own)."""
+    with _reapers_lock:
+        pid = os.getpid()
+        if pid not in _reapers:
+            _reapers[pid] = Reaper()
+            atexit.register(_reapers[pid].close)
+        return _reapers[pid]
 
 
 class Process:
@@ -41,10 +91,12 @@ class Process:
     def start(self) -> "Process":
         self.stopping = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        watchdog = reaper()
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
                 self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        watchdog.watch(self.popen.pid)
         return self
 
     def alive(self) -> bool:
@@ -72,6 +124,7 @@ class Process:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         self.wait(5)
+        reaper().forget(self.pid)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -103,6 +156,7 @@ class Supervisor:
                     # Reap what the dead leader left in its group before starting it again.
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(process.pid, signal.SIGKILL)
+                    reaper().forget(process.pid)
                     process.restarts += 1
                     process.start()
 

@@ -8,8 +8,9 @@ beat, Flower and the celery-exporter, prints where they are and a development AP
 import os
 import secrets
 import signal
+import socket
 import sys
-import threading
+import time
 from pathlib import Path
 
 import redis
@@ -21,40 +22,51 @@ from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import EXPORTER_PORT, FLOWER_PORT, Stack
 
 DEV_TENANT = "dev"
+PID_FILE = "devstack.pid"
+
+
+class StartError(Exception):
+    """`make run` cannot start: the message says why and what to do."""
 
 
 def main() -> None:
+    try:
+        run()
+    except StartError as exc:
+        sys.exit(f"make run: {exc}")
+
+
+def run() -> None:
     run_dir = Path(os.environ.get("DOCQUEUE_RUN_DIR", ".run")).resolve()
     api_port = int(os.environ.get("DOCQUEUE_API_PORT", "8000"))
     flower_port = int(os.environ.get("DOCQUEUE_FLOWER_PORT", str(FLOWER_PORT)))
     exporter_port = int(os.environ.get("DOCQUEUE_EXPORTER_PORT", str(EXPORTER_PORT)))
     flower_auth = os.environ.get("DOCQUEUE_FLOWER_BASIC_AUTH", "admin:admin")
     exporter_python = run_dir / "exporter-venv" / "bin" / "python"
-
-    redis_server = None
     try:
         choice = resolve_redis_url()
     except RedisUrlConflict as exc:
-        sys.exit(f"make run: refusing to start: {exc}")
-    redis_url = choice.url
-    if choice.variable is None:
-        redis_server = RedisServer(run_dir / "redis").start()
-        redis_url = redis_server.url
-    redis_origin = f"from {choice.variable}" if choice.variable else "its own, under the run directory"
-    env = {
-        "DOCQUEUE_LOG_FORMAT": "text",
-        # Webhooks work out of the box on one machine: signed with a per-run secret, and allowed
-        # to reach a receiver on this machine (production refuses private addresses).
-        "DOCQUEUE_CALLBACK_SECRET": os.environ.get("DOCQUEUE_CALLBACK_SECRET") or secrets.token_urlsafe(32),
-        "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
-        "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
-        # An idle worker otherwise waits its full soft shutdown on Ctrl-C.
-        "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5",
-    }
-    stack = Stack(redis_url=redis_url, run_dir=run_dir, env=env)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        raise StartError(f"refusing to start: {exc}") from exc
+    ports = {"the API": api_port, "Flower": flower_port}
+    if exporter_python.exists():
+        ports["the celery-exporter"] = exporter_port
+    check_ports(run_dir, ports)
+    # A closed terminal (SIGHUP) and a plain `kill` stop the stack as Ctrl-C does; whatever else
+    # ends this process, the reaper (processes.py) stops every service it started.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+    pid_file = run_dir / PID_FILE
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n")
+    redis_server = None
+    stack: Stack | None = None
     try:
+        redis_url = choice.url
+        if choice.variable is None:
+            redis_server = RedisServer(run_dir / "redis").start()
+            redis_url = redis_server.url
+        redis_origin = f"from {choice.variable}" if choice.variable else "its own, under the run directory"
+        stack = Stack(redis_url=redis_url, run_dir=run_dir, env=dev_env())
         key = os.environ.get("DOCQUEUE_DEV_API_KEY") or generate_api_key()
         store_api_key(redis.Redis.from_url(redis_url), key, DEV_TENANT, set(Scope), name="make run")
         _, api_url = stack.start_api(port=api_port)
@@ -73,28 +85,94 @@ def main() -> None:
         exporter_url = "(not installed: run `make exporter`)"
         if exporter_python.exists():
             _, exporter_url = stack.start_exporter(exporter_python, port=exporter_port)
+        # Printed only now: every service above answered its readiness check.
         print(
             banner(api_url, flower_url, flower_auth, exporter_url, (redis_url, redis_origin), key, run_dir),
             flush=True,
         )
         metrics = "  ".join(f"{name}: {url}" for name, url in stack.worker_metrics.items())
         print(f"  Prometheus metrics: api: {api_url}/metrics  {metrics}", flush=True)
-        print(f"  Webhook signing secret: {env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
-        while not stopping.is_set():
-            for process in stack.processes:
-                if process not in stack.supervisor.watched and not process.alive():
-                    print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
-                    return
-            stopping.wait(1.0)
+        print(f"  Webhook signing secret: {stack.env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
+        watch(stack)
     except KeyboardInterrupt:
         pass
+    except RuntimeError as exc:  # a service did not start (Stack.start_*)
+        raise StartError(str(exc)) from exc
     finally:
         # A second Ctrl-C must not cut the cleanup short and leave processes behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         print("\nstopping docqueue...", flush=True)
-        stack.stop()
+        if stack is not None:
+            stack.stop()
         if redis_server is not None:
             redis_server.stop()
+        pid_file.unlink(missing_ok=True)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def dev_env() -> dict[str, str]:
+    return {
+        "DOCQUEUE_LOG_FORMAT": "text",
+        # Webhooks work out of the box on one machine: signed with a per-run secret, and allowed
+        # to reach a receiver on this machine (production refuses private addresses).
+        "DOCQUEUE_CALLBACK_SECRET": os.environ.get("DOCQUEUE_CALLBACK_SECRET") or secrets.token_urlsafe(32),
+        "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
+        "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+        # An idle worker otherwise waits its full soft shutdown on Ctrl-C.
+        "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5",
+    }
+
+
+def watch(stack: Stack) -> None:
+    """Until interrupted; a service that exits unasked (and is not restarted) ends `make run`."""
+    while True:
+        for process in stack.processes:
+            if process not in stack.supervisor.watched and not process.alive():
+                raise StartError(f"{process.name} exited; see {process.log_path}")
+        time.sleep(1.0)
+
+
+def check_ports(run_dir: Path, ports: dict[str, int]) -> None:
+    """Every port is free, or a clear error naming it (and the earlier `make run` holding it)."""
+    for service, port in ports.items():
+        if port_is_free(port):
+            continue
+        message = f"port {port} (for {service}) is already in use on 127.0.0.1"
+        earlier = earlier_run(run_dir)
+        if earlier is not None:
+            message += (
+                f"; an earlier `make run` is still running (pid {earlier}): stop it with Ctrl-C in "
+                f"its terminal or `kill {earlier}`"
+            )
+        else:
+            message += (
+                "; stop what holds it, or choose other ports (DOCQUEUE_API_PORT, "
+                "DOCQUEUE_FLOWER_PORT, DOCQUEUE_EXPORTER_PORT)"
+            )
+        raise StartError(message)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def earlier_run(run_dir: Path) -> int | None:
+    """The pid of a `make run` that still runs from this run directory."""
+    try:
+        pid = int((run_dir / PID_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def banner(
