@@ -48,8 +48,10 @@ LIVE_ENV = {
     "DOCQUEUE_MAX_ATTEMPTS": "3",
     "DOCQUEUE_MAX_PAGES": "20000",
 }
-# Grafana's variables as the queries are evaluated here: Prometheus scrapes every second.
-RATE_INTERVAL = "15s"
+# Grafana's variables as the queries are evaluated here: Prometheus scrapes every second (the
+# exporter every 3 s). A rate needs two scrapes around an increase inside its window; on a loaded
+# CI machine scrapes time out now and then, so the window is wide enough to span a few misses.
+RATE_INTERVAL = "60s"
 STEP_S = 1.0
 
 
@@ -145,6 +147,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             ],
         ).start()
         live = Live(stack, prometheus, api_url, flower_url, "live-worker", time.time())
+        # The load starts once the first scrapes have read every counter at 0, so its increases
+        # show in rate() (a series first seen at its final value has no rate).
+        running = ("docqueue-api", "celery-exporter", "flower")
+        assert wait_until(
+            lambda: all(live.prometheus.targets().get(job) == "up" for job in running), timeout_s=60
+        ), live.prometheus.targets()
         key = generate_api_key()
         store_api_key(redis.Redis.from_url(server.url), key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
 
