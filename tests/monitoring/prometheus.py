@@ -2,7 +2,6 @@
 missing), on loopback, scraping what a test gives it; stopped by PID."""
 
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +20,9 @@ DASHBOARDS = sorted(MONITORING.glob("*.json"))
 
 
 def binary(name: str) -> str:
-    """`promtool` or `prometheus`, installed with `make prometheus` if missing."""
+    """`promtool` or `prometheus` (Debian's package: `make deps` installs it, `make test` runs that)."""
     found = shutil.which(name)
-    if found is None:
-        make = shutil.which("make")
-        assert make is not None, "make is needed to install Prometheus"
-        subprocess.run([make, "-s", "prometheus"], cwd=ROOT, check=True, timeout=900)
-        found = shutil.which(name)
-    assert found is not None, f"make prometheus did not install {name}"
+    assert found is not None, f"{name} is missing: run `make deps` (or `make test`, which runs it)"
     return found
 
 

@@ -11,7 +11,6 @@ must return data and every alert expression must parse and evaluate cleanly. Abo
 import json
 import math
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,9 +73,8 @@ def runaway_pdf(label: str) -> bytes:
 
 
 def exporter_python() -> Path:
-    """The celery-exporter's own environment (`make exporter`; `make test` builds it first)."""
-    if not EXPORTER_PYTHON.exists():
-        subprocess.run([shutil.which("make") or "make", "-s", "exporter"], cwd=ROOT, check=True, timeout=600)
+    """The celery-exporter's own environment (`make deps` builds it; `make test` runs that first)."""
+    assert EXPORTER_PYTHON.exists(), "the celery-exporter is missing: run `make deps` (or `make test`)"
     return EXPORTER_PYTHON
 
 

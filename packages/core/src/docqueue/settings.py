@@ -43,9 +43,13 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
 
     # --- documents -------------------------------------------------------------------------
+    # Larger uploads are answered 413 payload_too_large.
     max_upload_bytes: int = Field(default=50 * MIB, ge=1)
+    # Documents with more pages end failed / too_many_pages.
     max_pages: int = Field(default=2000, ge=1)
+    # Characters per chunk when an upload does not say (chunk_size form field).
     default_chunk_size: int = Field(default=1000, ge=50)
+    # Characters neighbouring chunks share when an upload does not say (below the chunk size).
     default_chunk_overlap: int = Field(default=150, ge=0)
     # The PDF engine of uploads that do not name one (the `engine` form field); recorded on the job.
     pdf_engine: PdfEngine = PdfEngine.PYPDF
@@ -53,16 +57,22 @@ class Settings(BaseSettings):
     # --- delivery guarantees (see README "Guarantees") -------------------------------------
     # Seconds a delivered-but-unacked message stays invisible before Redis hands it out again.
     visibility_timeout_s: int = Field(default=3600, ge=10)
+    # Seconds a run may take before it is stopped cleanly (the job ends dead_lettered / timeout).
     task_soft_time_limit_s: int = Field(default=300, ge=1)
+    # Seconds before the pool process is killed and replaced; must exceed the soft limit.
     task_time_limit_s: int = Field(default=330, ge=2)
+    # Retries of a transient failure (storage or Redis errors) before retries_exhausted.
     max_retries: int = Field(default=3, ge=0, le=50)
+    # First retry delay in seconds; each retry doubles it, with jitter.
     retry_backoff_base_s: float = Field(default=2.0, gt=0)
+    # The longest retry delay in seconds.
     retry_backoff_max_s: int = Field(default=300, ge=1)
     # Deliveries of one job before it is dead-lettered as poison (`worker_lost`). Every delivery
     # counts, so this must leave room for the retries.
     max_attempts: int = Field(default=6, ge=1)
     # Seconds of soft shutdown on SIGTERM: running tasks may finish, then the rest is re-queued.
     worker_soft_shutdown_timeout_s: float = Field(default=30.0, ge=0)
+    # Tasks a pool process runs before it is replaced (bounds slow leaks in parsers).
     worker_max_tasks_per_child: int = Field(default=200, ge=1)
     # Minimum seconds between two progress writes of one job (stage changes always write).
     progress_interval_s: float = Field(default=0.25, ge=0)
@@ -70,7 +80,9 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
 
     # --- logging ---------------------------------------------------------------------------
+    # Python logging level of every docqueue logger.
     log_level: str = "INFO"
+    # json: one object per line (production); text: for a terminal.
     log_format: Literal["json", "text"] = "json"
 
     # --- callbacks (webhooks; see README "Webhooks") ----------------------------------------

@@ -29,8 +29,9 @@ class ApiSettings(Settings):
     # --- hostile input and tenants (see README "Security") ----------------------------------
     # Body bytes of any request other than an upload (uploads have max_upload_bytes).
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Requests per second each tenant may make, sustained, and at once; 0 disables the limit.
+    # Requests per second each tenant may make, sustained; 0 disables the limit.
     rate_limit_per_s: float = Field(default=50.0, ge=0)
+    # Requests each tenant may make at once, above the sustained rate.
     rate_limit_burst: int = Field(default=100, ge=1)
     # Browser origins allowed to call the API, comma-separated ("https://app.example.com"). Empty:
     # CORS stays closed (no cross-origin browser call is allowed).

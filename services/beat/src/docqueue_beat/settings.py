@@ -8,7 +8,9 @@ from docqueue.settings import Settings
 class BeatSettings(Settings):
     """`DOCQUEUE_*` settings of the beat process."""
 
+    # Seconds between two retention runs (expired jobs and their blobs are deleted).
     retention_interval_s: float = Field(default=300.0, gt=0)
+    # Seconds between two reconciler runs (lost or stuck work is re-queued or dead-lettered).
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     # A queued or retrying job with no message in the broker for this long is re-enqueued.
     reconcile_grace_s: float = Field(default=60.0, gt=0)

@@ -11,6 +11,7 @@ class WorkerSettings(Settings):
 
     # Queues this worker consumes, comma-separated.
     queues: str = f"{names.DOCUMENTS_QUEUE},{names.CALLBACKS_QUEUE}"
+    # Pool processes (or threads with --pool threads): documents processed at once.
     concurrency: int = Field(default=2, ge=1)
     # Address-space cap of each pool process, so a decompression bomb costs one task (it ends
     # `failed` / `document_too_complex`), not the worker. 0 disables the cap.
@@ -18,4 +19,5 @@ class WorkerSettings(Settings):
     # Port and address the worker's main process serves Prometheus metrics on, summed over its pool
     # processes (multiprocess mode, see docqueue.metrics_server). Port 0 serves none.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
+    # The address the metrics port listens on.
     metrics_address: str = "0.0.0.0"  # noqa: S104 - scraped by Prometheus from other hosts
