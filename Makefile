@@ -167,7 +167,15 @@ docs-reference: install ## regenerate docs/reference/settings.md from the settin
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
-deps: install exporter prometheus chromium container-tools | $(HELM) ## what the test suites need: environments, helm, podman, prometheus, Chromium
+deps: install exporter prometheus chromium fonts container-tools | $(HELM) ## what the test suites need: environments, helm, podman, prometheus, Chromium, fonts
+
+# DejaVu: the tests typeset ligatures, Arabic and Hebrew with it.
+.PHONY: fonts
+fonts: ## Debian's DejaVu fonts for the typesetting tests
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core; }
 
 test: deps ## the whole suite against real Redis, real workers, real Prometheus, real containers
 	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest

@@ -170,10 +170,11 @@ def engine_table(rows: list[dict[str, Any]]) -> str:
             "pdfium pages/s",
             "speed-up",
             "peak memory added, pypdf / pdfium",
-            "word similarity",
-            "words only in pypdf / pdfium",
+            "word similarity, raw / normalized",
+            "words only in pypdf / pdfium, raw / normalized",
+            "normalizing, per 100 pages (share of pypdf's extraction)",
         ),
-        _row(*["---"] * 8),
+        _row(*["---"] * 9),
     ]
     for row in rows:
         lines.append(
@@ -184,8 +185,12 @@ def engine_table(rows: list[dict[str, Any]]) -> str:
                 f"{row['pdfium_pages_per_s']:.0f}",
                 f"{row['speedup']:.1f}x",
                 f"{row['pypdf_peak_rss_growth_mb']:.1f} / {row['pdfium_peak_rss_growth_mb']:.1f} MB",
-                f"{row['word_similarity']:.3f}",
-                f"{row['words_only_pypdf']} / {row['words_only_pdfium']}",
+                f"{row['word_similarity']:.3f} / {row.get('word_similarity_normalized', float('nan')):.3f}",
+                f"{row['words_only_pypdf']} / {row['words_only_pdfium']}, "
+                f"{row.get('words_only_pypdf_normalized', '-')} / "
+                f"{row.get('words_only_pdfium_normalized', '-')}",
+                f"{row.get('normalize_ms_per_100_pages', '-')} ms "
+                f"({row.get('normalize_share_of_pypdf_extraction', float('nan')):.1%})",
             )
         )
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from docqueue.errors import ErrorCode
 from docqueue.jobs.commands import fingerprint
-from docqueue.jobs.model import Job, JobOptions, JobState
+from docqueue.jobs.model import Job, JobOptions, JobState, TextNormalization
 
 
 def make_job(**overrides: object) -> Job:
@@ -38,3 +38,12 @@ def test_percent_and_retryable() -> None:
 def test_fingerprint_depends_on_options() -> None:
     assert fingerprint("f" * 64, JobOptions()) == fingerprint("f" * 64, JobOptions())
     assert fingerprint("f" * 64, JobOptions()) != fingerprint("f" * 64, JobOptions(chunk_size=500))
+
+
+def test_text_normalization_is_part_of_dedupe_and_old_records_stay_raw() -> None:
+    # A record written before the option existed reads as raw text and keeps its fingerprint.
+    assert JobOptions().text_normalization == TextNormalization.NONE
+    assert "text_normalization" not in JobOptions().canonical()
+    standard = JobOptions(text_normalization=TextNormalization.STANDARD)
+    assert '"text_normalization":"standard"' in standard.canonical()
+    assert fingerprint("f" * 64, standard) != fingerprint("f" * 64, JobOptions())

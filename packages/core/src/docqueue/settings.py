@@ -16,7 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from docqueue.jobs.model import PdfEngine
+from docqueue.jobs.model import PdfEngine, TextNormalization
 from docqueue.redis_url import DEFAULT_REDIS_URL, RedisUrlConflict, describe_redis_url, resolve_redis_url
 
 MIB = 1024 * 1024
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     default_chunk_overlap: int = Field(default=150, ge=0)
     # The PDF engine of uploads that do not name one (the `engine` form field); recorded on the job.
     pdf_engine: PdfEngine = PdfEngine.PYPDF
+    # What uploads that do not say (the `text_normalization` form field) get: `standard` gives
+    # the same searchable text whichever engine read it, `none` the reader's raw text. Part of
+    # dedupe, recorded on the job.
+    text_normalization: TextNormalization = TextNormalization.STANDARD
 
     # --- delivery guarantees (see README "Guarantees") -------------------------------------
     # Seconds a delivered-but-unacked message stays invisible before Redis hands it out again.

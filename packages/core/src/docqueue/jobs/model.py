@@ -40,6 +40,13 @@ class PdfEngine(StrEnum):
     PDFIUM = "pdfium"
 
 
+class TextNormalization(StrEnum):
+    """What happens to a reader's text before chunking (docqueue_worker.pipeline.normalize)."""
+
+    STANDARD = "standard"  # NFC, ligatures folded, line-end hyphens joined, controls removed
+    NONE = "none"  # the reader's raw text
+
+
 class JobOptions(BaseModel):
     """Processing options a client may set per upload; part of the dedupe key."""
 
@@ -49,6 +56,8 @@ class JobOptions(BaseModel):
     chunk_overlap: int = Field(default=150, ge=0, le=50_000)
     # A record written before engines existed has none: it was, and stays, a pypdf job.
     engine: PdfEngine = PdfEngine.PYPDF
+    # A record written before normalization existed has none: its text was, and stays, raw.
+    text_normalization: TextNormalization = TextNormalization.NONE
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -62,6 +71,9 @@ class JobOptions(BaseModel):
         # had before the option existed.
         if fields["engine"] == PdfEngine.PYPDF:
             del fields["engine"]
+        # Likewise raw text (the only text there was before the option existed).
+        if fields["text_normalization"] == TextNormalization.NONE:
+            del fields["text_normalization"]
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 

@@ -33,6 +33,13 @@ _UPLOAD_BODY = {
                         "description": "The PDF engine; part of dedupe. Default: the deployment's "
                         "DOCQUEUE_PDF_ENGINE (pypdf)",
                     },
+                    "text_normalization": {
+                        "type": "string",
+                        "enum": ["standard", "none"],
+                        "description": "standard: NFC, ligatures folded, line-end hyphens joined, "
+                        "controls removed; none: the reader's raw text. Part of dedupe. Default: "
+                        "the deployment's DOCQUEUE_TEXT_NORMALIZATION (standard)",
+                    },
                     "callback_url": {
                         "type": "string",
                         "format": "uri",

@@ -176,6 +176,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         "chunk_size": services.settings.default_chunk_size,
         "chunk_overlap": services.settings.default_chunk_overlap,
         "engine": services.settings.pdf_engine,
+        "text_normalization": services.settings.text_normalization,
         **{name: value.strip() for name, value in fields.items() if name != CALLBACK_FIELD},
     }
     try:

@@ -2,7 +2,7 @@
 
 from typing import BinaryIO, Protocol
 
-from docqueue.jobs.model import Job, PdfEngine, Stage
+from docqueue.jobs.model import Job, PdfEngine, Stage, TextNormalization
 from docqueue.media import SNIFF_BYTES, MediaType
 from docqueue.results import DocumentInfo, Page, Result
 from docqueue.settings import Settings
@@ -10,6 +10,7 @@ from docqueue.storage import BlobStore
 from docqueue.storage.base import result_key
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.engines import open_source
+from docqueue_worker.pipeline.normalize import normalize_pages
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
 
@@ -28,6 +29,8 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
             stream, job.filename, progress, settings, job.options.engine
         )
     progress.stage(Stage.CHUNKING)
+    if job.options.text_normalization == TextNormalization.STANDARD:
+        pages = normalized(pages)
     chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
     progress.stage(Stage.STORING)
     result = Result(
@@ -46,6 +49,12 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
     key = result_key(job.task_id, run_id)
     blobs.put(key, result.model_dump_json().encode(), ttl_s=settings.retention_s)
     return key
+
+
+def normalized(pages: list[Page]) -> list[Page]:
+    """The pages with their text normalized; chunks and their spans then index that text."""
+    texts = normalize_pages(page.text for page in pages)
+    return [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
 
 
 def read_document(
