@@ -23,8 +23,9 @@ from docqueue.results import Page
 from docqueue_worker.pipeline.pdf_checks import check_page_count, clean_metadata
 from docqueue_worker.pipeline.source import ClosingSource
 
-# PDFium marks a word hyphenated across a line break with U+FFFE and drops the break; the word is
-# joined, which is what retrieval wants.
+# PDFium marks a word hyphenated across a line break with U+FFFE and drops the break. It becomes
+# the hyphen and break pypdf reports, so the one normalization (normalize.py) decides the join for
+# both engines (a compound like "well-known" keeps its hyphen there).
 _LINE_BREAK_HYPHEN = "\ufffe"
 COPY_CHUNK_BYTES = 1024 * 1024
 _ENCRYPTED = frozenset({pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY})
@@ -48,8 +49,10 @@ def pdfium_errors() -> Iterator[None]:
 
 
 def normalize_text(text: str) -> str:
-    """PDFium's CRLF line breaks as LF, hyphenated words joined, NULs dropped."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace(_LINE_BREAK_HYPHEN, "").replace("\x00", "")
+    """PDFium's CRLF line breaks as LF, its line-break hyphen marks as a hyphen at a line end, NULs
+    dropped: the page's raw text as pypdf would report it."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return text.replace(_LINE_BREAK_HYPHEN, "-\n")
 
 
 class PdfiumSource(ClosingSource):
