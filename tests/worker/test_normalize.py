@@ -99,3 +99,10 @@ def test_idempotent() -> None:
 def test_characters_and_layout_can_run_apart() -> None:
     assert normalize_characters("\ufb01 \r\n") == "fi \n"
     assert normalize_layout("bro-\nken  up ") == "broken up"
+
+
+def test_an_upper_case_word_is_joined_only_when_the_document_uses_it_whole() -> None:
+    pages = normalize_pages(
+        ["an OPTIONAL field", "is OP-\nTIONAL, but ASN-\nDER stays, and so does Jean-\nPierre"]
+    )
+    assert pages[1] == "is OPTIONAL, but ASN-\nDER stays, and so does Jean-\nPierre"

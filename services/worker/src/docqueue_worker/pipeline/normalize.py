@@ -14,8 +14,9 @@ The rules, in order:
    when the hyphen follows a letter and the next line starts with a lower-case letter. That rule
    cannot tell a line-break hyphen from a real compound ("well-\\nknown"); without a dictionary the
    document decides: a compound that appears hyphenated inside a line anywhere in the document
-   keeps its hyphen when joined. Upper-case or digit continuations ("Jean-\\nPierre", "1-\\n2") are
-   left as they are.
+   keeps its hyphen when joined. An upper-case word split in two ("OP-\\nTIONAL") is joined only
+   when the document uses the joined word elsewhere; other upper-case or digit continuations
+   ("Jean-\\nPierre", "1-\\n2") are left as they are.
 6. Outside code fences, runs of spaces inside a line become one, trailing spaces go, leading
    indentation stays; more than one blank line becomes one (paragraph breaks are kept).
 """
@@ -23,6 +24,7 @@ The rules, in order:
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 
 LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029]")
 SOFT_HYPHEN_AT_LINE_END = re.compile(r"\u00ad[ \t]*\n[ \t]*")
@@ -39,6 +41,7 @@ FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
 LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010] *\n *(?P<tail>[^\W\d_]\w*)")
 WORD_END = re.compile(r"\w+$")
 INLINE_COMPOUND = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
+CAPITALS = re.compile(r"\b[^\W\d_a-z]{4,}\b")
 SPACES = re.compile(r"(?<=\S) {2,}")
 TRAILING_SPACES = re.compile(r" +$", re.MULTILINE)
 BLANK_LINES = re.compile(r"\n{3,}")
@@ -47,8 +50,27 @@ BLANK_LINES = re.compile(r"\n{3,}")
 def normalize_pages(texts: Iterable[str]) -> list[str]:
     """Normalize a document's page texts; compounds seen on any page guide every page's joins."""
     texts = [normalize_characters(text) for text in texts]
-    compounds = {match.group(0).lower() for text in texts for match in INLINE_COMPOUND.finditer(text)}
-    return [normalize_layout(text, compounds) for text in texts]
+    seen = DocumentWords(tuple(texts))
+    return [normalize_layout(text, seen) for text in texts]
+
+
+class DocumentWords:
+    """What the whole document shows, to tell a line-break hyphen from a real one; each set is
+    gathered only when a page has a split word that needs it."""
+
+    def __init__(self, texts: tuple[str, ...]) -> None:
+        self.texts = texts
+
+    @cached_property
+    def compounds(self) -> frozenset[str]:
+        """Compounds seen inside a line ("well-known"), lower-cased."""
+        return frozenset(m.group(0).lower() for text in self.texts for m in INLINE_COMPOUND.finditer(text))
+
+    @cached_property
+    def capitals(self) -> frozenset[str]:
+        """Upper-case words seen whole ("OPTIONAL")."""
+        found = (m.group(0) for text in self.texts for m in CAPITALS.finditer(text))
+        return frozenset(word for word in found if word.isupper())
 
 
 def normalize_characters(text: str) -> str:
@@ -62,31 +84,36 @@ def normalize_characters(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def normalize_layout(text: str, compounds: set[str] | frozenset[str] = frozenset()) -> str:
+def normalize_layout(text: str, seen: DocumentWords | None = None) -> str:
     """Rules 5 and 6 on the prose of a page; code fences are kept as they are."""
+    seen = seen or DocumentWords((text,))
     if "```" not in text and "~~~" not in text:
-        return normalize_prose(text, compounds)
+        return normalize_prose(text, seen)
     return "".join(
-        block if in_code else normalize_prose(block, compounds) for in_code, block in fenced_blocks(text)
+        block if in_code else normalize_prose(block, seen) for in_code, block in fenced_blocks(text)
     )
 
 
-def normalize_prose(text: str, compounds: set[str] | frozenset[str]) -> str:
-    text = join_hyphenated(text, compounds)
+def normalize_prose(text: str, seen: DocumentWords) -> str:
+    text = join_hyphenated(text, seen)
     text = TRAILING_SPACES.sub("", SPACES.sub(" ", text))
     return BLANK_LINES.sub("\n\n", text)
 
 
-def join_hyphenated(text: str, compounds: set[str] | frozenset[str]) -> str:
+def join_hyphenated(text: str, seen: DocumentWords) -> str:
     out, copied = [], 0
     for match in LINE_END_HYPHEN.finditer(text):
         tail = match.group("tail")
-        if not tail[0].islower():
-            continue
         head_match = WORD_END.search(text, max(copied, match.start() - 64), match.start())
         head = head_match.group(0) if head_match else ""
-        out.append(text[copied : match.start()])
-        out.append(f"-{tail}" if f"{head}-{tail}".lower() in compounds else tail)
+        if tail[0].islower():
+            joined = f"{head}-{tail}" if f"{head}-{tail}".lower() in seen.compounds else head + tail
+        elif (head + tail).isupper() and head + tail in seen.capitals:
+            joined = head + tail
+        else:
+            continue
+        out.append(text[copied : match.start() - len(head)])
+        out.append(joined)
         copied = match.end()
     if not out:
         return text
