@@ -54,6 +54,7 @@ class RunLease:
         clock: Callable[[], float] = time.time,
         observer: LeaseObserver | None = None,
         deadline: float | None = None,
+        soft_limit_signalled: Callable[[], bool] | None = None,
     ) -> None:
         self.jobs = jobs
         self.task_id = task_id
@@ -68,6 +69,8 @@ class RunLease:
         # the run goes on to the hard kill. Checking it at every page and stage too makes the limit
         # end the run cleanly (a `timeout`) whatever swallowed it.
         self.deadline = deadline
+        # True once Celery's soft-limit signal came, even if what it raised was swallowed.
+        self.soft_limit_signalled = soft_limit_signalled
         self.pages_total = 0
         self._last_write = clock()  # the claim was just written
         self._pending: dict[str, object] = {}
@@ -118,6 +121,8 @@ class RunLease:
             raise self._lost
         if self.deadline is not None and self.clock() >= self.deadline:
             raise SoftTimeLimitExceeded("soft time limit passed (checked between pages)")
+        if self.soft_limit_signalled is not None and self.soft_limit_signalled():
+            raise SoftTimeLimitExceeded("soft time limit signalled (checked between pages)")
 
     def finish(self, update: Update) -> UpdateResult:
         """The run's last write (succeeded, failed, dead-lettered, retrying), under this lease,

@@ -27,6 +27,7 @@ from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import StorageError, result_key
 from docqueue_worker.lease import LeaseObserver, RunLease
+from docqueue_worker.limits import soft_limit_signals, watch_soft_limit
 from docqueue_worker.pipeline.run import run_pipeline
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class DocumentProcessor:
 
     def _run(self, job: Job, run_id: str) -> Outcome:
         settings = self.settings
+        watch_soft_limit()
+        signals_before = soft_limit_signals()
         lease = RunLease(
             self.jobs,
             job.task_id,
@@ -124,6 +127,7 @@ class DocumentProcessor:
             observer=self.run_observer(job) if self.run_observer is not None else None,
             # A little after Celery's own soft limit, whose signal normally comes first.
             deadline=self.clock() + settings.task_soft_time_limit_s + SOFT_LIMIT_GRACE_S,
+            soft_limit_signalled=lambda: soft_limit_signals() > signals_before,
         )
         try:
             with lease:
