@@ -31,7 +31,7 @@ $(EXPORTER_PYTHON): | $(UV)
 
 exporter: $(EXPORTER_PYTHON) ## the celery-exporter in an environment of its own
 
-run: install exporter ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
+run: install exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
 	$(UV) run --no-sync docqueue-devstack
 
 lint: install ## ruff check, ruff format --check, mypy --strict
@@ -64,7 +64,7 @@ IMAGE_TAG ?= dev
 IMAGE_SERVICES := api worker beat
 # Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
 # is never rebuilt (podman's layer cache covers the partial cases).
-IMAGE_INPUTS = $(sort .containerignore packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile) \
+IMAGE_INPUTS = $(sort .containerignore packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile services/worker/jbig-stub/*.c) \
 	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
 SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -167,7 +167,22 @@ docs-reference: install ## regenerate docs/reference/settings.md from the settin
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
-deps: install exporter prometheus chromium fonts container-tools | $(HELM) ## what the test suites need: environments, helm, podman, prometheus, Chromium, fonts
+deps: install exporter tesseract prometheus chromium fonts container-tools | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts
+
+# Tesseract's language data for OCR (the engine is tesserocr, a Python dependency), and the
+# tesseract command the OCR benchmark compares against. OCR_LANGUAGES as in the worker image.
+OCR_LANGUAGES ?= eng deu fra spa
+.PHONY: tesseract
+tesseract: ## Debian's Tesseract and its eng, deu, fra, spa language data
+	@missing=""; command -v tesseract >/dev/null 2>&1 || missing="tesseract-ocr"; \
+	for lang in $(OCR_LANGUAGES); do \
+	  ls /usr/share/tesseract-ocr/*/tessdata/$$lang.traineddata >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$lang"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # DejaVu: the tests typeset ligatures, Arabic and Hebrew with it.
 .PHONY: fonts

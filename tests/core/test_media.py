@@ -17,7 +17,16 @@ def test_text_and_markdown() -> None:
 
 
 def test_binary_is_refused() -> None:
-    assert sniff(b"\x89PNG\r\n\x1a\n\x00\x00", "image.pdf") is None
+    assert sniff(b"GIF89a\x00\x00", "image.pdf") is None
+
+
+def test_images_are_sniffed_by_their_bytes_not_their_names() -> None:
+    assert sniff(b"\x89PNG\r\n\x1a\n\x00\x00", "image.pdf") == MediaType.PNG
+    assert sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF", "scan.txt") == MediaType.JPEG
+    assert sniff(b"II*\x00\x08\x00", "x") == MediaType.TIFF
+    assert sniff(b"MM\x00*\x00\x08", "x") == MediaType.TIFF
+    assert sniff(b"RIFF\x10\x00\x00\x00WEBPVP8 ", "x") == MediaType.WEBP
+    assert sniff(b"RIFF\x10\x00\x00\x00WAVEfmt ", "x") is None
     assert sniff(b"PK\x03\x04" + bytes(100), "doc.docx") is None
     assert sniff(b"\xff\xfe\xfd" * 10, "x.txt") is None
     assert sniff(b"", "empty.txt") is None

@@ -30,7 +30,7 @@ def answers(hostile: HostileStack) -> dict[str, httpx.Response]:
         "405": httpx.put(f"{url}/v1/tasks", headers=auth),
         "413": httpx.post(f"{url}/v1/tasks", headers=auth, content=b"x" * 200_000),
         "415": httpx.post(
-            f"{url}/v1/documents", headers=auth, files={"file": ("a.pdf", b"\x89PNG\r\n\x1a\n")}
+            f"{url}/v1/documents", headers=auth, files={"file": ("a.pdf", b"GIF89a" + bytes(64))}
         ),
         "422": httpx.get(f"{url}/v1/tasks", params={"limit": "lots"}, headers=auth),
     }

@@ -31,6 +31,7 @@ from tests.monitoring import dashboards
 from tests.monitoring.prometheus import DASHBOARDS, ROOT, RULE_FILES, Prometheus, Target
 from tests.support.documents import corrupt_pdf, labelled_pdf, make_pdf, page_text
 from tests.support.http import submit, wait_for, wait_terminal
+from tests.support.scans import image_file, page_images
 
 EXPORTER_PYTHON = ROOT / ".run" / "exporter-venv" / "bin" / "python"
 ARTIFACTS = ROOT / "test-artifacts" / "monitoring"
@@ -108,13 +109,16 @@ def run_load(live: Live, client: httpx.Client, blobs: Path, start_worker: Callab
             "succeeded/none",
         )
     submissions["note.txt"] = (f"plain text {uuid.uuid4()}".encode(), "succeeded/none")
+    # A scan: its page is read by OCR (the OCR panels need one).
+    scan = image_file(page_images(labelled_pdf(1, f"scan {uuid.uuid4()}")), "PNG")
+    submissions["scan.png"] = (scan, "succeeded/none")
     submissions["slow.pdf"] = (labelled_pdf(300, f"slow {uuid.uuid4()}"), "succeeded/none")
     submissions["corrupt-1.pdf"] = (corrupt_pdf(), "failed/corrupt_document")
     garbage = b"%PDF-1.4\n" + uuid.uuid4().bytes * 300 + b"\n%%EOF\n"
     submissions["corrupt-2.pdf"] = (garbage, "failed/corrupt_document")
     for name, (data, expected) in submissions.items():
         live.expected[submit(client, data, name)] = expected
-    live.pages_succeeded = sum(good_pages) + 1 + 300
+    live.pages_succeeded = sum(good_pages) + 1 + 1 + 300
     # Some answers that are not 2xx, as real clients cause them.
     assert client.get(f"/v1/tasks/{uuid.uuid4().hex}").status_code == 404
     assert (
@@ -260,7 +264,7 @@ def test_worker_metrics_add_up_over_its_pool_processes(live: Live) -> None:
             f'sum(docqueue_tasks_finished_total{{outcome="{outcome}", error_code="{code}"}}) or vector(0)',
         )
 
-    assert finished("succeeded", "none") == 7
+    assert finished("succeeded", "none") == 8  # five good PDFs, a text, a scan, the slow one
     assert finished("failed", "corrupt_document") == 2
     assert finished("dead_lettered", "timeout") == 2
     assert finished("dead_lettered", "retries_exhausted") == 1
@@ -272,6 +276,8 @@ def test_worker_metrics_add_up_over_its_pool_processes(live: Live) -> None:
     assert _value(live, 'sum(increase(docqueue_tasks_finished_total{outcome="succeeded"}[10m]))') > 0
     assert _value(live, "max(docqueue_dead_letter_entries)") == 3
     assert _value(live, "sum(docqueue_pages_processed_total)") >= live.pages_succeeded
+    assert _value(live, 'sum(docqueue_pages_processed_total{method="ocr"})') == 1  # the scan
+    assert _value(live, "sum(docqueue_ocr_page_seconds_count)") == 1
     assert _value(live, 'sum(docqueue_tasks_submitted_total{task="documents.process"})') == len(live.expected)
     # The backlog waited behind the runaways: Prometheus saw it, and how old it got.
     assert _value(live, 'max_over_time(docqueue_queue_depth{queue="documents"}[10m])') >= 5

@@ -44,7 +44,7 @@ def test_each_stage_is_timed_from_entry_to_the_next_and_pages_are_counted() -> N
     assert (tenant_var.get(), stage_var.get()) == ("acme", "extract")
     observer.stage_entered(Stage.EXTRACTING)  # again, with the page count: the same stage
     observer.pages_done(3)
-    observer.pages_done(5)
+    observer.pages_done(5, "ocr")
     observer.stage_entered(Stage.CHUNKING)  # t=2
     observer.stage_entered(Stage.STORING)  # t=2.5
     observer.run_ended()  # t=2.75
@@ -53,7 +53,8 @@ def test_each_stage_is_timed_from_entry_to_the_next_and_pages_are_counted() -> N
     assert sample(metrics, "docqueue_stage_duration_seconds_sum", stage="chunk") == 0.5
     assert sample(metrics, "docqueue_stage_duration_seconds_sum", stage="store") == 0.25
     assert sample(metrics, "docqueue_stage_duration_seconds_count", stage="store") == 1
-    assert sample(metrics, "docqueue_pages_processed_total") == 5
+    assert sample(metrics, "docqueue_pages_processed_total", method="text") == 3
+    assert sample(metrics, "docqueue_pages_processed_total", method="ocr") == 2
     assert stage_var.get() is None
 
 

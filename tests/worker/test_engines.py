@@ -121,7 +121,7 @@ class Recorder:
     def stage(self, stage: Stage, pages_total: int | None = None) -> None:
         self.stages.append((stage, pages_total))
 
-    def page_done(self, pages_done: int) -> None:
+    def page_done(self, pages_done: int, method: str = "text") -> None:
         self.pages.append(pages_done)
 
 

@@ -28,10 +28,8 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def upload_fields(
-    chunk_size: int | None, chunk_overlap: int | None, callback_url: str | None
-) -> dict[str, str]:
-    fields = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "callback_url": callback_url}
+def upload_fields(**fields: object) -> dict[str, str]:
+    """The upload's form fields: the options given, the server's defaults for the rest."""
     return {name: str(value) for name, value in fields.items() if value is not None}
 
 

@@ -105,6 +105,10 @@ class AsyncClient:
         chunk_overlap: int | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
+        engine: str | None = None,
+        ocr: str | None = None,
+        ocr_languages: str | None = None,
+        text_normalization: str | None = None,
     ) -> AsyncTask:
         """Upload a file; returns as soon as docqueue has queued it."""
         path = Path(path)
@@ -113,7 +117,15 @@ class AsyncClient:
         response = await self._http.post(
             "/v1/documents",
             files={"file": (path.name, content)},
-            data=_common.upload_fields(chunk_size, chunk_overlap, callback_url),
+            data=_common.upload_fields(
+                chunk_size=chunk_size,
+                chunk_overlap=chunk_overlap,
+                callback_url=callback_url,
+                engine=engine,
+                ocr=ocr,
+                ocr_languages=ocr_languages,
+                text_normalization=text_normalization,
+            ),
             headers=_common.upload_headers(idempotency_key),
         )
         return AsyncTask(self, Accepted.from_json(_common.answer(response)))

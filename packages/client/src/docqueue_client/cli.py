@@ -27,7 +27,7 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=F
 app.add_typer(deadletters_cli.app, name="dead-letters")
 console = Console(stderr=True)
 
-SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "seconds", "task_id"]
+SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "warnings", "seconds", "task_id"]
 
 
 def _client(url: str | None, api_key: str | None) -> Client:
@@ -45,6 +45,11 @@ def submit(
     callback_url: Annotated[
         str | None, typer.Option(help="https URL that gets a signed POST when each task ends")
     ] = None,
+    engine: Annotated[str | None, typer.Option(help="PDF engine: pypdf or pdfium")] = None,
+    ocr: Annotated[
+        str | None, typer.Option(help="auto (pages without a text layer), always or never")
+    ] = None,
+    ocr_languages: Annotated[str | None, typer.Option(help='Tesseract languages, e.g. "eng+deu"')] = None,
     parallel: Annotated[int, typer.Option(min=1, max=32, help="uploads at once")] = 4,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
@@ -53,7 +58,14 @@ def submit(
     """Upload FILES in parallel; with --wait, a live bar per file and overall, then a summary.
     Exits 1 if any file was refused or its task did not succeed."""
     with _client(url, api_key) as client:
-        options = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "callback_url": callback_url}
+        options = {
+            "chunk_size": chunk_size,
+            "chunk_overlap": chunk_overlap,
+            "callback_url": callback_url,
+            "engine": engine,
+            "ocr": ocr,
+            "ocr_languages": ocr_languages,
+        }
         if not wait:
             with ThreadPoolExecutor(max_workers=parallel) as pool:
                 rows = list(pool.map(lambda f: _upload_row(client, f, options), files))
@@ -118,13 +130,15 @@ def _follow_one(
     client: Client, path: Path, options: dict[str, Any], show: Callable[[float, str], None]
 ) -> dict[str, Any]:
     started = time.monotonic()
-    row: dict[str, Any] = {"file": str(path), "task_id": "", "pages": "", "chunks": "", "result": ""}
+    row: dict[str, Any] = {
+        "file": str(path), "task_id": "", "pages": "", "chunks": "", "warnings": "", "result": ""
+    }  # fmt: skip
     show(0.0, "uploading")
     try:
         task = client.submit(path, **options)
         row["task_id"] = task.task_id
         final = task.wait(on_progress=lambda s: show(s.percent, _state_text(s)))
-        row.update(state=_state_text(final), pages=final.pages_total)
+        row.update(state=_state_text(final), pages=final.pages_total, warnings=",".join(final.warnings))
         if final.succeeded:
             row["chunks"] = len(task.result()["chunks"])
             row["result"] = final.result_url
@@ -166,6 +180,8 @@ def watch(
                     on_progress=lambda s: progress.update(bar, completed=s.percent, state=_state_text(s)),
                 )
             print(f"{final.task_id}  {_state_text(final)}  {final.percent:.1f}%")
+            if final.warnings:
+                print(f"warnings: {', '.join(final.warnings)}")
             if final.error and not final.succeeded:
                 print(f"error: {final.error.get('message')}")
     if not final.succeeded:

@@ -116,17 +116,31 @@ class Client:
         chunk_overlap: int | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
+        engine: str | None = None,
+        ocr: str | None = None,
+        ocr_languages: str | None = None,
+        text_normalization: str | None = None,
     ) -> Task:
-        """Upload a file; returns as soon as docqueue has queued it.
+        """Upload a file; returns as soon as docqueue has queued it. Options left as None take
+        the server's defaults: `engine` (pypdf, pdfium), `ocr` (auto, always, never),
+        `ocr_languages` ("eng+deu"), `text_normalization` (standard, none).
 
-        task = dq.submit("report.pdf", chunk_size=800, callback_url="https://me.example/hook")
+        task = dq.submit("scan.pdf", ocr_languages="deu", callback_url="https://me.example/hook")
         """
         path = Path(path)
         with path.open("rb") as handle:
             response = self._http.post(
                 "/v1/documents",
                 files={"file": (path.name, handle)},
-                data=_common.upload_fields(chunk_size, chunk_overlap, callback_url),
+                data=_common.upload_fields(
+                    chunk_size=chunk_size,
+                    chunk_overlap=chunk_overlap,
+                    callback_url=callback_url,
+                    engine=engine,
+                    ocr=ocr,
+                    ocr_languages=ocr_languages,
+                    text_normalization=text_normalization,
+                ),
                 headers=_common.upload_headers(idempotency_key),
             )
         return Task(self, Accepted.from_json(_common.answer(response)))

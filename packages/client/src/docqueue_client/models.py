@@ -23,6 +23,8 @@ class TaskStatus:
     result_url: str
     events_url: str
     raw: dict[str, Any]
+    # Said of a succeeded task: "no_text_found", "ocr_low_confidence".
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_terminal(self) -> bool:
@@ -54,6 +56,7 @@ class TaskStatus:
             result_url=data.get("result_url", ""),
             events_url=data.get("events_url", ""),
             raw=data,
+            warnings=tuple(data.get("warnings") or ()),
         )
 
 

@@ -15,12 +15,31 @@ class MediaType(StrEnum):
     PDF = "application/pdf"
     TEXT = "text/plain"
     MARKDOWN = "text/markdown"
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
+    WEBP = "image/webp"
+
+
+# Images are documents too: each frame a page, read by OCR.
+IMAGE_TYPES = frozenset({MediaType.PNG, MediaType.JPEG, MediaType.TIFF, MediaType.WEBP})
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", MediaType.PNG),
+    (b"\xff\xd8\xff", MediaType.JPEG),
+    (b"II*\x00", MediaType.TIFF),
+    (b"MM\x00*", MediaType.TIFF),
+)
 
 
 def sniff(head: bytes, filename: str = "") -> MediaType | None:
     """The media type of an upload from its first bytes, or None if docqueue cannot read it."""
     if b"%PDF-" in head[:PDF_HEADER_WINDOW]:
         return MediaType.PDF
+    for magic, media_type in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return media_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaType.WEBP
     if not looks_like_text(head):
         return None
     if filename.lower().endswith(_MARKDOWN_SUFFIXES):

@@ -35,6 +35,10 @@ OUTCOME_CODES: dict[str, tuple[str, ...]] = {
 }
 STAGES = ("extract", "chunk", "store")
 # Bytes of an upload request, 1 KiB to the 50 MiB default cap and beyond.
+# OCR of one page: a fraction of a second for a clean A4 page, several for a dense or large one.
+OCR_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+# How a page's text was read (docqueue.results.Page.method).
+PAGE_METHODS = ("text", "ocr")
 UPLOAD_BUCKETS_BYTES = tuple(float(1024 * 4**n) for n in range(10))
 
 OTHER = "other"
@@ -91,6 +95,7 @@ class WorkerMetrics:
     end_to_end: Histogram
     stage_duration: Histogram
     pages: Counter
+    ocr_page: Histogram
     retries: Counter
     dead_letters: Counter
     tenant_label: bool
@@ -178,7 +183,14 @@ def _worker_metrics(registry: CollectorRegistry, tenant_label: bool) -> WorkerMe
         ),
         pages=Counter(
             "docqueue_pages_processed",
-            "Document pages whose text was extracted",
+            "Document pages read, by how: their text layer (text) or OCR (ocr)",
+            ["method"],
+            registry=registry,
+        ),
+        ocr_page=Histogram(
+            "docqueue_ocr_page_seconds",
+            "Seconds one page took to render and OCR",
+            buckets=OCR_BUCKETS_S,
             registry=registry,
         ),
         retries=Counter(
@@ -212,6 +224,8 @@ def zero_known_series(metrics: ApiMetrics | WorkerMetrics) -> None:
             metrics.end_to_end.labels(outcome=outcome)
         for stage in STAGES:
             metrics.stage_duration.labels(stage=stage)
+        for method in PAGE_METHODS:
+            metrics.pages.labels(method=method)
         for code in OPERATIONAL_CODES:
             metrics.dead_letters.labels(error_code=code)
         for task in sorted(KNOWN_TASKS):

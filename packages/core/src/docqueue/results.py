@@ -1,6 +1,16 @@
 """The result document a worker stores and the API serves: written once per job."""
 
+from enum import StrEnum
+from typing import Literal
+
 from pydantic import BaseModel
+
+
+class ResultWarning(StrEnum):
+    """Said of a result that succeeded but may not hold what the client hoped for."""
+
+    NO_TEXT_FOUND = "no_text_found"  # not one word, even after OCR
+    OCR_LOW_CONFIDENCE = "ocr_low_confidence"  # Tesseract's mean word confidence is low
 
 
 class DocumentInfo(BaseModel):
@@ -10,11 +20,17 @@ class DocumentInfo(BaseModel):
     page_count: int
     title: str | None = None
     author: str | None = None
+    # Pages read by OCR.
+    ocr_pages: int = 0
 
 
 class Page(BaseModel):
     number: int
     text: str
+    # How the text was read: the document's own text layer, or OCR of the rendered page.
+    method: Literal["text", "ocr"] = "text"
+    # OCR pages: Tesseract's mean word confidence, 0 to 1.
+    ocr_confidence: float | None = None
 
 
 class Chunk(BaseModel):
@@ -34,3 +50,4 @@ class Result(BaseModel):
     document: DocumentInfo
     pages: list[Page]
     chunks: list[Chunk]
+    warnings: list[ResultWarning] = []

@@ -16,7 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from docqueue.jobs.model import PdfEngine, TextNormalization
+from docqueue.jobs.model import OCR_LANGUAGES_PATTERN, OcrMode, PdfEngine, TextNormalization
 from docqueue.redis_url import DEFAULT_REDIS_URL, RedisUrlConflict, describe_redis_url, resolve_redis_url
 
 MIB = 1024 * 1024
@@ -57,6 +57,22 @@ class Settings(BaseSettings):
     # the same searchable text whichever engine read it, `none` the reader's raw text. Part of
     # dedupe, recorded on the job.
     text_normalization: TextNormalization = TextNormalization.STANDARD
+
+    # --- OCR (Tesseract; docqueue_worker.pipeline.ocr) ---------------------------------------
+    # When uploads that do not say (the `ocr` form field) are OCRed: auto reads a page by OCR only
+    # when its text layer is (almost) empty while it carries drawn content; always; never.
+    ocr: OcrMode = OcrMode.AUTO
+    # Tesseract languages of uploads that do not say (`ocr_languages`), e.g. "eng+deu".
+    ocr_languages: str = Field(default="eng", pattern=OCR_LANGUAGES_PATTERN)
+    # Languages the workers carry, comma-separated: the API refuses others (422), a worker refuses
+    # to start without them. The worker image ships these four.
+    ocr_installed_languages: str = "eng,deu,fra,spa"
+    # Pixels one page may be rendered at for OCR; larger pages are rendered at a lower DPI.
+    ocr_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=400_000_000)
+    # Resolution pages are rendered at for OCR (Tesseract reads 300 DPI well).
+    ocr_dpi: int = Field(default=300, ge=72, le=600)
+    # A result whose OCR pages have a lower mean word confidence (0-1) says ocr_low_confidence.
+    ocr_low_confidence: float = Field(default=0.6, ge=0, le=1)
 
     # --- delivery guarantees (see README "Guarantees") -------------------------------------
     # Seconds a delivered-but-unacked message stays invisible before Redis hands it out again.
@@ -129,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def ocr_languages_installed(self) -> frozenset[str]:
+        return frozenset(code.strip() for code in self.ocr_installed_languages.split(",") if code.strip())
 
     @property
     def longest_retry_countdown_s(self) -> float:

@@ -28,7 +28,7 @@ class LeaseObserver(Protocol):
 
     def stage_entered(self, stage: Stage) -> None: ...
 
-    def pages_done(self, pages_done: int) -> None: ...
+    def pages_done(self, pages_done: int, method: str = "text") -> None: ...
 
     def run_ended(self) -> None: ...
 
@@ -105,13 +105,13 @@ class RunLease:
             self.observer.stage_entered(stage)
         self._write_when_due()
 
-    def page_done(self, pages_done: int) -> None:
-        """Report a finished page (written with the next write, see the class)."""
+    def page_done(self, pages_done: int, method: str = "text") -> None:
+        """Report a finished page, read by `method` (written with the next write, see the class)."""
         self.check()
         with self._writing:
             self._pending["pages_done"] = pages_done
         if self.observer is not None:
-            self.observer.pages_done(pages_done)
+            self.observer.pages_done(pages_done, method)
         self._write_when_due()
 
     def check(self) -> None:

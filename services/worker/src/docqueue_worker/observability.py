@@ -88,10 +88,10 @@ class RunObserver:
         except Exception:
             log.warning("stage metrics failed", exc_info=True)
 
-    def pages_done(self, pages_done: int) -> None:
+    def pages_done(self, pages_done: int, method: str = "text") -> None:
         try:
             if pages_done > self.pages_seen:
-                self.metrics.pages.inc(pages_done - self.pages_seen)
+                self.metrics.pages.labels(method=method).inc(pages_done - self.pages_seen)
                 self.pages_seen = pages_done
         except Exception:
             log.warning("page metrics failed", exc_info=True)

@@ -146,7 +146,7 @@ class DocumentProcessor:
     def _attempt(self, lease: RunLease, job: Job, run_id: str) -> Outcome:
         settings = self.settings
         try:
-            result_key = run_pipeline(job, self.blobs, lease, run_id, settings)
+            stored = run_pipeline(job, self.blobs, lease, run_id, settings)
         except DocumentError as exc:
             self._end(lease, job, JobState.FAILED, exc.code, exc.message)
             return DONE
@@ -173,17 +173,18 @@ class DocumentProcessor:
                 set={
                     "state": JobState.SUCCEEDED,
                     "stage": Stage.DONE,
-                    "result_key": result_key,
+                    "result_key": stored.result_key,
                     "finished_at": self.clock(),
+                    **({"warnings": ",".join(stored.warnings)} if stored.warnings else {}),
                 },
-                unset=("error_code", "error_message"),
+                unset=("error_code", "error_message", *(() if stored.warnings else ("warnings",))),
                 terminal=True,
                 history={"event": "succeeded", "run_id": run_id},
             )
         )
         if not finished.ok:
             # Cancelled or taken over while storing: this run's result must not exist.
-            self.blobs.delete(result_key)
+            self.blobs.delete(stored.result_key)
         elif finished.job is not None:
             self._notify(finished.job)
         return DONE

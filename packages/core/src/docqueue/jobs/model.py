@@ -47,6 +47,18 @@ class TextNormalization(StrEnum):
     NONE = "none"  # the reader's raw text
 
 
+class OcrMode(StrEnum):
+    """When a page is read by OCR (docqueue_worker.pipeline.scan decides per page)."""
+
+    AUTO = "auto"  # only pages whose text layer is (almost) empty while they carry drawn content
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+# Tesseract's form: one or more language codes joined by "+" ("eng", "eng+deu", "chi_sim").
+OCR_LANGUAGES_PATTERN = r"^[a-z]{3}(_[a-z]+)?(\+[a-z]{3}(_[a-z]+)?)*$"
+
+
 class JobOptions(BaseModel):
     """Processing options a client may set per upload; part of the dedupe key."""
 
@@ -58,6 +70,9 @@ class JobOptions(BaseModel):
     engine: PdfEngine = PdfEngine.PYPDF
     # A record written before normalization existed has none: its text was, and stays, raw.
     text_normalization: TextNormalization = TextNormalization.NONE
+    # A record written before OCR existed has none: it was never OCRed, and stays so.
+    ocr: OcrMode = OcrMode.NEVER
+    ocr_languages: str = Field(default="eng", pattern=OCR_LANGUAGES_PATTERN, max_length=64)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -74,6 +89,9 @@ class JobOptions(BaseModel):
         # Likewise raw text (the only text there was before the option existed).
         if fields["text_normalization"] == TextNormalization.NONE:
             del fields["text_normalization"]
+        # Likewise no OCR, whose languages then change nothing.
+        if fields["ocr"] == OcrMode.NEVER:
+            del fields["ocr"], fields["ocr_languages"]
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
@@ -103,6 +121,13 @@ class Job(BaseModel):
     finished_at: float | None = None
     updated_at: float
     callback_url: str | None = None
+    # What a succeeded result wants its reader to know ("no_text_found", "ocr_low_confidence"),
+    # comma-separated; see docqueue.results.Warning.
+    warnings: str | None = None
+
+    @property
+    def warning_list(self) -> list[str]:
+        return [w for w in (self.warnings or "").split(",") if w]
 
     @property
     def is_terminal(self) -> bool:

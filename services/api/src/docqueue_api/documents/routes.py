@@ -23,7 +23,7 @@ _UPLOAD_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "A PDF, plain text or Markdown file",
+                        "description": "A PDF, PNG, JPEG, TIFF, WebP, plain text or Markdown file",
                     },
                     "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
                     "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
@@ -39,6 +39,18 @@ _UPLOAD_BODY = {
                         "description": "standard: NFC, ligatures folded, line-end hyphens joined, "
                         "controls removed; none: the reader's raw text. Part of dedupe. Default: "
                         "the deployment's DOCQUEUE_TEXT_NORMALIZATION (standard)",
+                    },
+                    "ocr": {
+                        "type": "string",
+                        "enum": ["auto", "always", "never"],
+                        "description": "auto: OCR only pages without a text layer that carry drawn "
+                        "content; part of dedupe. Default: the deployment's DOCQUEUE_OCR (auto)",
+                    },
+                    "ocr_languages": {
+                        "type": "string",
+                        "pattern": "^[a-z]{3}(_[a-z]+)?(\\+[a-z]{3}(_[a-z]+)?)*$",
+                        "description": "Tesseract languages, e.g. eng+deu (installed ones only); part "
+                        "of dedupe. Default: the deployment's DOCQUEUE_OCR_LANGUAGES (eng)",
                     },
                     "callback_url": {
                         "type": "string",

@@ -177,10 +177,12 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         "chunk_overlap": services.settings.default_chunk_overlap,
         "engine": services.settings.pdf_engine,
         "text_normalization": services.settings.text_normalization,
+        "ocr": services.settings.ocr,
+        "ocr_languages": services.settings.ocr_languages,
         **{name: value.strip() for name, value in fields.items() if name != CALLBACK_FIELD},
     }
     try:
-        return JobOptions.model_validate(values)
+        options = JobOptions.model_validate(values)
     except ValidationError as exc:
         errors = [
             {"loc": ["body", *map(str, err["loc"])], "msg": err["msg"], "type": err["type"]}
@@ -189,6 +191,24 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         raise ProblemError(
             422, "validation_error", "the upload options are not valid", errors=errors
         ) from exc
+    check_ocr_languages(options.ocr_languages, services.settings.ocr_languages_installed)
+    return options
+
+
+def check_ocr_languages(languages: str, installed: frozenset[str]) -> None:
+    """Every language of `eng+deu` is one the workers carry, or a 422 naming those."""
+    unknown = [code for code in languages.split("+") if code not in installed]
+    if unknown:
+        raise ProblemError(
+            422,
+            "validation_error",
+            f"OCR language(s) {', '.join(unknown)} are not installed; installed: "
+            f"{', '.join(sorted(installed))}",
+            errors=[
+                {"loc": ["body", "ocr_languages"], "msg": f"not installed: {code}", "type": "value_error"}
+                for code in unknown
+            ],
+        )
 
 
 def accepted(request: Request, task_id: str, state: JobState, *, deduplicated: bool) -> Accepted:

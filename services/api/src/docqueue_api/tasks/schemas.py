@@ -53,6 +53,8 @@ class TaskView(BaseModel):
     result_url: str
     events_url: str
     callback_url: str | None = None
+    # Set once succeeded: "no_text_found", "ocr_low_confidence" (the result carries them too).
+    warnings: list[str] = []
     # Shown by GET /v1/tasks/{task_id}; null where it is not read (lists, events).
     callback_deliveries: list[CallbackDelivery] | None = None
 
@@ -85,6 +87,7 @@ class TaskView(BaseModel):
             result_url=links.result_url,
             events_url=links.events_url,
             callback_url=job.callback_url,
+            warnings=job.warning_list,
             callback_deliveries=(
                 None
                 if callback_deliveries is None

@@ -9,10 +9,10 @@ METADATA_MAX_CHARS = 500
 
 def check_page_count(page_count: int, max_pages: int) -> None:
     if page_count == 0:
-        raise DocumentError(ErrorCode.EMPTY_DOCUMENT, "the PDF has no pages")
+        raise DocumentError(ErrorCode.EMPTY_DOCUMENT, "the document has no pages")
     if page_count > max_pages:
         raise DocumentError(
-            ErrorCode.TOO_MANY_PAGES, f"the PDF has {page_count} pages; the limit is {max_pages}"
+            ErrorCode.TOO_MANY_PAGES, f"the document has {page_count} pages; the limit is {max_pages}"
         )
 
 

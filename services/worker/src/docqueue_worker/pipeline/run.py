@@ -1,16 +1,19 @@
 """load blob → validate → extract page by page → chunk → store: the stages in order."""
 
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from docqueue.jobs.model import Job, PdfEngine, Stage, TextNormalization
-from docqueue.media import SNIFF_BYTES, MediaType
-from docqueue.results import DocumentInfo, Page, Result
+from docqueue.jobs.model import Job, OcrMode, PdfEngine, Stage, TextNormalization
+from docqueue.media import IMAGE_TYPES, SNIFF_BYTES, MediaType
+from docqueue.results import DocumentInfo, Page, Result, ResultWarning
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import result_key
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.engines import open_source
+from docqueue_worker.pipeline.images import open_image
 from docqueue_worker.pipeline.normalize import normalize_pages
+from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
 
@@ -19,20 +22,30 @@ class Progress(Protocol):
 
     def stage(self, stage: Stage, pages_total: int | None = None) -> None: ...
 
-    def page_done(self, pages_done: int) -> None: ...
+    def page_done(self, pages_done: int, method: str = "text") -> None: ...
 
 
-def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings) -> str:
-    """Process `job`'s upload and store the result; return the result's blob key."""
+@dataclass(frozen=True)
+class Stored:
+    """Where the result went, and what a reader should know about it."""
+
+    result_key: str
+    warnings: list[ResultWarning]
+
+
+def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings) -> Stored:
+    """Process `job`'s upload and store the result."""
+    ocr = OcrPolicy.of(job.options, settings)
     with blobs.open(job.blob_key) as stream:
         pages, title, author, media_type = read_document(
-            stream, job.filename, progress, settings, job.options.engine
+            stream, job.filename, progress, settings, job.options.engine, ocr
         )
     progress.stage(Stage.CHUNKING)
     if job.options.text_normalization == TextNormalization.STANDARD:
         pages = normalized(pages)
     chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
     progress.stage(Stage.STORING)
+    warnings = result_warnings(pages, settings.ocr_low_confidence)
     result = Result(
         task_id=job.task_id,
         document=DocumentInfo(
@@ -42,13 +55,15 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
             page_count=len(pages),
             title=title,
             author=author,
+            ocr_pages=sum(1 for page in pages if page.method == "ocr"),
         ),
         pages=pages,
         chunks=chunks,
+        warnings=warnings,
     )
     key = result_key(job.task_id, run_id)
     blobs.put(key, result.model_dump_json().encode(), ttl_s=settings.retention_s)
-    return key
+    return Stored(key, warnings)
 
 
 def normalized(pages: list[Page]) -> list[Page]:
@@ -57,27 +72,49 @@ def normalized(pages: list[Page]) -> list[Page]:
     return [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
 
 
+NEVER_OCR = OcrPolicy(OcrMode.NEVER, "eng", 300, 40_000_000)
+
+
 def read_document(
     stream: BinaryIO,
     filename: str,
     progress: Progress,
     settings: Settings,
     engine: PdfEngine = PdfEngine.PYPDF,
+    ocr: OcrPolicy = NEVER_OCR,
 ) -> tuple[list[Page], str | None, str | None, MediaType]:
-    """Pages, title and author of a PDF or text upload, reporting each page."""
+    """Pages, title and author of an upload, reporting each page."""
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
     media_type = media_type_of(head, filename)
+    if media_type in IMAGE_TYPES:
+        return read_image(stream, progress, settings, ocr), None, None, media_type
     if media_type != MediaType.PDF:
         pages = text_pages(decode_text(stream.read()))
         progress.stage(Stage.EXTRACTING, pages_total=len(pages))
         progress.page_done(len(pages))
         return pages, None, None, media_type
     with open_source(stream, engine, settings.max_pages) as pdf:
-        progress.stage(Stage.EXTRACTING, pages_total=pdf.page_count)
-        pages = []
-        for page in pdf.pages():
-            pages.append(page)
-            progress.page_done(page.number)
-        title, author = pdf.metadata()
+        scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
+        try:
+            progress.stage(Stage.EXTRACTING, pages_total=pdf.page_count)
+            pages = []
+            for page in pdf.pages():
+                page = scanner.read(page)
+                pages.append(page)
+                progress.page_done(page.number, page.method)
+            title, author = pdf.metadata()
+        finally:
+            scanner.close()
     return pages, title, author, media_type
+
+
+def read_image(stream: BinaryIO, progress: Progress, settings: Settings, ocr: OcrPolicy) -> list[Page]:
+    """Every frame of an image, by OCR (whatever `ocr` says: an image has no text layer)."""
+    with open_image(stream, settings.max_pages) as image:
+        progress.stage(Stage.EXTRACTING, pages_total=image.page_count)
+        pages = []
+        for number, frame in enumerate(image.frames(ocr.max_pixels), start=1):
+            pages.append(ocr_page(number, frame, ocr.languages))
+            progress.page_done(number, "ocr")
+    return pages
