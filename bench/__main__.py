@@ -10,19 +10,20 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, e2e, engines, sync_async, upload, worker
+from bench import backlog, e2e, engines, ocr, sync_async, upload, worker
 from bench.pdfs import bench_files, real_files
 from bench.report import plot, table
 from bench.stack import BENCH_ENV, bench_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("upload", "worker", "e2e", "backlog", "sync_async", "engines")
+SECTIONS = ("upload", "worker", "e2e", "backlog", "sync_async", "engines", "ocr")
 
 
 def load_average() -> list[float]:
@@ -74,7 +75,8 @@ def main() -> None:
         help="wait (up to --wait-s) until the 1-minute load average is below this; 0: do not wait",
     )
     parser.add_argument("--wait-s", type=float, default=600)
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    args = parser.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -92,7 +94,7 @@ def main() -> None:
         "machine": machine(),
         "load_average_before": load_average(),
         "settings_changed": BENCH_ENV,
-        "command": "make bench" + (" BENCH_ARGS=--quick" if quick else ""),
+        "command": "make bench" + (f' BENCH_ARGS="{" ".join(argv)}"' if argv else ""),
     }
     began = time.monotonic()
     with bench_stack() as bench:
@@ -128,6 +130,9 @@ def main() -> None:
         if "sync_async" in sections:
             print("sync vs async", flush=True)
             results["sync_async"] = sync_async.run(bench, files["plain"], 4 if quick else 12)
+        if "ocr" in sections:
+            print("ocr", flush=True)
+            results["ocr"] = ocr.run(bench, files["plain"], quick)
     if "engines" in sections:
         print("engines", flush=True)
         engine_files = {"plain": files["plain"], "dense": files["dense"], **real_files()}
@@ -137,10 +142,13 @@ def main() -> None:
 
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{stamp}{'-quick' if quick else ''}.json"
+    # A run of some sections is named after them and leaves latest.json (a full run) alone.
+    partial = "" if set(sections) == set(SECTIONS) else "-" + "-".join(sections)
+    name = f"{stamp}{partial}{'-quick' if quick else ''}.json"
     text = json.dumps(results, indent=2)
     (RESULTS / name).write_text(text + "\n")
-    (RESULTS / ("latest-quick.json" if quick else "latest.json")).write_text(text + "\n")
+    if not partial:
+        (RESULTS / ("latest-quick.json" if quick else "latest.json")).write_text(text + "\n")
     print()
     print(table(results))
     print(f"\nwritten: bench/results/{name}")

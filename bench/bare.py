@@ -33,7 +33,35 @@ def extract_pdfium(path: Path) -> int:
         document.close()
 
 
-EXTRACT = {"pypdf": extract_pypdf, "pdfium": extract_pdfium}
+_TESSERACT: dict[str, Any] = {}
+TESSDATA = "/usr/share/tesseract-ocr/5/tessdata/"
+
+
+def extract_ocr(path: Path) -> int:
+    """Every page rendered grey at 300 DPI with PDFium and read by tesserocr (one engine per
+    process, as the worker keeps one): the bare loop of docqueue's OCR."""
+    import tesserocr
+
+    api = _TESSERACT.get("eng")
+    if api is None:
+        api = _TESSERACT["eng"] = tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng")
+    document = pdfium.PdfDocument(path)
+    try:
+        count = len(document)
+        for index in range(count):
+            page = document[index]
+            bitmap = page.render(scale=300 / 72, grayscale=True)
+            api.SetImage(bitmap.to_pil())
+            api.GetUTF8Text()
+            api.MeanTextConf()
+            bitmap.close()
+            page.close()
+        return count
+    finally:
+        document.close()
+
+
+EXTRACT = {"pypdf": extract_pypdf, "pdfium": extract_pdfium, "ocr": extract_ocr}
 
 
 def _loop(engine: str, path: Path, documents: int, start: Any, results: Any) -> None:

@@ -155,10 +155,63 @@ def table(results: dict[str, Any]) -> str:
                 "",
             )
         )
+    lines += ocr_rows(results.get("ocr"))
     out = "\n".join(lines)
     if results.get("engines"):
         out += "\n\n" + engine_table(results["engines"])
     return out
+
+
+OCR_WORKER_MIN = 0.9
+OCR_SCALING_MIN = 1.8
+OCR_AUTO_MAX = 1.05
+
+
+def ocr_rows(ocr: dict[str, Any] | None) -> list[str]:
+    if not ocr:
+        return []
+    one, two = ocr["processes_1"], ocr["processes_2"]
+    auto = ocr["auto_vs_never"]
+    bindings = ocr["bindings"]
+    case = f"{ocr['documents']} x {ocr['scan_pages']}-page scan"
+    return [
+        _row(
+            "OCR pages/s, 1 process",
+            case,
+            f"{one['worker_pages_per_s']:.2f}/s",
+            f"{one['bare_pages_per_s']:.2f}/s (bare render + tesserocr)",
+            f"{one['worker_over_bare']:.2f}x",
+            f">= {OCR_WORKER_MIN}x",
+            _mark(one["worker_over_bare"] >= OCR_WORKER_MIN),
+        ),
+        _row(
+            "OCR pages/s, 2 processes",
+            case,
+            f"{two['worker_pages_per_s']:.2f}/s",
+            f"{one['worker_pages_per_s']:.2f}/s (1 process)",
+            f"{ocr['two_over_one']:.2f}x",
+            f">= {OCR_SCALING_MIN}x",
+            _mark(ocr["two_over_one"] >= OCR_SCALING_MIN),
+        ),
+        _row(
+            "ocr=auto on a text PDF",
+            "100 pages, pypdf",
+            f"{auto['auto_s'] * 1000:.0f} ms",
+            f"{auto['never_s'] * 1000:.0f} ms (ocr=never)",
+            f"{auto['auto_over_never']:.3f}x",
+            f"<= {OCR_AUTO_MAX}x",
+            _mark(auto["auto_over_never"] <= OCR_AUTO_MAX),
+        ),
+        _row(
+            "OCR binding",
+            "same rendered pages",
+            f"{bindings['tesserocr_pages_per_s']:.2f}/s (tesserocr)",
+            f"{bindings['pytesseract_pages_per_s']:.2f}/s (pytesseract)",
+            f"{bindings['tesserocr_speedup']:.2f}x",
+            "faster kept",
+            "",
+        ),
+    ]
 
 
 def engine_table(rows: list[dict[str, Any]]) -> str:
