@@ -186,6 +186,12 @@ file:///var/lib/docqueue/blobs
   value: {{ .maxRetries | int64 | quote }}
 - name: DOCQUEUE_RETRY_BACKOFF_MAX_S
   value: {{ .retryBackoffMaxSeconds | int64 | quote }}
+- name: DOCQUEUE_OCR
+  value: {{ .ocr | quote }}
+- name: DOCQUEUE_OCR_LANGUAGES
+  value: {{ .ocrLanguages | quote }}
+- name: DOCQUEUE_OCR_INSTALLED_LANGUAGES
+  value: {{ .ocrInstalledLanguages | quote }}
 - name: DOCQUEUE_LOG_LEVEL
   value: {{ .logLevel | quote }}
 - name: DOCQUEUE_LOG_FORMAT
