@@ -103,7 +103,7 @@ chart-test: install | $(HELM) ## the chart tests alone
 	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest tests/chart
 
 manifests: install | $(HELM) ## render deploy/k8s from the chart
-	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync python -m tests.chart.manifests deploy/k8s
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync python -m docqueue_devstack.manifests deploy/k8s
 
 e2e: install images ## the container end-to-end test alone
 	$(UV) run --no-sync pytest tests/e2e

@@ -93,6 +93,21 @@ def plain_pdf(pages: int, seed: int = 1) -> bytes:
     return bytes(pdf.output())
 
 
+def labelled_pdf(pages: int, label: str) -> bytes:
+    """Short pages reading "<label> page N": distinct documents, so dedupe never merges them."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.text(15, 20, f"{label} page {number}.")
+    return bytes(pdf.output())
+
+
+def corrupt_pdf() -> bytes:
+    """A PDF header over bytes no reader can use: the job ends failed / corrupt_document."""
+    return b"%PDF-1.7\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
+
+
 def dense_pdf(pages: int, seed: int = 2) -> bytes:
     """`pages` pages of three justified columns of 8-point text with inline bold and italics."""
     rng = random.Random(seed)

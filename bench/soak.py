@@ -30,13 +30,13 @@ from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.jobs import keys
 from docqueue.text import as_text
 from docqueue_devstack.processes import Process
+from docqueue_devstack.profiles import FAULT_ENV
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
-from tests.faults.harness import FAULT_ENV  # noqa: E402
-from tests.support.documents import corrupt_pdf, labelled_pdf  # noqa: E402
+from bench.pdfs import corrupt_pdf, labelled_pdf  # noqa: E402
 
 TERMINAL = {"succeeded", "failed", "cancelled", "dead_lettered"}
 # Jobs left when the chaos stops, so the run ends with every worker standing.

@@ -1,6 +1,6 @@
 """deploy/k8s/ is exactly what `make manifests` renders from the chart now."""
 
-from tests.chart.manifests import render_manifests
+from docqueue_devstack.manifests import render_manifests
 from tests.chart.render import REPO
 
 K8S = REPO / "deploy" / "k8s"

@@ -20,29 +20,11 @@ from docqueue.jobs import keys
 from docqueue.settings import Settings
 from docqueue.text import as_text
 from docqueue_devstack.processes import Process
+from docqueue_devstack.profiles import FAULT_ENV
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.support.http import TERMINAL
 
-# Short enough for a quick suite, ordered as the settings demand:
-# soft < hard < hard + backoff max < visibility timeout; lease = 4 x heartbeat.
-FAULT_ENV: dict[str, str] = {
-    "DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "30",
-    "DOCQUEUE_TASK_TIME_LIMIT_S": "35",
-    "DOCQUEUE_RETRY_BACKOFF_BASE_S": "0.5",
-    "DOCQUEUE_RETRY_BACKOFF_MAX_S": "2",
-    "DOCQUEUE_VISIBILITY_TIMEOUT_S": "40",
-    "DOCQUEUE_HEARTBEAT_INTERVAL_S": "0.5",
-    "DOCQUEUE_MAX_RETRIES": "2",
-    "DOCQUEUE_MAX_ATTEMPTS": "4",
-    "DOCQUEUE_MAX_PAGES": "20000",
-    "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "1",
-    "DOCQUEUE_PROGRESS_INTERVAL_S": "0.05",
-    "DOCQUEUE_RECONCILE_INTERVAL_S": "1",
-    "DOCQUEUE_RECONCILE_GRACE_S": "3",
-    "DOCQUEUE_RETENTION_INTERVAL_S": "5",
-    "DOCQUEUE_LOG_FORMAT": "json",
-}
 # Every accepted job must be terminal within this bound after the fault ends.
 TERMINAL_BOUND_S = 90.0
 

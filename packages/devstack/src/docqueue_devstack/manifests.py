@@ -5,7 +5,7 @@ Two departures from `helm template` with defaults, both because static files can
 Secrets are not generated (a password committed to git would be everyone's password: create them
 as deploy/k8s/README.md says) and the `helm test` hook is left out.
 
-    python -m tests.chart.manifests deploy/k8s
+    python -m docqueue_devstack.manifests deploy/k8s
 """
 
 import re
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.chart.render import load, template
+from docqueue_devstack.chart import load, template
 
 HEADER = "# Rendered from deploy/helm/docqueue with its defaults by `make manifests`; do not edit.\n"
 SETS = ("generateSecrets=false",)
