@@ -1,12 +1,14 @@
 """docqueue's kombu Redis transport: the same messages on the same lists, one client per pool."""
 
+import logging
 import uuid
 
+import pytest
 import redis
 from kombu import Connection
 
 from docqueue.celery_app import celery_config, create_celery_app
-from docqueue.kombu_redis import TRANSPORT, Channel
+from docqueue.kombu_redis import KOMBU_TRANSPORT, TRANSPORT, Channel, transport
 from docqueue.settings import Settings
 
 
@@ -52,3 +54,12 @@ def test_a_sent_task_lands_on_its_queue_list_as_kombu_writes_it(redis_url: str) 
     finally:
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
+
+
+def test_an_unknown_kombu_release_falls_back_to_kombus_own_transport(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert transport() == TRANSPORT, "the pinned kombu is one it was written for"
+    with caplog.at_level(logging.WARNING, logger="docqueue.kombu_redis"):
+        assert transport("6.0.1") == KOMBU_TRANSPORT
+    assert "kombu 6.0.1 is not one docqueue's Redis transport was written for" in caplog.text

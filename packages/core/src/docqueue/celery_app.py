@@ -25,7 +25,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.effective_broker_url,
         # kombu's Redis transport, minus a client object per command (see docqueue.kombu_redis).
         "broker_transport": (
-            kombu_redis.TRANSPORT
+            kombu_redis.transport()
             if urlsplit(settings.effective_broker_url).scheme in ("redis", "rediss")
             else None
         ),

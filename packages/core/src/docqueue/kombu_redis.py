@@ -6,17 +6,43 @@ about 0.17 ms of CPU, three times per `send_task` (binding lookup, LPUSH, sent e
 every task event and ack in the worker. Sharing one client per connection pool removes that and
 nothing else: the client borrows a pooled connection per command as before (redis-py clients are
 thread-safe), and when kombu replaces the pool (after a fork or a reconnect) a new client follows
-it. Measured by bench/ (README "Performance").
+it. Measured by bench/ (docs/performance.md). The change proposed upstream is in
+docs/development.md ("Upstream").
+
+The override replaces one method of kombu's channel, so it is used only on the kombu releases it
+was read against (`KOMBU_RELEASES`); on any other, kombu's own transport is used and a warning says
+so, rather than guessing at a method that may have changed.
 """
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as installed_version
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
 
-# The `broker_transport` setting that selects this transport.
+log = logging.getLogger(__name__)
+
+# The `broker_transport` setting that selects this transport, and kombu's own.
 TRANSPORT = "docqueue.kombu_redis:Transport"
+KOMBU_TRANSPORT = "redis"
+# Releases whose `Channel.conn_or_acquire` yields `self._create_client()` per call, as read.
+KOMBU_RELEASES = frozenset({"5.5", "5.6", "5.7"})
+
+
+def transport(version: str | None = None) -> str:
+    """This transport on a kombu release it was written for, else kombu's own."""
+    version = version or installed_version("kombu")
+    release = ".".join(version.split(".")[:2])
+    if release in KOMBU_RELEASES:
+        return TRANSPORT
+    log.warning(
+        "kombu %s is not one docqueue's Redis transport was written for (%s): using kombu's own",
+        version,
+        ", ".join(sorted(KOMBU_RELEASES)),
+    )
+    return KOMBU_TRANSPORT
 
 
 class Channel(kombu_redis.Channel):

@@ -4,6 +4,12 @@ RedBeat's tick extends its lock and reads the schedule from Redis; an outage, or
 expired meanwhile, raises out of the tick and ends the beat service. Embedded in the maintenance
 worker that would stop every schedule while the process looks healthy, so the tick here waits
 out the outage and, if another replica took the lock meanwhile, stands by until it is free again.
+
+The RedBeat reports this works around (open upstream when written): sibson/redbeat#230 ("Cannot
+extend a lock that's no longer owned": the tick's `lock.extend` raises LockNotOwnedError and the
+process exits), sibson/redbeat#285 (a Redis connection error during start-up leaves `self.lock`
+None and the next tick raises AttributeError), and sibson/redbeat#129 (LockError on an expired
+lock). Remove this class once a RedBeat release survives both in tests/faults/test_beat_faults.py.
 """
 
 import logging
