@@ -9,7 +9,6 @@ with backoff until `callback_max_delivery_s` after the task ended; any other ans
 
 import ipaddress
 import logging
-import random
 import ssl
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import httpx
 import redis
 
 import docqueue
+from docqueue.backoff import equal_jitter_s
 from docqueue.callbacks import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
@@ -191,6 +191,5 @@ def _retryable(answer: Answer) -> bool:
 
 
 def backoff_s(attempt: int) -> float:
-    """Equal jitter: attempt 1 waits 1-2 s, then twice as long each time, capped."""
-    ceiling: float = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** (attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
+    """Attempt 1 waits 1-2 s, then twice as long each time, up to 150-300 s."""
+    return equal_jitter_s(attempt, BACKOFF_BASE_S, BACKOFF_MAX_S)

@@ -6,7 +6,6 @@ retried, what is dead-lettered, who may write) and the pipeline holds the work.
 
 import logging
 import os
-import random
 import socket
 import time
 import traceback
@@ -18,6 +17,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from docqueue import names
+from docqueue.backoff import equal_jitter_s
 from docqueue.deadletters import dead_letter_fields
 from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, TransientError
 from docqueue.jobs.commands import Update
@@ -195,7 +195,9 @@ class DocumentProcessor:
             message = f"gave up after {retries} attempts: {exc!r}"
             self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.RETRIES_EXHAUSTED, message)
             return DONE
-        countdown = backoff_s(retries, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s)
+        countdown = equal_jitter_s(
+            retries, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s
+        )
         message = f"transient failure, retrying in {countdown:.0f}s: {exc!r}"
         lease.finish(
             Update(
@@ -302,14 +304,6 @@ class DocumentProcessor:
         host, _, pid = (job.holder or "").rpartition(":")
         # A run on this machine whose process is gone (a killed pool child) holds nothing.
         return not (host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)))
-
-
-def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff, capped, with "equal jitter": half the step fixed, half random, so
-    retries of many jobs that failed together spread out but none comes back at once."""
-    step = min(cap_s, base_s * 2.0 ** (attempt - 1))
-    jitter: float = random.uniform(0, step / 2)  # noqa: S311 - jitter, not crypto
-    return step / 2 + jitter
 
 
 def _pid_alive(pid: int) -> bool:
