@@ -16,6 +16,7 @@ from docqueue_api.problems import install_problem_handlers
 from docqueue_api.services import build_services
 from docqueue_api.settings import ApiSettings
 from docqueue_api.tasks.routes import router as tasks_router
+from docqueue_api.web.docs import install_docs
 from docqueue_api.web.routes import router as web_router
 
 DESCRIPTION = """Upload a document and get a task id in milliseconds; follow its progress; fetch its
@@ -40,6 +41,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         version=docqueue.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served from files the image carries, not a CDN (web/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
     install_middleware(app, settings)
@@ -51,4 +55,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(web_router)
     app.include_router(dead_letters_router)
     app.include_router(health_router)
+    install_docs(app)
     return app
