@@ -162,8 +162,9 @@ docs: install ## serve the docs site on http://127.0.0.1:8001
 docs-check: install ## build the docs site with --strict (broken links and anchors fail)
 	NO_MKDOCS_2_WARNING=1 $(UV) run --no-sync mkdocs build --strict
 
-docs-reference: install ## regenerate docs/reference/settings.md from the settings classes
+docs-reference: install ## regenerate docs/reference/ (settings, error codes) from the code
 	$(UV) run --no-sync python -m docqueue_devstack.settings_reference > docs/reference/settings.md
+	$(UV) run --no-sync python -m docqueue_devstack.errors_reference > docs/reference/errors.md
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.

@@ -4,6 +4,8 @@ landing page whose links resolve. (`make docs-check` builds the site with --stri
 import re
 from pathlib import Path
 
+from docqueue.errors import ErrorCode
+from docqueue_devstack import errors_reference
 from docqueue_devstack.settings_reference import SECTIONS, field_comments, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,6 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_settings_reference_is_current() -> None:
     committed = (ROOT / "docs" / "reference" / "settings.md").read_text()
     assert committed == render(), "docs/reference/settings.md is stale: run `make docs-reference`"
+
+
+def test_the_error_code_reference_is_current_and_complete() -> None:
+    committed = (ROOT / "docs" / "reference" / "errors.md").read_text()
+    assert committed == errors_reference.render(), (
+        "docs/reference/errors.md is stale: run `make docs-reference`"
+    )
+    assert set(errors_reference.MEANINGS) == {code.value for code in ErrorCode}
 
 
 def test_every_setting_says_what_it_is() -> None:

@@ -26,6 +26,52 @@ class ErrorCode(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ProblemCode(StrEnum):
+    """Stable machine codes on the API's problem+json answers (`code`), one per refusal.
+
+    They differ from `ErrorCode` on purpose where the API and a task judge different things: the
+    API's `unsupported_media_type` / `empty_file` answer an upload at once (415 / 400, nothing is
+    queued), while a task's `unsupported_type` / `empty_document` end a job whose bytes passed the
+    API's sniff but not the worker's reader (an empty PDF page tree, say).
+    """
+
+    BAD_REQUEST = "bad_request"
+    CLIENT_DISCONNECTED = "client_disconnected"
+    DEAD_LETTER_NOT_FOUND = "dead_letter_not_found"
+    DUPLICATE_FIELD = "duplicate_field"
+    EMPTY_FILE = "empty_file"
+    FIELD_TOO_LARGE = "field_too_large"
+    FORBIDDEN = "forbidden"
+    HTTP_ERROR = "http_error"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INTERNAL_ERROR = "internal_error"
+    INVALID_CALLBACK_URL = "invalid_callback_url"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    INVALID_LAST_EVENT_ID = "invalid_last_event_id"
+    INVALID_MULTIPART = "invalid_multipart"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    MISSING_FILE = "missing_file"
+    NOT_FOUND = "not_found"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    QUEUE_FULL = "queue_full"
+    RATE_LIMITED = "rate_limited"
+    REDIS_UNAVAILABLE = "redis_unavailable"
+    RESULT_EXPIRED = "result_expired"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    TASK_NOT_CANCELLABLE = "task_not_cancellable"
+    TASK_NOT_DEAD_LETTERED = "task_not_dead_lettered"
+    TASK_NOT_FOUND = "task_not_found"
+    TASK_NOT_SUCCEEDED = "task_not_succeeded"
+    TOO_MANY_FILES = "too_many_files"
+    TOO_MANY_PARTS = "too_many_parts"
+    TOO_MANY_STREAMS = "too_many_streams"
+    UNAUTHORIZED = "unauthorized"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    VALIDATION_ERROR = "validation_error"
+
+
 PERMANENT_CODES = frozenset(
     {
         ErrorCode.UNSUPPORTED_TYPE,

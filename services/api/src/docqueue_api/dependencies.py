@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from docqueue.auth import Scope
+from docqueue.errors import ProblemCode
 from docqueue.logging_config import tenant_var
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
@@ -28,16 +29,16 @@ async def get_caller(
 ) -> Caller:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
-        raise ProblemError(401, "unauthorized", "an API key is required", headers=challenge)
+        raise ProblemError(401, ProblemCode.UNAUTHORIZED, "an API key is required", headers=challenge)
     caller = await services.keys.resolve(credentials.credentials)
     if caller is None:
-        raise ProblemError(401, "unauthorized", "the API key is not valid", headers=challenge)
+        raise ProblemError(401, ProblemCode.UNAUTHORIZED, "the API key is not valid", headers=challenge)
     settings = services.settings
     verdict = await services.rate_limiter.check(caller.tenant)
     if not verdict.allowed:
         raise ProblemError(
             429,
-            "rate_limited",
+            ProblemCode.RATE_LIMITED,
             f"over {settings.rate_limit_per_s:g} requests per second for this tenant",
             headers={"Retry-After": str(verdict.retry_after_s)},
         )
@@ -49,7 +50,7 @@ async def get_caller(
 def require(scope: Scope) -> object:
     async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if not caller.can(scope):
-            raise ProblemError(403, "forbidden", f"the API key lacks the {scope!s} scope")
+            raise ProblemError(403, ProblemCode.FORBIDDEN, f"the API key lacks the {scope!s} scope")
         return caller
 
     # Marks the dependency so a test can prove every route checks a scope.

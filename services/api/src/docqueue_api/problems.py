@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from docqueue.errors import ProblemCode
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,17 +33,17 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _DEFAULT_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
+    400: ProblemCode.BAD_REQUEST,
+    401: ProblemCode.UNAUTHORIZED,
+    403: ProblemCode.FORBIDDEN,
+    404: ProblemCode.NOT_FOUND,
+    405: ProblemCode.METHOD_NOT_ALLOWED,
+    413: ProblemCode.PAYLOAD_TOO_LARGE,
+    415: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ProblemCode.VALIDATION_ERROR,
+    429: ProblemCode.RATE_LIMITED,
+    500: ProblemCode.INTERNAL_ERROR,
+    503: ProblemCode.SERVICE_UNAVAILABLE,
 }
 
 
@@ -65,7 +67,7 @@ class ProblemError(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ProblemCode,
         detail: str,
         *,
         headers: Mapping[str, str] | None = None,
@@ -117,7 +119,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = _DEFAULT_CODES.get(exc.status_code, "http_error")
+        code = _DEFAULT_CODES.get(exc.status_code, ProblemCode.HTTP_ERROR)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         headers = dict(exc.headers or {})
         return problem_response(request, ProblemError(exc.status_code, code, detail, headers=headers))
@@ -132,20 +134,25 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        error = ProblemError(422, "validation_error", "the request is not valid", errors=errors)
+        error = ProblemError(422, ProblemCode.VALIDATION_ERROR, "the request is not valid", errors=errors)
         return problem_response(request, error)
 
     async def on_backend_down(request: Request, exc: Exception) -> JSONResponse:
         # Redis (jobs, keys, broker) unreachable: the client should come back, not give up.
         log.warning("backend unavailable: %r", exc)
         error = ProblemError(
-            503, "service_unavailable", "docqueue's backend is unavailable", headers={"Retry-After": "5"}
+            503,
+            ProblemCode.SERVICE_UNAVAILABLE,
+            "docqueue's backend is unavailable",
+            headers={"Retry-After": "5"},
         )
         return problem_response(request, error)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(request, ProblemError(500, "internal_error", "an unexpected error occurred"))
+        return problem_response(
+            request, ProblemError(500, ProblemCode.INTERNAL_ERROR, "an unexpected error occurred")
+        )
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)

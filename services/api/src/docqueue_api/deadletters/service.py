@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from docqueue import names
 from docqueue.deadletters import DeadLetter
+from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage
@@ -22,14 +23,14 @@ SCAN_LIMIT = 2000
 
 
 def _not_found() -> ProblemError:
-    return ProblemError(404, "dead_letter_not_found", "no such dead letter")
+    return ProblemError(404, ProblemCode.DEAD_LETTER_NOT_FOUND, "no such dead letter")
 
 
 async def list_dead_letters(
     client: aioredis.Redis, caller: Caller, limit: int, cursor: str | None
 ) -> tuple[list[DeadLetter], str | None]:
     if cursor is not None and not _ENTRY_ID.match(cursor):
-        raise ProblemError(400, "invalid_cursor", "the cursor is not valid")
+        raise ProblemError(400, ProblemCode.INVALID_CURSOR, "the cursor is not valid")
     found: list[DeadLetter] = []
     upper = f"({cursor}" if cursor else "+"
     scanned = 0
@@ -77,10 +78,10 @@ async def replay_dead_letter(services: ApiServices, caller: Caller, task_id: str
         )
     )
     if result.job is None:
-        raise ProblemError(404, "task_not_found", "the task behind this dead letter has expired")
+        raise ProblemError(404, ProblemCode.TASK_NOT_FOUND, "the task behind this dead letter has expired")
     if not result.ok:
         raise ProblemError(
-            409, "task_not_dead_lettered", f"the task is {result.job.state}, not dead_lettered"
+            409, ProblemCode.TASK_NOT_DEAD_LETTERED, f"the task is {result.job.state}, not dead_lettered"
         )
     await _delete(services.redis, letter)
     await anyio.to_thread.run_sync(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue_api.problems import ProblemError
 
@@ -32,7 +33,7 @@ class IdempotencyKeys:
         if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
             raise ProblemError(
                 400,
-                "invalid_idempotency_key",
+                ProblemCode.INVALID_IDEMPOTENCY_KEY,
                 f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters",
             )
 
@@ -50,12 +51,14 @@ class IdempotencyKeys:
         record = json.loads(raw)
         if record["fingerprint"] != fingerprint:
             raise ProblemError(
-                422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
+                422,
+                ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used for a different request",
             )
         if "status" not in record:
             raise ProblemError(
                 409,
-                "idempotency_in_progress",
+                ProblemCode.IDEMPOTENCY_IN_PROGRESS,
                 "a request with this Idempotency-Key is in progress",
                 headers={"Retry-After": "1"},
             )

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from docqueue import names
+from docqueue.errors import ProblemCode
 from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.storage import StorageError, upload_key
@@ -39,7 +40,7 @@ class Submission:
 
 
 def unavailable(detail: str) -> ProblemError:
-    return ProblemError(503, "service_unavailable", detail, headers={"Retry-After": RETRY_AFTER_S})
+    return ProblemError(503, ProblemCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": RETRY_AFTER_S})
 
 
 async def submit_document(
@@ -155,7 +156,7 @@ async def refuse_when_backlogged(services: ApiServices) -> None:
     if depth >= services.settings.max_queue_depth:
         raise ProblemError(
             503,
-            "queue_full",
+            ProblemCode.QUEUE_FULL,
             f"{depth} documents are waiting; try again later",
             headers={"Retry-After": "30"},
         )
@@ -166,7 +167,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
     if unknown:
         raise ProblemError(
             422,
-            "validation_error",
+            ProblemCode.VALIDATION_ERROR,
             f"unknown form fields: {', '.join(unknown)}",
             errors=[
                 {"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown
@@ -189,7 +190,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
             for err in exc.errors(include_url=False, include_context=False)
         ]
         raise ProblemError(
-            422, "validation_error", "the upload options are not valid", errors=errors
+            422, ProblemCode.VALIDATION_ERROR, "the upload options are not valid", errors=errors
         ) from exc
     check_ocr_languages(options.ocr_languages, services.settings.ocr_languages_installed)
     return options
@@ -201,7 +202,7 @@ def check_ocr_languages(languages: str, installed: frozenset[str]) -> None:
     if unknown:
         raise ProblemError(
             422,
-            "validation_error",
+            ProblemCode.VALIDATION_ERROR,
             f"OCR language(s) {', '.join(unknown)} are not installed; installed: "
             f"{', '.join(sorted(installed))}",
             errors=[

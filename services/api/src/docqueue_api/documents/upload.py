@@ -16,6 +16,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from docqueue.errors import ProblemCode
 from docqueue.media import SNIFF_BYTES, MediaType, sniff
 from docqueue.storage import BlobWriter
 from docqueue_api.problems import ProblemError
@@ -95,7 +96,7 @@ class _Receiver:
     def on_part_begin(self) -> None:
         self.parts += 1
         if self.parts > self.limits.max_parts:
-            raise ProblemError(400, "too_many_parts", f"at most {self.limits.max_parts} form parts")
+            raise ProblemError(400, ProblemCode.TOO_MANY_PARTS, f"at most {self.limits.max_parts} form parts")
         self._part = _Part()
         self._headers = {}
 
@@ -108,16 +109,18 @@ class _Receiver:
         _, params = parse_options_header(self._headers.get("content-disposition", b""))
         name = params.get(b"name")
         if name is None:
-            raise ProblemError(400, "invalid_multipart", "a form part has no name")
+            raise ProblemError(400, ProblemCode.INVALID_MULTIPART, "a form part has no name")
         self._part.name = name.decode("utf-8", "replace")
         filename = params.get(b"filename")
         if self._part.name == FILE_FIELD:
             if self.file_seen:
-                raise ProblemError(400, "too_many_files", "send exactly one file per upload")
+                raise ProblemError(400, ProblemCode.TOO_MANY_FILES, "send exactly one file per upload")
             self.file_seen = True
             self.filename = filename.decode("utf-8", "replace") if filename is not None else ""
         elif filename is not None:
-            raise ProblemError(400, "too_many_files", f"unexpected file in field {self._part.name!r}")
+            raise ProblemError(
+                400, ProblemCode.TOO_MANY_FILES, f"unexpected file in field {self._part.name!r}"
+            )
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         piece = data[start:end]
@@ -125,7 +128,9 @@ class _Receiver:
             self.size += len(piece)
             if self.size > self.limits.max_file_bytes:
                 raise ProblemError(
-                    413, "payload_too_large", f"the file is larger than {self.limits.max_file_bytes} bytes"
+                    413,
+                    ProblemCode.PAYLOAD_TOO_LARGE,
+                    f"the file is larger than {self.limits.max_file_bytes} bytes",
                 )
             self.hasher.update(piece)
             if len(self.head) < SNIFF_BYTES:
@@ -136,7 +141,7 @@ class _Receiver:
         if len(self._part.data) > self.limits.max_field_bytes:
             raise ProblemError(
                 400,
-                "field_too_large",
+                ProblemCode.FIELD_TOO_LARGE,
                 f"form field {self._part.name!r} is over {self.limits.max_field_bytes} bytes",
             )
 
@@ -145,14 +150,18 @@ class _Receiver:
             self.file_done = True
         elif self._part.name is not None:
             if self._part.name in self.fields:
-                raise ProblemError(400, "duplicate_field", f"form field {self._part.name!r} is repeated")
+                raise ProblemError(
+                    400, ProblemCode.DUPLICATE_FIELD, f"form field {self._part.name!r} is repeated"
+                )
             self.fields[self._part.name] = self._part.data.decode("utf-8", "replace")
 
 
 def _boundary(request: Request) -> bytes:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
-        raise ProblemError(415, "unsupported_media_type", "send the document as multipart/form-data")
+        raise ProblemError(
+            415, ProblemCode.UNSUPPORTED_MEDIA_TYPE, "send the document as multipart/form-data"
+        )
     boundary = params.get(b"boundary")
     if (
         not boundary
@@ -161,7 +170,7 @@ def _boundary(request: Request) -> bytes:
         or boundary.endswith(b" ")
     ):
         raise ProblemError(
-            400, "invalid_multipart", "the multipart boundary is missing, too long or not RFC 2046"
+            400, ProblemCode.INVALID_MULTIPART, "the multipart boundary is missing, too long or not RFC 2046"
         )
     return boundary
 
@@ -218,7 +227,9 @@ async def _receive(request: Request, limits: UploadLimits, writer: _LazyWriter) 
     declared = request.headers.get("content-length")
     body_cap = upload_body_cap(limits)
     if declared is not None and declared.isdigit() and int(declared) > body_cap:
-        raise ProblemError(413, "payload_too_large", f"the file is larger than {limits.max_file_bytes} bytes")
+        raise ProblemError(
+            413, ProblemCode.PAYLOAD_TOO_LARGE, f"the file is larger than {limits.max_file_bytes} bytes"
+        )
     receiver = _Receiver(limits)
     parser = MultipartParser(
         boundary,
@@ -240,20 +251,22 @@ async def _receive(request: Request, limits: UploadLimits, writer: _LazyWriter) 
                 await _flush(receiver, writer)
         parser.finalize()
     except MultipartParseError as exc:
-        raise ProblemError(400, "invalid_multipart", f"the multipart body is malformed: {exc}") from exc
+        raise ProblemError(
+            400, ProblemCode.INVALID_MULTIPART, f"the multipart body is malformed: {exc}"
+        ) from exc
     except ClientDisconnect as exc:
-        raise ProblemError(400, "client_disconnected", "the upload was interrupted") from exc
+        raise ProblemError(400, ProblemCode.CLIENT_DISCONNECTED, "the upload was interrupted") from exc
     if receiver.file_seen and not receiver.file_done:
-        raise ProblemError(400, "invalid_multipart", "the body ended before the file part did")
+        raise ProblemError(400, ProblemCode.INVALID_MULTIPART, "the body ended before the file part did")
     if not receiver.file_seen:
         raise ProblemError(
             422,
-            "missing_file",
+            ProblemCode.MISSING_FILE,
             f"the upload needs a {FILE_FIELD!r} part",
             errors=[{"loc": ["body", FILE_FIELD], "msg": "field required", "type": "missing"}],
         )
     if receiver.size == 0:
-        raise ProblemError(400, "empty_file", "the file is empty")
+        raise ProblemError(400, ProblemCode.EMPTY_FILE, "the file is empty")
     sniffed = sniffed or _sniff(receiver)
     await writer.commit(_take_pending(receiver))
     return Upload(
@@ -269,7 +282,9 @@ def _sniff(receiver: _Receiver) -> MediaType:
     media_type = sniff(bytes(receiver.head), receiver.filename)
     if media_type is None and receiver.size > 0:
         raise ProblemError(
-            415, "unsupported_media_type", "the file is not a PDF or UTF-8 text (checked from its bytes)"
+            415,
+            ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+            "the file is not a PDF, PNG, JPEG, TIFF, WebP or UTF-8 text (checked from its bytes)",
         )
     return media_type or MediaType.TEXT
 

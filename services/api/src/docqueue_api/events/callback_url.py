@@ -4,6 +4,7 @@ again before every delivery (see `docqueue.callbacks`)."""
 import anyio
 
 from docqueue.callbacks import CallbackPolicy, CallbackRefused, check_url, resolve_target
+from docqueue.errors import ProblemCode
 from docqueue.settings import Settings
 from docqueue_api.problems import ProblemError
 
@@ -34,7 +35,7 @@ async def accept_callback_url(raw: str | None, settings: Settings) -> str | None
 def _refused(reason: str, message: str) -> ProblemError:
     return ProblemError(
         422,
-        "invalid_callback_url",
+        ProblemCode.INVALID_CALLBACK_URL,
         message,
         errors=[{"loc": ["body", CALLBACK_FIELD], "msg": message, "type": reason}],
     )

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from docqueue.errors import ProblemCode
 from docqueue.jobs.model import Job
 from docqueue_api.dependencies import ReaderDep, ServicesDep
 from docqueue_api.events.follow import RECONNECT_MS, Heartbeat, follow
@@ -39,7 +40,9 @@ def _resume_after(last_event_id: Annotated[str | None, Header(alias="Last-Event-
     if last_event_id is None or last_event_id.strip() == "":
         return None
     if not STREAM_ID.match(last_event_id.strip()):
-        raise ProblemError(400, "invalid_last_event_id", "Last-Event-ID is not an id this stream sent")
+        raise ProblemError(
+            400, ProblemCode.INVALID_LAST_EVENT_ID, "Last-Event-ID is not an id this stream sent"
+        )
     return last_event_id.strip()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from prometheus_client import Gauge
 
+from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.model import Job
 from docqueue.text import as_text
@@ -55,7 +56,7 @@ class TaskEvents:
         if self.open_streams >= self.max_streams:
             raise ProblemError(
                 503,
-                "too_many_streams",
+                ProblemCode.TOO_MANY_STREAMS,
                 "too many event streams are open; poll GET /v1/tasks/{task_id} or retry later",
                 headers={"Retry-After": "5"},
             )

@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from docqueue.errors import ProblemCode
 from docqueue_api.dependencies import ServicesDep
 from docqueue_api.problems import ProblemError, problem_responses
 
@@ -29,7 +30,7 @@ async def readyz(services: ServicesDep) -> Health:
         await services.redis.ping()
     except (RedisError, OSError) as exc:
         raise ProblemError(
-            503, "redis_unavailable", "Redis is not reachable", headers={"Retry-After": "5"}
+            503, ProblemCode.REDIS_UNAVAILABLE, "Redis is not reachable", headers={"Retry-After": "5"}
         ) from exc
     return Health(status="ready")
 

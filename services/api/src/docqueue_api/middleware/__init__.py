@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from docqueue.errors import ProblemCode
 from docqueue_api.documents.upload import UploadLimits, upload_body_cap
 from docqueue_api.middleware.allow import AllowHeaderMiddleware
 from docqueue_api.middleware.body_limit import BodyLimitMiddleware
@@ -25,12 +26,14 @@ CORS_EXPOSE_HEADERS = ("Location", "Retry-After", "X-Request-ID")
 
 
 async def _too_large(request: Request, exc: HTTPException) -> Response:
-    return problem_response(request, ProblemError(413, "payload_too_large", str(exc.detail)))
+    return problem_response(request, ProblemError(413, ProblemCode.PAYLOAD_TOO_LARGE, str(exc.detail)))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged by the app's own handler (it still runs); here only the answer is made.
-    return problem_response(request, ProblemError(500, "internal_error", "an unexpected error occurred"))
+    return problem_response(
+        request, ProblemError(500, ProblemCode.INTERNAL_ERROR, "an unexpected error occurred")
+    )
 
 
 def install_middleware(app: FastAPI, settings: ApiSettings) -> None:

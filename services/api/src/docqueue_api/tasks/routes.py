@@ -6,6 +6,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from docqueue.callbacks import attempts_key, parse_attempts
+from docqueue.errors import ProblemCode
 from docqueue.jobs.model import JobState
 from docqueue.results import Result
 from docqueue.storage import BlobNotFound
@@ -54,12 +55,12 @@ async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep
     """The stored result; `409` until the task has succeeded."""
     job = await find_task(services.jobs, caller, task_id)
     if job.state != JobState.SUCCEEDED or job.result_key is None:
-        raise ProblemError(409, "task_not_succeeded", f"the task is {job.state}, not succeeded")
+        raise ProblemError(409, ProblemCode.TASK_NOT_SUCCEEDED, f"the task is {job.state}, not succeeded")
     try:
         # Served as stored: the worker validated it against the Result model when writing it.
         body = await anyio.to_thread.run_sync(services.blobs.get, job.result_key)
     except BlobNotFound as exc:
-        raise ProblemError(404, "result_expired", "the result is no longer stored") from exc
+        raise ProblemError(404, ProblemCode.RESULT_EXPIRED, "the result is no longer stored") from exc
     return Response(body, media_type="application/json")
 
 

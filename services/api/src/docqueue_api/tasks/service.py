@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import anyio
 
-from docqueue.errors import ErrorCode
+from docqueue.errors import ErrorCode, ProblemCode
 from docqueue.jobs.async_store import AsyncJobStore
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import TERMINAL_STATES, Job, JobState
@@ -23,7 +23,7 @@ async def find_task(jobs: AsyncJobStore, caller: Caller, task_id: str) -> Job:
     """The caller's job, or 404: another tenant's task looks exactly like a missing one."""
     job = await jobs.get(task_id) if _plausible_id(task_id) else None
     if job is None or job.tenant != caller.tenant:
-        raise ProblemError(404, "task_not_found", "no such task")
+        raise ProblemError(404, ProblemCode.TASK_NOT_FOUND, "no such task")
     return job
 
 
@@ -34,7 +34,7 @@ async def cancel_task(
     if job.state == JobState.CANCELLED:
         return job
     if job.state in TERMINAL_STATES:
-        raise ProblemError(409, "task_not_cancellable", f"the task already ended: {job.state}")
+        raise ProblemError(409, ProblemCode.TASK_NOT_CANCELLABLE, f"the task already ended: {job.state}")
     now = time.time()
     result = await jobs.update(
         Update(
@@ -52,9 +52,11 @@ async def cancel_task(
         )
     )
     if result.job is None:
-        raise ProblemError(404, "task_not_found", "no such task")
+        raise ProblemError(404, ProblemCode.TASK_NOT_FOUND, "no such task")
     if not result.ok and result.job.state != JobState.CANCELLED:
-        raise ProblemError(409, "task_not_cancellable", f"the task already ended: {result.job.state}")
+        raise ProblemError(
+            409, ProblemCode.TASK_NOT_CANCELLABLE, f"the task already ended: {result.job.state}"
+        )
     if result.ok:
         for listener in on_terminal:
             await anyio.to_thread.run_sync(listener, result.job)
@@ -103,7 +105,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         score, task_id = raw.split(":", 1)
         float(score)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ProblemError(400, "invalid_cursor", "the cursor is not valid") from exc
+        raise ProblemError(400, ProblemCode.INVALID_CURSOR, "the cursor is not valid") from exc
     return score, task_id
 
 
