@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis and, for integration tests, a real API and `celery worker`."""
+"""Shared fixtures: a real Redis and, for tests over HTTP, a real API and `celery worker`."""
 
 import uuid
 from collections.abc import Callable, Iterator

@@ -12,8 +12,8 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from docqueue_client import Client
+from tests.client.test_cli import run_cli
 from tests.conftest import KeyMaker
-from tests.integration.test_cli import run_cli
 from tests.support.documents import make_pdf, page_text
 from tests.support.http import submit, upload, wait_terminal
 from tests.support.scans import image_file, image_pdf, page_images, recall
