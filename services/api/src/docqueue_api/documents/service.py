@@ -18,11 +18,11 @@ from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.storage import StorageError, upload_key
 from docqueue_api.auth import Caller
+from docqueue_api.documents.callback_url import CALLBACK_FIELD, accept_callback_url
 from docqueue_api.documents.filenames import display_filename
 from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.schemas import Accepted
 from docqueue_api.documents.upload import Upload, UploadLimits, receive_upload
-from docqueue_api.events.callback_url import CALLBACK_FIELD, accept_callback_url
 from docqueue_api.links import task_links
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
