@@ -151,3 +151,15 @@ def test_monitoring_is_off_by_default(tmp_path: Path) -> None:
     chart = copy_chart(tmp_path, {"a.yaml": yaml.safe_dump({"groups": []}), "d.json": '{"panels": []}'})
     kinds = {r["kind"] for r in render(chart=chart)}
     assert not kinds & {"PrometheusRule", "ServiceMonitor"}
+
+
+def test_the_schema_describes_every_value_as_its_param_line_does() -> None:
+    documented = dict(re.findall(r"^\s*## @param (\S+) (.+)$", VALUES_TEXT, re.M))
+    differ = {}
+    for path, text in documented.items():
+        node: dict[str, Any] = SCHEMA
+        for key in path.split("."):
+            node = (node.get("properties") or {}).get(key, {})
+        if node.get("description") != text:
+            differ[path] = (node.get("description"), text)
+    assert differ == {}, "values.schema.json and the @param lines disagree (schema, @param)"
