@@ -1,6 +1,5 @@
 """Shared fixtures: a real Redis and, for tests over HTTP, a real API and `celery worker`."""
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -8,10 +7,11 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.auth import Scope
 from docqueue.redis_url import resolve_redis_url
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
+from tests.support.keys import tenant_key
 
 # Settings that keep the suite quick without changing what is tested: stopping a worker waits its
 # soft shutdown, and a small progress interval makes progress visible on small documents.
@@ -67,9 +67,7 @@ def make_key(redis_client: redis.Redis) -> KeyMaker:
     """A new API key; each call without a tenant gets a tenant of its own."""
 
     def make(tenant: str | None = None, scopes: set[Scope] | None = None) -> str:
-        key = generate_api_key()
-        store_api_key(redis_client, key, tenant or f"t-{uuid.uuid4().hex[:8]}", scopes or set(Scope))
-        return key
+        return tenant_key(redis_client, tenant, scopes)
 
     return make
 

@@ -4,7 +4,6 @@ CA path filled in as the kubelet and the Secret volume would) against a TLS-only
 
 import secrets
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.processes import Process, free_port, wait_until
 from docqueue_devstack.redis_server import redis_server_binary
 from docqueue_devstack.stack import Stack
@@ -20,6 +18,7 @@ from tests.chart.render import env_of, named, render
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.keys import tenant_key
 
 CA_MOUNT = "/etc/docqueue/redis-ca/ca.crt"
 
@@ -118,8 +117,7 @@ def test_api_worker_and_beat_run_on_the_rendered_tls_urls(
         _, api_url = stack.start_api()
         stack.start_worker(concurrency=1)
         stack.start_beat()
-        key = generate_api_key()
-        store_api_key(redis.Redis.from_url(redis_url), key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+        key = tenant_key(redis.Redis.from_url(redis_url))
         with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
             task = wait_terminal(api, submit(api, make_pdf(2), "tls.pdf"))
             assert task["state"] == "succeeded", task

@@ -1,7 +1,6 @@
 """A stack of its own for hostile input: its own Redis database, blob dir, API and worker, so the
 limits under test (small upload cap, short time limits, a rate limit) never touch other suites."""
 
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,11 +10,12 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.auth import Scope
 from docqueue_devstack.processes import Process
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
+from tests.support.keys import tenant_key
 from tests.support.stacks import private_stack
 
 MIB = 1024 * 1024
@@ -46,8 +46,7 @@ def capped_stack(root: Path, env: Mapping[str, str], worker: str) -> Iterator[tu
     of a fresh tenant: (stack, api url, key)."""
     with private_stack(root, {**HOSTILE_ENV, **env}) as private:
         private.stack.start_worker(name=worker, concurrency=1)
-        key = generate_api_key()
-        store_api_key(private.redis, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+        key = tenant_key(private.redis)
         yield private.stack, private.api_url, key
 
 
@@ -64,9 +63,7 @@ class HostileStack:
         return self.stack.run_dir / "blobs"
 
     def key(self, tenant: str | None = None, scopes: set[Scope] | None = None) -> str:
-        key = generate_api_key()
-        store_api_key(self.redis, key, tenant or f"t-{uuid.uuid4().hex[:8]}", scopes or set(Scope))
-        return key
+        return tenant_key(self.redis, tenant, scopes)
 
     def client(self, key: str | None = None, url: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.key()}"}

@@ -22,7 +22,6 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.processes import free_port, wait_until
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
@@ -31,6 +30,7 @@ from tests.monitoring import dashboards
 from tests.monitoring.prometheus import DASHBOARDS, ROOT, RULE_FILES, Prometheus, Target
 from tests.support.documents import corrupt_pdf, labelled_pdf, make_pdf, page_text
 from tests.support.http import submit, wait_for, wait_terminal
+from tests.support.keys import tenant_key
 from tests.support.scans import image_file, page_images
 
 EXPORTER_PYTHON = ROOT / ".run" / "exporter-venv" / "bin" / "python"
@@ -155,8 +155,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         assert wait_until(
             lambda: all(live.prometheus.targets().get(job) == "up" for job in running), timeout_s=60
         ), live.prometheus.targets()
-        key = generate_api_key()
-        store_api_key(redis.Redis.from_url(server.url), key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+        key = tenant_key(redis.Redis.from_url(server.url))
 
         def start_worker() -> object:
             env = {"DOCQUEUE_METRICS_PORT": str(worker_port)}

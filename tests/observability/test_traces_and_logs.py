@@ -13,7 +13,6 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue_devstack.processes import wait_until
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
@@ -21,6 +20,7 @@ from tests.conftest import TEST_ENV
 from tests.observability.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.documents import corrupt_pdf, labelled_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.keys import tenant_key
 
 STAGES = ("docqueue.extract", "docqueue.chunk", "docqueue.store")
 JSON_KEYS = {"time", "level", "logger", "message", "service"}
@@ -64,8 +64,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
         stack.start_worker(concurrency=2)
         stack.start_beat()
         tenant = f"t-{uuid.uuid4().hex[:8]}"
-        key = generate_api_key()
-        store_api_key(redis.Redis.from_url(server.url), key, tenant, set(Scope))
+        key = tenant_key(redis.Redis.from_url(server.url), tenant)
         with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
             good = submit(api, labelled_pdf(3, f"traced {uuid.uuid4()}"), "good.pdf")
             corrupt = submit(api, corrupt_pdf(), "corrupt.pdf")

@@ -12,11 +12,12 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
+from docqueue.auth import Scope
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf, page_text
 from tests.support.http import submit, wait_terminal
+from tests.support.keys import tenant_key
 from tests.support.stacks import private_stack
 
 SHORT_LIMITS = {"DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "1", "DOCQUEUE_TASK_TIME_LIMIT_S": "3"}
@@ -42,10 +43,8 @@ def cli(url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_inspect_replay_and_purge(stack: tuple[Stack, str, redis.Redis]) -> None:
     processes, url, client = stack
-    admin, other_admin, submitter = generate_api_key(), generate_api_key(), generate_api_key()
-    store_api_key(client, admin, "acme", set(Scope))
-    store_api_key(client, other_admin, "globex", set(Scope))
-    store_api_key(client, submitter, "acme", {Scope.SUBMIT, Scope.READ})
+    admin, other_admin = tenant_key(client, "acme"), tenant_key(client, "globex")
+    submitter = tenant_key(client, "acme", {Scope.SUBMIT, Scope.READ})
     hurried = processes.start_worker(name="hurried", env=SHORT_LIMITS)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
         slow = submit(api, slow_pdf("slow"))

@@ -9,12 +9,12 @@ import pytest
 import redis
 
 from docqueue import names
-from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.jobs import keys
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.keys import tenant_key
 from tests.support.stacks import private_stack
 
 
@@ -26,8 +26,7 @@ def idle_stack(tmp_path: Path) -> Iterator[tuple[Stack, str, redis.Redis]]:
 
 def test_queued_task_cancelled_never_runs(idle_stack: tuple[Stack, str, redis.Redis]) -> None:
     stack, url, client = idle_stack
-    key = generate_api_key()
-    store_api_key(client, key, "tenant-a", set(Scope))
+    key = tenant_key(client, "tenant-a")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as api:
         cancelled_id = submit(api, make_pdf(3, lambda n: f"cancel me {n}"))
         kept_id = submit(api, make_pdf(3, lambda n: f"keep me {n}"))

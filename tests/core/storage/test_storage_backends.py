@@ -11,13 +11,13 @@ import httpx
 import pytest
 import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.storage.redis_blobs import BLOB_PREFIX
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
+from tests.support.keys import tenant_key
 from tests.support.s3_server import S3_ENV, create_bucket, moto_s3_server
 
 
@@ -31,8 +31,7 @@ def run_round_trip(stack: Stack, redis_client: redis.Redis) -> tuple[str, dict[s
     """Start an API and a worker on `stack`, push a PDF through, return (task id, result)."""
     _, url = stack.start_api()
     stack.start_worker(concurrency=1)
-    key = generate_api_key()
-    store_api_key(redis_client, key, f"t-{uuid.uuid4().hex[:8]}", set(Scope))
+    key = tenant_key(redis_client)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
         task_id = submit(api, make_pdf(5, title="Stored remotely"), "remote.pdf")
         task = wait_terminal(api, task_id)
