@@ -4,9 +4,10 @@ import uuid
 
 import redis
 
+from docqueue.jobs.keys import BLOB_PREFIX
 from docqueue.storage import open_blob_store
 from docqueue.storage.base import result_key, upload_key
-from docqueue.storage.redis_blobs import BLOB_PREFIX, PART_TTL_S, RedisBlobStore, task_index_key
+from docqueue.storage.redis_blobs import PART_TTL_S, RedisBlobStore, task_index_key
 
 
 def test_blobs_expire_with_the_ttl_they_were_written_with(redis_client: redis.Redis) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis
 
-from docqueue.storage.redis_blobs import BLOB_PREFIX
+from docqueue.jobs.keys import BLOB_PREFIX
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV

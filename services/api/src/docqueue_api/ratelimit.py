@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from docqueue.jobs.keys import PREFIX
+from docqueue.jobs import keys
 
 # KEYS[1] the tenant's TAT (ms); ARGV[1] ms between requests at the sustained rate; ARGV[2] burst.
 # Returns {allowed (1/0), ms until a request would be allowed}.
@@ -33,7 +33,7 @@ return {1, 0}
 
 
 def rate_key(tenant: str) -> str:
-    return f"{PREFIX}ratelimit:{tenant}"
+    return keys.rate_limit(tenant)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from typing import Any
 
 from docqueue import names
-from docqueue.jobs.keys import PREFIX
+from docqueue.jobs.keys import REDBEAT_PREFIX
 from docqueue_beat.settings import BeatSettings
 
 
@@ -17,7 +17,7 @@ def beat_config(settings: BeatSettings) -> dict[str, Any]:
             "socket_connect_timeout": 5,
             "retry_on_timeout": True,
         },
-        "redbeat_key_prefix": f"{PREFIX}redbeat:",
+        "redbeat_key_prefix": REDBEAT_PREFIX,
         "redbeat_lock_timeout": settings.beat_lock_timeout_s,
         "beat_max_loop_interval": min(5, settings.beat_lock_timeout_s // 5),
         "beat_schedule": {

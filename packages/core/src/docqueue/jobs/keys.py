@@ -1,4 +1,7 @@
-"""The Redis key layout, written once. Every key docqueue owns starts with `docqueue:`."""
+"""The Redis key layout, written once. Every key docqueue owns starts with `docqueue:`: jobs and
+their events, history and webhook attempts; tenants' indexes, dedupe and idempotency answers;
+API keys; dead letters; blobs (storage.redis_blobs); rate limits (the API); RedBeat's schedule
+and lock (beat). Celery's own lists (`documents`, `unacked`...) are kombu's, named in names.py."""
 
 PREFIX = "docqueue:"
 JOB_PREFIX = f"{PREFIX}job:"
@@ -41,3 +44,29 @@ def idempotency(tenant: str, key_digest: str) -> str:
 
 def api_key(key_hash: str) -> str:
     return f"{PREFIX}apikey:{key_hash}"
+
+
+# Blobs kept in Redis (storage.redis_blobs): a blob, a task's index of its blobs, an upload's
+# part while it is written.
+BLOB_PREFIX = f"{PREFIX}blob:"
+
+
+def blob(key: str) -> str:
+    return f"{BLOB_PREFIX}{key}"
+
+
+def blob_task_index(task_id: str) -> str:
+    return f"{BLOB_PREFIX}task:{task_id}"
+
+
+def blob_part(part_id: str) -> str:
+    return f"{BLOB_PREFIX}part:{part_id}"
+
+
+def rate_limit(tenant: str) -> str:
+    """A tenant's GCRA state (the API's rate limiter)."""
+    return f"{PREFIX}ratelimit:{tenant}"
+
+
+# RedBeat's schedule entries and lock (beat's `redbeat_key_prefix`).
+REDBEAT_PREFIX = f"{PREFIX}redbeat:"

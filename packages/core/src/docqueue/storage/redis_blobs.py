@@ -11,11 +11,10 @@ from typing import Any, BinaryIO, cast
 
 import redis
 
-from docqueue.jobs.keys import PREFIX
+from docqueue.jobs import keys
 from docqueue.storage.base import BlobNotFound, StorageError, check_key, upload_key
 from docqueue.storage.spool import READ_CHUNK_BYTES, spool
 
-BLOB_PREFIX = f"{PREFIX}blob:"
 # A write that is never committed (the process died mid-upload) removes itself after this long.
 PART_TTL_S = 3600
 
@@ -39,11 +38,11 @@ return 1
 
 
 def blob_redis_key(key: str) -> str:
-    return f"{BLOB_PREFIX}{check_key(key)}"
+    return keys.blob(check_key(key))
 
 
 def task_index_key(task_id: str) -> str:
-    return f"{BLOB_PREFIX}task:{task_id}"
+    return keys.blob_task_index(task_id)
 
 
 def task_of(key: str) -> str:
@@ -58,7 +57,7 @@ class RedisBlobWriter:
         self._store = store
         self._key = key
         self._ttl_s = ttl_s
-        self._part = f"{BLOB_PREFIX}part:{uuid.uuid4().hex}"
+        self._part = keys.blob_part(uuid.uuid4().hex)
 
     def write(self, data: bytes) -> None:
         try:
