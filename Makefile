@@ -75,13 +75,11 @@ PODMAN_BUILD = podman build --pull=missing --network host \
 .PHONY: container-tools images image-tag chart-lint chart-test chart-helm3 manifests e2e
 
 $(CURDIR)/.tools/bin/helm:
-	@if [ -x ../shared/tools/install-helm ]; then ../shared/tools/install-helm $(CURDIR)/.tools/bin; \
-	else echo "helm not found: install Helm 3.14+ or 4 and put it on PATH" >&2; exit 1; fi
+	scripts/build-machine helm $(CURDIR)/.tools/bin
 
 # podman, plus (on these sandboxes, which cannot pull from a registry) a local base image.
 container-tools: ## podman and a local base image (no registry is pulled from)
-	@if [ -x ../shared/tools/container-base ]; then ../shared/tools/container-base >/dev/null; \
-	elif ! command -v podman >/dev/null 2>&1; then echo "podman not found: install podman" >&2; exit 1; fi
+	@scripts/build-machine container-base
 
 images: install container-tools ## the api, worker and beat images of this source, hadolint
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
