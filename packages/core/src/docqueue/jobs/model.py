@@ -22,7 +22,6 @@ class JobState(StrEnum):
 
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD_LETTERED})
 # States a job may be (re)started from by a delivery.
-STARTABLE_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
 
 
 class Stage(StrEnum):

@@ -28,10 +28,6 @@ def accept_or_make(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def current_request_id() -> str | None:
-    return request_id_var.get()
-
-
 class RequestIdMiddleware:
     """Pure ASGI (streaming responses pass through untouched)."""
 
