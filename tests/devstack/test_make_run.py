@@ -38,14 +38,16 @@ def test_nothing_outlives_make_run(signum: int, tmp_path: Path) -> None:
             assert not (run.run_dir / "devstack.pid").exists()
 
 
+def refused_start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`make run` that must refuse to start (it is given a minute to say so)."""
+    command = [sys.executable, "-m", "docqueue_devstack.run"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_a_second_make_run_on_the_same_ports_is_refused(tmp_path: Path) -> None:
     with devstack(tmp_path) as first:
         first.wait_running()
-        env = devstack_env(first.run_dir, first.api_port, first.flower_port, {})
-        second = subprocess.run(
-            [sys.executable, "-m", "docqueue_devstack.run"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        second = refused_start(devstack_env(first.run_dir, first.api_port, first.flower_port, {}))
         assert second.returncode != 0
         assert f"port {first.api_port} (for the API) is already in use" in second.stderr
         assert f"an earlier `make run` is still running (pid {first.popen.pid})" in second.stderr
@@ -58,11 +60,7 @@ def test_a_port_taken_by_something_else_is_named(tmp_path: Path) -> None:
         port = free_port()
         holder.bind(("127.0.0.1", port))
         holder.listen()
-        env = devstack_env(tmp_path / "run", free_port(), port, {})
-        refused = subprocess.run(
-            [sys.executable, "-m", "docqueue_devstack.run"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        refused = refused_start(devstack_env(tmp_path / "run", free_port(), port, {}))
     assert refused.returncode != 0
     assert f"port {port} (for Flower) is already in use" in refused.stderr
     assert "choose other ports" in refused.stderr
