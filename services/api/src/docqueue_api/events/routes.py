@@ -26,7 +26,22 @@ _EVENT_STREAM_DOC: dict[int | str, dict[str, Any]] = {
             "as GET /v1/tasks/{task_id} shows it>`; `: heartbeat` comments while nothing changes. "
             "Send the last id back as `Last-Event-ID` to resume."
         ),
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # One event of the stream (OpenAPI 3.1 has no itemSchema: `schema` is read per event, as
+        # OpenAPI 3.2 tools and schemathesis do); `data` is the task's status as JSON.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["task"]},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                }
+            }
+        },
     }
 }
 
