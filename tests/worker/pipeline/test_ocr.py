@@ -122,6 +122,15 @@ def test_a_blank_scan_succeeds_and_says_no_text_found(api: httpx.Client) -> None
     assert result["chunks"] == []
 
 
+def test_an_upside_down_scan_succeeds_and_says_ocr_low_confidence(api: httpx.Client) -> None:
+    # Fed the wrong way round, as scanners are: Tesseract reads garbage, and says it is unsure.
+    upside_down = image_file([page_images(make_pdf(1))[0].rotate(180)], "PNG")
+    result = finished(api, upside_down, "upside-down.png")
+    assert result["pages"][0]["ocr_confidence"] < 0.6
+    assert result["warnings"] == ["ocr_low_confidence"]
+    assert result["status"]["warnings"] == ["ocr_low_confidence"]
+
+
 def test_ocr_options_are_validated_and_part_of_dedupe(api: httpx.Client) -> None:
     data = make_pdf(1, lambda _: f"dedupe {page_text(9)}")
     first = upload(api, data, "d.pdf", ocr="never")
