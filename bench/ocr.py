@@ -19,21 +19,18 @@ from docqueue.jobs.model import OcrMode
 from docqueue.settings import Settings
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy
 from docqueue_worker.pipeline.run import read_document
+from docqueue_worker.pipeline.scan import render
+
+UNCAPPED_PIXELS = 10**9
 
 SCAN_PAGES = 4
 
 
 def rendered(path: Path, dpi: int = 300) -> list[Image.Image]:
+    """Every page as the worker renders it for OCR (grey, at `dpi`, no pixel cap)."""
     document = pdfium.PdfDocument(path)
     try:
-        images = []
-        for index in range(len(document)):
-            page = document[index]
-            bitmap = page.render(scale=dpi / 72, grayscale=True)
-            images.append(bitmap.to_pil().copy())
-            bitmap.close()
-            page.close()
-        return images
+        return [render(document[index], dpi, UNCAPPED_PIXELS) for index in range(len(document))]
     finally:
         document.close()
 

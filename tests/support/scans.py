@@ -7,18 +7,14 @@ import re
 import pypdfium2 as pdfium
 from PIL import Image
 
+from docqueue_worker.pipeline.scan import render
+
 
 def page_images(pdf: bytes, dpi: int = 200) -> list[Image.Image]:
+    """Every page in grey at `dpi`, rendered as the worker renders pages for OCR."""
     document = pdfium.PdfDocument(pdf)
     try:
-        images = []
-        for index in range(len(document)):
-            page = document[index]
-            bitmap = page.render(scale=dpi / 72, grayscale=True)
-            images.append(bitmap.to_pil().convert("L").copy())
-            bitmap.close()
-            page.close()
-        return images
+        return [render(document[index], dpi, 10**9) for index in range(len(document))]
     finally:
         document.close()
 

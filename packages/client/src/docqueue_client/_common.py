@@ -3,7 +3,7 @@
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -28,9 +28,21 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def upload_fields(**fields: object) -> dict[str, str]:
+class UploadOptions(TypedDict, total=False):
+    """The upload's processing options; one left out (or None) takes the server's default."""
+
+    chunk_size: int | None
+    chunk_overlap: int | None
+    callback_url: str | None
+    engine: str | None  # pypdf, pdfium
+    ocr: str | None  # auto, always, never
+    ocr_languages: str | None  # "eng+deu"
+    text_normalization: str | None  # standard, none
+
+
+def upload_fields(options: UploadOptions) -> dict[str, str]:
     """The upload's form fields: the options given, the server's defaults for the rest."""
-    return {name: str(value) for name, value in fields.items() if value is not None}
+    return {name: str(value) for name, value in options.items() if value is not None}
 
 
 def upload_headers(idempotency_key: str | None) -> dict[str, str]:

@@ -16,7 +16,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -101,14 +101,8 @@ class AsyncClient:
         self,
         path: str | Path,
         *,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
-        callback_url: str | None = None,
         idempotency_key: str | None = None,
-        engine: str | None = None,
-        ocr: str | None = None,
-        ocr_languages: str | None = None,
-        text_normalization: str | None = None,
+        **options: Unpack[_common.UploadOptions],
     ) -> AsyncTask:
         """Upload a file; returns as soon as docqueue has queued it."""
         path = Path(path)
@@ -117,15 +111,7 @@ class AsyncClient:
         response = await self._http.post(
             "/v1/documents",
             files={"file": (path.name, content)},
-            data=_common.upload_fields(
-                chunk_size=chunk_size,
-                chunk_overlap=chunk_overlap,
-                callback_url=callback_url,
-                engine=engine,
-                ocr=ocr,
-                ocr_languages=ocr_languages,
-                text_normalization=text_normalization,
-            ),
+            data=_common.upload_fields(options),
             headers=_common.upload_headers(idempotency_key),
         )
         return AsyncTask(self, Accepted.from_json(_common.answer(response)))

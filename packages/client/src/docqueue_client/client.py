@@ -12,7 +12,7 @@ with Client("http://127.0.0.1:8000", api_key="dq_...") as dq:
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -112,14 +112,8 @@ class Client:
         self,
         path: str | Path,
         *,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
-        callback_url: str | None = None,
         idempotency_key: str | None = None,
-        engine: str | None = None,
-        ocr: str | None = None,
-        ocr_languages: str | None = None,
-        text_normalization: str | None = None,
+        **options: Unpack[_common.UploadOptions],
     ) -> Task:
         """Upload a file; returns as soon as docqueue has queued it. Options left as None take
         the server's defaults: `engine` (pypdf, pdfium), `ocr` (auto, always, never),
@@ -132,15 +126,7 @@ class Client:
             response = self._http.post(
                 "/v1/documents",
                 files={"file": (path.name, handle)},
-                data=_common.upload_fields(
-                    chunk_size=chunk_size,
-                    chunk_overlap=chunk_overlap,
-                    callback_url=callback_url,
-                    engine=engine,
-                    ocr=ocr,
-                    ocr_languages=ocr_languages,
-                    text_normalization=text_normalization,
-                ),
+                data=_common.upload_fields(options),
                 headers=_common.upload_headers(idempotency_key),
             )
         return Task(self, Accepted.from_json(_common.answer(response)))

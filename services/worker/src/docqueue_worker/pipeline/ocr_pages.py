@@ -14,7 +14,7 @@ from docqueue.settings import Settings
 from docqueue_worker.pipeline.images import MAX_IMAGE_PIXELS
 from docqueue_worker.pipeline.ocr import TESSERACT
 from docqueue_worker.pipeline.pdfium import PdfiumSource, open_pdfium, pdfium_errors
-from docqueue_worker.pipeline.scan import check_images, looks_scanned, render, text_layer_is_empty
+from docqueue_worker.pipeline.scan import check_images, render, survey, text_layer_is_empty
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -58,9 +58,10 @@ class PdfScanner:
         with pdfium_errors():
             pdf_page = self._document()[page.number - 1]
             try:
-                if mode == OcrMode.AUTO and not looks_scanned(pdf_page):
+                drawing = survey(pdf_page)
+                if mode == OcrMode.AUTO and not drawing.scanned:
                     return page
-                check_images(pdf_page, MAX_IMAGE_PIXELS)
+                check_images(drawing, MAX_IMAGE_PIXELS)
                 image = render(pdf_page, self.policy.dpi, self.policy.max_pixels)
             finally:
                 pdf_page.close()

@@ -10,6 +10,7 @@ exception); such a page is refused as `document_too_complex` instead.
 """
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pypdfium2 as pdfium
@@ -34,38 +35,41 @@ def text_layer_is_empty(text: str) -> bool:
     return sum(1 for ch in text if not ch.isspace()) < MIN_TEXT_CHARS
 
 
-def looks_scanned(page: pdfium.PdfPage) -> bool:
-    """Drawn content: images over much of the page, or many vector paths."""
+@dataclass(frozen=True)
+class Drawing:
+    """What a page draws besides text, from one walk over its objects."""
+
+    scanned: bool  # images over much of the page, or many vector paths
+    largest_image: tuple[int, int]  # pixel size of its largest embedded image
+
+
+def survey(page: pdfium.PdfPage) -> Drawing:
     width, height = page.get_size()
     area = max(width * height, 1.0)
-    covered, paths = 0.0, 0
+    covered, paths, largest = 0.0, 0, (0, 0)
     for count, obj in enumerate(page.get_objects(max_depth=2)):
         if count >= MAX_OBJECTS:
             break
-        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE and isinstance(obj, pdfium.PdfImage):
             left, bottom, right, top = obj.get_bounds()
             covered += max(0.0, right - left) * max(0.0, top - bottom)
+            size = obj.get_px_size()
+            if size[0] * size[1] > largest[0] * largest[1]:
+                largest = size
         elif obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
             paths += 1
-        if covered >= MIN_IMAGE_COVER * area or paths >= MIN_PATHS:
-            return True
-    return False
+    return Drawing(covered >= MIN_IMAGE_COVER * area or paths >= MIN_PATHS, largest)
 
 
-def check_images(page: pdfium.PdfPage, max_image_pixels: int) -> None:
+def check_images(drawing: Drawing, max_image_pixels: int) -> None:
     """Refuse a page whose embedded image would not fit in memory once decoded."""
-    for count, obj in enumerate(page.get_objects(max_depth=2)):
-        if count >= MAX_OBJECTS:
-            break
-        if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE or not isinstance(obj, pdfium.PdfImage):
-            continue
-        width, height = obj.get_px_size()
-        if width * height > max_image_pixels:
-            raise DocumentError(
-                ErrorCode.DOCUMENT_TOO_COMPLEX,
-                f"a page holds a {width}x{height} px image, more than the "
-                f"{max_image_pixels} px one page may decode",
-            )
+    width, height = drawing.largest_image
+    if width * height > max_image_pixels:
+        raise DocumentError(
+            ErrorCode.DOCUMENT_TOO_COMPLEX,
+            f"a page holds a {width}x{height} px image, more than the "
+            f"{max_image_pixels} px one page may decode",
+        )
 
 
 def render(page: pdfium.PdfPage, dpi: int, max_pixels: int) -> "Image.Image":
