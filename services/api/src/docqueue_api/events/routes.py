@@ -26,18 +26,22 @@ _EVENT_STREAM_DOC: dict[int | str, dict[str, Any]] = {
             "as GET /v1/tasks/{task_id} shows it>`; `: heartbeat` comments while nothing changes. "
             "Send the last id back as `Last-Event-ID` to resume."
         ),
-        # One event of the stream (OpenAPI 3.1 has no itemSchema: `schema` is read per event, as
-        # OpenAPI 3.2 tools and schemathesis do); `data` is the task's status as JSON.
+        # One event of the stream, as OpenAPI 3.2's `itemSchema` (which FastAPI emits for an
+        # EventSourceResponse and merges this into); `data` is the task's status as JSON.
         "content": {
             "text/event-stream": {
-                "schema": {
+                "itemSchema": {
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
-                        "event": {"type": "string", "enum": ["task"]},
-                        "data": {"type": "string", "contentMediaType": "application/json"},
+                        "event": {"type": "string", "enum": [EVENT_NAME]},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": "#/components/schemas/TaskView"},
+                        },
                         "id": {"type": "string"},
-                        "retry": {"type": "integer"},
+                        "retry": {"type": "integer", "minimum": 0},
                     },
                 }
             }
