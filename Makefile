@@ -8,8 +8,9 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 EXPORTER_VENV := .run/exporter-venv
 EXPORTER_PYTHON := $(EXPORTER_VENV)/bin/python
 PY_PACKAGES := packages/core/src packages/client/src packages/devstack/src services/api/src services/worker/src services/beat/src
+WORKSPACE_MEMBERS := packages/core packages/client packages/devstack services/api services/worker services/beat
 
-.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference
+.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference pins pins-upgrade pins-check
 
 help: ## this list
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,30 +19,46 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-.venv/.synced: pyproject.toml $(wildcard packages/*/pyproject.toml services/*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --quiet
+# .venv holds exactly pins.txt (every third-party package, tests' and tools' included) and the
+# workspace's own packages, editable. The root pyproject.toml says `managed = false`, so `uv run`
+# uses this environment as it is and never re-resolves it behind the pins' back.
+.venv/.synced: pins.txt pyproject.toml $(wildcard packages/*/pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 .venv
+	$(UV) pip sync --quiet --python .venv/bin/python pins.txt
+	$(UV) pip install --quiet --python .venv/bin/python --no-deps $(addprefix -e ,$(WORKSPACE_MEMBERS))
 	@touch $@
 
-install: .venv/.synced ## the project's Python environment (uv, then every package and dev tool)
+install: .venv/.synced ## the project's Python environment (uv, then every pinned package and dev tool)
 
-# prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment.
-$(EXPORTER_PYTHON): | $(UV)
-	$(UV) venv --quiet --python 3.11 $(EXPORTER_VENV)
-	$(UV) pip install --quiet --python $(EXPORTER_PYTHON) prometheus-exporter-celery==0.11.2 celery==5.5.3
+pins: | $(UV) ## regenerate pins.txt and pins-exporter.txt after a pyproject.toml change
+	UV=$(UV) python3 scripts/pins write
 
-exporter: $(EXPORTER_PYTHON) ## the celery-exporter in an environment of its own
+pins-upgrade: | $(UV) ## move every pin to the newest version the pyproject.toml ranges allow
+	UV=$(UV) python3 scripts/pins write --upgrade
+
+pins-check: | $(UV) ## fail when the pin lists are stale against the pyproject.toml files
+	UV=$(UV) python3 scripts/pins check
+
+# prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment,
+# holding exactly pins-exporter.txt.
+$(EXPORTER_VENV)/.synced: pins-exporter.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 $(EXPORTER_VENV)
+	$(UV) pip sync --quiet --python $(EXPORTER_PYTHON) pins-exporter.txt
+	@touch $@
+
+exporter: $(EXPORTER_VENV)/.synced ## the celery-exporter in an environment of its own
 
 run: install exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
-	$(UV) run --no-sync docqueue-devstack
+	$(UV) run docqueue-devstack
 
 lint: install ## ruff check, ruff format --check, mypy --strict
-	$(UV) run --no-sync ruff check .
-	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy $(PY_PACKAGES) tests
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy $(PY_PACKAGES) tests
 
 format: install ## ruff format and autofix
-	$(UV) run --no-sync ruff format .
-	$(UV) run --no-sync ruff check --fix .
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
 
 clean: ## remove every environment, cache and run directory
 	rm -rf .run .venv .tools .pytest_cache .mypy_cache .ruff_cache
@@ -64,7 +81,7 @@ IMAGE_TAG ?= dev
 IMAGE_SERVICES := api worker beat
 # Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
 # is never rebuilt (podman's layer cache covers the partial cases).
-IMAGE_INPUTS = $(sort .containerignore packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile services/worker/jbig-stub/*.c) \
+IMAGE_INPUTS = $(sort .containerignore pins.txt packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile services/worker/jbig-stub/*.c) \
 	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
 SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -88,7 +105,7 @@ images: install container-tools ## the api, worker and beat images of this sourc
 	  else $(PODMAN_BUILD) -t $$image:$$tag -f services/$$service/Dockerfile . || exit 1; fi; \
 	  podman tag $$image:$$tag $$image:$(IMAGE_TAG); \
 	done
-	$(UV) run --no-sync hadolint $(foreach s,$(IMAGE_SERVICES),services/$(s)/Dockerfile)
+	$(UV) run hadolint $(foreach s,$(IMAGE_SERVICES),services/$(s)/Dockerfile)
 
 image-tag: ## the tag the images of this source get
 	@echo $(SOURCE_TAG)
@@ -98,13 +115,13 @@ chart-lint: install | $(HELM) ## helm lint --strict for every ci/ values file
 	@for values in $(CHART)/ci/*.yaml; do $(HELM) lint --strict $(CHART) -f $$values || exit 1; done
 
 chart-test: install | $(HELM) ## the chart tests alone
-	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest tests/chart
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run pytest tests/chart
 
 manifests: install | $(HELM) ## render deploy/k8s from the chart
-	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync python -m docqueue_devstack.manifests deploy/k8s
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run python -m docqueue_devstack.manifests deploy/k8s
 
 e2e: install images ## the container end-to-end test alone
-	$(UV) run --no-sync pytest tests/e2e
+	$(UV) run pytest tests/e2e
 
 # Helm 3 as well as Helm 4: lint with Helm 3 and check it renders the chart exactly as Helm 4 does.
 # (On these sandboxes Helm 3 comes out of an npm package that ships it, as install-helm does for 4.)
@@ -151,18 +168,18 @@ bench: install ## the benchmarks (about 10 minutes; results in bench/results)
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
-	$(UV) run --no-sync python -m bench $(BENCH_ARGS)
+	$(UV) run python -m bench $(BENCH_ARGS)
 
 # --- Docs: the MkDocs site in docs/ (mkdocs.yml) -------------------------------------------------
 docs: install ## serve the docs site on http://127.0.0.1:8001
-	$(UV) run --no-sync mkdocs serve --dev-addr 127.0.0.1:8001
+	$(UV) run mkdocs serve --dev-addr 127.0.0.1:8001
 
 docs-check: install ## build the docs site with --strict (broken links and anchors fail)
-	NO_MKDOCS_2_WARNING=1 $(UV) run --no-sync mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(UV) run mkdocs build --strict
 
 docs-reference: install ## regenerate docs/reference/ (settings, error codes) from the code
-	$(UV) run --no-sync python -m docqueue_devstack.settings_reference > docs/reference/settings.md
-	$(UV) run --no-sync python -m docqueue_devstack.errors_reference > docs/reference/errors.md
+	$(UV) run python -m docqueue_devstack.settings_reference > docs/reference/settings.md
+	$(UV) run python -m docqueue_devstack.errors_reference > docs/reference/errors.md
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
@@ -192,4 +209,4 @@ fonts: ## Debian's DejaVu fonts for the typesetting tests
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core; }
 
 test: deps ## the whole suite against real Redis, real workers, real Prometheus, real containers
-	PATH="$(dir $(HELM)):$$PATH" $(UV) run --no-sync pytest
+	PATH="$(dir $(HELM)):$$PATH" $(UV) run pytest

@@ -155,6 +155,42 @@ def test_the_worker_container_reads_a_scan_and_ships_no_gpl_jbig(
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+# Each image's packages and versions, as importlib.metadata sees them in its environment.
+LIST_DISTRIBUTIONS = (
+    "import importlib.metadata as m; "
+    "print('\\n'.join(sorted(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))"
+)
+
+
+def pinned() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "pins.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split(" ;")[0].split("==")
+            pins[canonical(name)] = version
+    return pins
+
+
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+@pytest.mark.parametrize("service", ["api", "worker", "beat"])
+def test_every_package_in_the_images_is_at_the_version_the_tests_ran(
+    stack: dict[str, str], containers: Containers, service: str
+) -> None:
+    container = stack[service]
+    listed = containers.exec(container, "python", "-c", LIST_DISTRIBUTIONS)
+    assert listed.returncode == 0, listed.stderr
+    shipped = dict(line.split("==") for line in listed.stdout.split())
+    pins = pinned()
+    ours = {name for name in shipped if canonical(name).startswith("docqueue")}
+    assert ours == {"docqueue", f"docqueue-{service}"}
+    unpinned = {name: version for name, version in shipped.items() if name not in ours
+                and pins.get(canonical(name)) != version}  # fmt: skip
+    assert unpinned == {}, f"packages in the {service} image at versions pins.txt does not name"
+
+
 def test_the_charts_helm_test_script_passes_in_the_api_image(
     stack: dict[str, str], containers: Containers, redis_url: str
 ) -> None:
