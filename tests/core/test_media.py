@@ -1,6 +1,10 @@
 """Sniffing decides from bytes, never from names or declared types."""
 
-from docqueue.media import MediaType, sniff
+import io
+import zipfile
+
+from docqueue.media import SNIFF_BYTES, MediaType, sniff
+from tests.support import formats
 from tests.support.documents import make_pdf
 
 
@@ -30,3 +34,43 @@ def test_images_are_sniffed_by_their_bytes_not_their_names() -> None:
     assert sniff(b"PK\x03\x04" + bytes(100), "doc.docx") is None
     assert sniff(b"\xff\xfe\xfd" * 10, "x.txt") is None
     assert sniff(b"", "empty.txt") is None
+
+
+def test_office_web_and_ebook_formats_are_sniffed_by_their_bytes_not_their_names() -> None:
+    made = {
+        MediaType.DOCX: formats.make_docx(),
+        MediaType.PPTX: formats.make_pptx(),
+        MediaType.XLSX: formats.make_xlsx({"Sheet": [["a", 1]]}),
+        MediaType.ODT: formats.make_odt(),
+        MediaType.EPUB: formats.make_epub([formats.OUTLINE]),
+        MediaType.HTML: formats.make_html(),
+    }
+    for media_type, data in made.items():
+        assert sniff(data[:SNIFF_BYTES], "upload.pdf") == media_type, media_type
+    xhtml = b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>x</body></html>'
+    assert sniff(xhtml, "page.txt") == MediaType.XHTML
+    assert sniff(b"<!-- generated -->\n<HTML><body>x", "") == MediaType.HTML
+    # HTML inside Markdown or prose is not an HTML page.
+    assert sniff(b"# Notes\n<div>inline</div>\n", "notes.md") == MediaType.MARKDOWN
+
+
+def test_a_zip_that_is_no_document_format_is_refused_whatever_its_name() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("notes/readme.txt", "hello")
+    assert sniff(buffer.getvalue(), "x.docx") is None
+    odp = io.BytesIO()
+    with zipfile.ZipFile(odp, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.presentation")
+    assert sniff(odp.getvalue(), "x.odt") is None
+
+
+def test_csv_needs_rows_that_line_up_and_a_csv_name() -> None:
+    table = formats.make_csv([["name", "age"], ["Ann", "3"], ["Bob", "4"]])
+    assert sniff(table, "people.csv") == MediaType.CSV
+    assert sniff(table.replace(b",", b"\t"), "people.tsv") == MediaType.CSV
+    assert sniff(table.replace(b",", b";"), "people.csv") == MediaType.CSV
+    # The same bytes under a text name stay text; prose under a CSV name stays text.
+    assert sniff(table, "people.txt") == MediaType.TEXT
+    assert sniff(b"Hello, world.\nThis line has no comma\n", "prose.csv") == MediaType.TEXT

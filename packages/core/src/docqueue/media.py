@@ -1,6 +1,10 @@
 """What an upload really is, decided from its bytes; the client's content type and filename are
-never trusted for that (a filename only picks Markdown over plain text once the bytes are text)."""
+never trusted for that (a filename only picks among the text formats once the bytes are text:
+Markdown over plain text, and CSV when the rows also line up)."""
 
+import csv
+import re
+import struct
 from enum import StrEnum
 
 # How much of the start of an upload the sniffer looks at.
@@ -9,6 +13,10 @@ SNIFF_BYTES = 8192
 PDF_HEADER_WINDOW = 1024
 _CONTROL_OK = {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+_CSV_SUFFIXES = (".csv", ".tsv")
+# Rows that line up: at least this many, each with the same number (>= 2) of fields.
+CSV_MIN_ROWS = 2
+CSV_DELIMITERS = ",;\t"
 
 
 class MediaType(StrEnum):
@@ -19,6 +27,50 @@ class MediaType(StrEnum):
     JPEG = "image/jpeg"
     TIFF = "image/tiff"
     WEBP = "image/webp"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ODT = "application/vnd.oasis.opendocument.text"
+    EPUB = "application/epub+zip"
+    HTML = "text/html"
+    XHTML = "application/xhtml+xml"
+    CSV = "text/csv"
+
+
+# `document.format` in a result: the short name of what was read.
+FORMATS: dict[MediaType, str] = {
+    MediaType.PDF: "pdf",
+    MediaType.TEXT: "text",
+    MediaType.MARKDOWN: "markdown",
+    MediaType.PNG: "png",
+    MediaType.JPEG: "jpeg",
+    MediaType.TIFF: "tiff",
+    MediaType.WEBP: "webp",
+    MediaType.DOCX: "docx",
+    MediaType.PPTX: "pptx",
+    MediaType.XLSX: "xlsx",
+    MediaType.ODT: "odt",
+    MediaType.EPUB: "epub",
+    MediaType.HTML: "html",
+    MediaType.XHTML: "xhtml",
+    MediaType.CSV: "csv",
+}
+# Zip containers: a part name under this folder says which OOXML format it is.
+_OOXML_FOLDERS = {"word/": MediaType.DOCX, "ppt/": MediaType.PPTX, "xl/": MediaType.XLSX}
+# ODF and EPUB begin with an uncompressed `mimetype` entry that names the format.
+_ZIP_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": MediaType.ODT,
+    b"application/epub+zip": MediaType.EPUB,
+}
+_ZIP_LOCAL_HEADER = b"PK\x03\x04"
+_ZIP_HEADER = struct.Struct("<4s5H3L2H")
+_HTML_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S
+)
+_XHTML = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*\?>.*?<html[^>]+xmlns=[\"']http://www\.w3\.org/1999/xhtml",
+    re.I | re.S,
+)
 
 
 # Images are documents too: each frame a page, read by OCR.
@@ -40,11 +92,68 @@ def sniff(head: bytes, filename: str = "") -> MediaType | None:
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return MediaType.WEBP
+    if head.startswith(_ZIP_LOCAL_HEADER):
+        return sniff_zip(head)
     if not looks_like_text(head):
         return None
-    if filename.lower().endswith(_MARKDOWN_SUFFIXES):
+    if _XHTML.match(head):
+        return MediaType.XHTML
+    if _HTML_START.match(head):
+        return MediaType.HTML
+    name = filename.lower()
+    if name.endswith(_MARKDOWN_SUFFIXES):
         return MediaType.MARKDOWN
+    if name.endswith(_CSV_SUFFIXES) and looks_like_csv(head):
+        return MediaType.CSV
     return MediaType.TEXT
+
+
+def sniff_zip(head: bytes) -> MediaType | None:
+    """Which zip-based document format, from the entries whose local headers are in `head`.
+    A zip that is none of them (or whose first entries say nothing) is not a document."""
+    entries = list(_zip_entries(head))
+    if entries and entries[0][0] == "mimetype":
+        return _ZIP_MIMETYPES.get(entries[0][1].strip())
+    for name, _ in entries:
+        for folder, media_type in _OOXML_FOLDERS.items():
+            if name.startswith(folder):
+                return media_type
+    return None
+
+
+def _zip_entries(head: bytes) -> list[tuple[str, bytes]]:
+    """(name, stored bytes in head) of each local file header found in `head`."""
+    found = []
+    for match in re.finditer(re.escape(_ZIP_LOCAL_HEADER), head):
+        start = match.start()
+        if start + _ZIP_HEADER.size > len(head):
+            break
+        fields = _ZIP_HEADER.unpack_from(head, start)
+        method, compressed, name_length, extra_length = fields[3], fields[7], fields[9], fields[10]
+        name_start = start + _ZIP_HEADER.size
+        name = head[name_start : name_start + name_length].decode("utf-8", "replace")
+        data_start = name_start + name_length + extra_length
+        stored = head[data_start : data_start + compressed] if method == 0 else b""
+        found.append((name, stored))
+    return found
+
+
+def looks_like_csv(head: bytes) -> bool:
+    """Rows that line up under one delimiter (a cut last line in a full sniff window ignored)."""
+    lines = head.decode("utf-8", "replace").splitlines()
+    if len(head) >= SNIFF_BYTES and lines:
+        lines = lines[:-1]
+    return csv_delimiter(lines) is not None
+
+
+def csv_delimiter(lines: list[str]) -> str | None:
+    """The delimiter under which at least CSV_MIN_ROWS rows all have one width of two or more."""
+    for delimiter in CSV_DELIMITERS:
+        rows = [row for row in csv.reader(lines, delimiter=delimiter) if row]
+        widths = {len(row) for row in rows}
+        if len(rows) >= CSV_MIN_ROWS and len(widths) == 1 and widths.pop() >= 2:
+            return delimiter
+    return None
 
 
 def looks_like_text(head: bytes) -> bool:

@@ -16,6 +16,9 @@ class ResultWarning(StrEnum):
 class DocumentInfo(BaseModel):
     filename: str
     media_type: str
+    # What was read, as a short name: pdf, docx, pptx, xlsx, odt, epub, html, xhtml, csv, text,
+    # markdown, png, jpeg, tiff, webp (results stored before formats were named have none).
+    format: str | None = None
     sha256: str
     page_count: int
     title: str | None = None
@@ -26,7 +29,11 @@ class DocumentInfo(BaseModel):
 
 class Page(BaseModel):
     number: int
+    # What chunks and their spans index: plain text, one line per paragraph, table row or item.
     text: str
+    # The same words with their structure: headings, lists, tables as Markdown tables, slide
+    # notes. Formats without structure (PDF, text, images) carry their text here too.
+    markdown: str | None = None
     # How the text was read: the document's own text layer, or OCR of the rendered page.
     method: Literal["text", "ocr"] = "text"
     # OCR pages: Tesseract's mean word confidence, 0 to 1.

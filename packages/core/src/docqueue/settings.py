@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     # dedupe, recorded on the job.
     text_normalization: TextNormalization = TextNormalization.STANDARD
 
+    # --- Office, web and e-book formats (docqueue_worker.pipeline.formats) ------------------
+    # DOCX, PPTX, XLSX, ODT and EPUB are zip files: more entries than this is document_too_complex.
+    max_archive_entries: int = Field(default=10_000, ge=10)
+    # Bytes a zip-based document may unpack to, all entries together (a zip bomb is refused
+    # before any entry is parsed).
+    max_unpacked_bytes: int = Field(default=512 * MIB, ge=MIB)
+    # Largest unpacked/packed size ratio of one entry over 1 MiB (XML packs 10-30x; bombs 1000x).
+    max_compression_ratio: int = Field(default=200, ge=10)
+    # Cells read from a spreadsheet (XLSX, CSV), all sheets together; more is document_too_complex.
+    max_sheet_cells: int = Field(default=2_000_000, ge=1000)
+    # Element nesting an HTML page (or EPUB chapter) may have; deeper is document_too_complex.
+    max_html_depth: int = Field(default=512, ge=32)
+
     # --- OCR (Tesseract; docqueue_worker.pipeline.ocr) ---------------------------------------
     # When uploads that do not say (the `ocr` form field) are OCRed: auto reads a page by OCR only
     # when its text layer is (almost) empty while it carries drawn content; always; never.

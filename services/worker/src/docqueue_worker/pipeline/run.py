@@ -4,13 +4,17 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from docqueue.jobs.model import Job, OcrMode, PdfEngine, Stage, TextNormalization
-from docqueue.media import IMAGE_TYPES, SNIFF_BYTES, MediaType
+from docqueue.media import FORMATS, IMAGE_TYPES, SNIFF_BYTES, MediaType
 from docqueue.results import DocumentInfo, Page, Result, ResultWarning
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import result_key
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.engines import open_source
+from docqueue_worker.pipeline.formats.archive import ArchiveLimits
+from docqueue_worker.pipeline.formats.blocks import render_pages
+from docqueue_worker.pipeline.formats.markup import read_epub, read_html, read_odt
+from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, read_pptx, read_xlsx
 from docqueue_worker.pipeline.images import open_image
 from docqueue_worker.pipeline.normalize import normalize_pages
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
@@ -43,6 +47,10 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
     progress.stage(Stage.CHUNKING)
     if job.options.text_normalization == TextNormalization.STANDARD:
         pages = normalized(pages)
+    pages = [
+        page if page.markdown is not None else page.model_copy(update={"markdown": page.text})
+        for page in pages
+    ]
     chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
     progress.stage(Stage.STORING)
     warnings = result_warnings(pages, settings.ocr_low_confidence)
@@ -51,6 +59,7 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
         document=DocumentInfo(
             filename=job.filename,
             media_type=media_type,
+            format=FORMATS[media_type],
             sha256=job.sha256,
             page_count=len(pages),
             title=title,
@@ -67,9 +76,16 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
 
 
 def normalized(pages: list[Page]) -> list[Page]:
-    """The pages with their text normalized; chunks and their spans then index that text."""
+    """The pages with their text (and Markdown) normalized; chunks and spans index that text."""
     texts = normalize_pages(page.text for page in pages)
-    return [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
+    pages = [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
+    if all(page.markdown is None for page in pages):
+        return pages
+    markdowns = normalize_pages(page.markdown or "" for page in pages)
+    return [
+        page.model_copy(update={"markdown": markdown if page.markdown is not None else None})
+        for page, markdown in zip(pages, markdowns, strict=True)
+    ]
 
 
 NEVER_OCR = OcrPolicy(OcrMode.NEVER, "eng", 300, 40_000_000)
@@ -89,6 +105,12 @@ def read_document(
     media_type = media_type_of(head, filename)
     if media_type in IMAGE_TYPES:
         return read_image(stream, progress, settings, ocr), None, None, media_type
+    if media_type in STRUCTURED:
+        read = read_structured(stream, media_type, settings)
+        pages = render_pages(read.pages)
+        progress.stage(Stage.EXTRACTING, pages_total=len(pages))
+        progress.page_done(len(pages))
+        return pages, read.title, read.author, media_type
     if media_type != MediaType.PDF:
         pages = text_pages(decode_text(stream.read()))
         progress.stage(Stage.EXTRACTING, pages_total=len(pages))
@@ -107,6 +129,30 @@ def read_document(
         finally:
             scanner.close()
     return pages, title, author, media_type
+
+
+STRUCTURED = frozenset({
+    MediaType.DOCX, MediaType.PPTX, MediaType.XLSX, MediaType.ODT, MediaType.EPUB,
+    MediaType.HTML, MediaType.XHTML, MediaType.CSV,
+})  # fmt: skip
+
+
+def read_structured(stream: BinaryIO, media_type: MediaType, settings: Settings) -> Read:
+    """Office, web and e-book documents: read whole, then rendered page by page."""
+    limits = ArchiveLimits.of(settings)
+    if media_type == MediaType.DOCX:
+        return read_docx(stream, limits)
+    if media_type == MediaType.PPTX:
+        return read_pptx(stream, limits, settings.max_pages)
+    if media_type == MediaType.XLSX:
+        return read_xlsx(stream, limits, settings.max_pages, settings.max_sheet_cells)
+    if media_type == MediaType.ODT:
+        return read_odt(stream, limits, settings.max_html_depth)
+    if media_type == MediaType.EPUB:
+        return read_epub(stream, limits, settings.max_pages, settings.max_html_depth)
+    if media_type == MediaType.CSV:
+        return read_csv(decode_text(stream.read()), settings.max_sheet_cells)
+    return read_html(stream.read(), settings.max_html_depth)
 
 
 def read_image(stream: BinaryIO, progress: Progress, settings: Settings, ocr: OcrPolicy) -> list[Page]:

@@ -1,0 +1,220 @@
+"""Word, PowerPoint and Excel documents, through python-docx, python-pptx and openpyxl (read-only
+mode), after the zip checks of `archive`. A DOCX page is what its explicit page breaks delimit (one
+page when it has none), a PPTX page a slide, an XLSX page a sheet."""
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import docx
+import openpyxl
+import pptx
+from docx.table import Table as DocxTable
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from docqueue.errors import DocumentError, ErrorCode
+from docqueue.media import csv_delimiter
+from docqueue_worker.pipeline.formats.archive import ArchiveLimits, open_archive
+from docqueue_worker.pipeline.formats.blocks import Heading, Notes, PageBlocks, Paragraph, Table
+
+# w:br elements of type "page" (an explicit page break) and a paragraph's list numbering.
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_HEADING_STYLE = re.compile(r"^Heading (\d)$")
+# Shapes nest in groups; deeper than this is not a slide anybody made by hand.
+MAX_GROUP_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a reader found: pages of blocks, and the title and author the document states."""
+
+    pages: list[PageBlocks]
+    title: str | None = None
+    author: str | None = None
+
+
+@contextmanager
+def library_errors(kind: str) -> Iterator[None]:
+    """What the Office libraries raise on malformed parts, as our permanent codes."""
+    try:
+        yield
+    except DocumentError:
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise DocumentError(
+            ErrorCode.DOCUMENT_TOO_COMPLEX, f"the {kind} exceeds a parsing limit: {type(exc).__name__}"
+        ) from exc
+    except Exception as exc:
+        raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"the {kind} cannot be read: {exc}") from exc
+
+
+def read_docx(stream: BinaryIO, limits: ArchiveLimits) -> Read:
+    with open_archive(stream, limits, "DOCX"), library_errors("DOCX"):
+        document = docx.Document(stream)
+        pages = [PageBlocks()]
+        for item in document.iter_inner_content():
+            if isinstance(item, DocxTable):
+                pages[-1].add(Table(_docx_rows(item)))
+                continue
+            pages[-1].add(_docx_paragraph(item))
+            if item._p.findall(f"./{_W}r/{_W}br[@{_W}type='page']"):
+                pages.append(PageBlocks())
+        if len(pages) > 1 and not pages[-1].blocks:
+            pages.pop()
+        props = document.core_properties
+        return Read(pages, _clean(props.title), _clean(props.author))
+
+
+def _docx_paragraph(paragraph: Any) -> Heading | Paragraph:
+    style = paragraph.style.name if paragraph.style is not None else ""
+    text = paragraph.text
+    if style == "Title":
+        return Heading(1, text)
+    heading = _HEADING_STYLE.match(style or "")
+    if heading:
+        return Heading(int(heading.group(1)), text)
+    numbering = paragraph._p.pPr.numPr if paragraph._p.pPr is not None else None
+    if numbering is not None or (style or "").startswith("List"):
+        level = numbering.ilvl.val if numbering is not None and numbering.ilvl is not None else 0
+        return Paragraph(text, list_level=int(level), numbered="Number" in (style or ""))
+    return Paragraph(text)
+
+
+def _docx_rows(table: Any) -> list[list[str]]:
+    return [[cell.text for cell in row.cells] for row in table.rows]
+
+
+def read_pptx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int) -> Read:
+    with open_archive(stream, limits, "PPTX"), library_errors("PPTX"):
+        presentation = pptx.Presentation(stream)
+        slides = list(presentation.slides)
+        _check_pages("PPTX", "slides", len(slides), max_pages)
+        pages = []
+        for slide in slides:
+            page = PageBlocks()
+            title = slide.shapes.title
+            if title is not None and title.has_text_frame:
+                page.add(Heading(1, title.text_frame.text))
+            for shape in slide.shapes:
+                if title is not None and shape.shape_id == title.shape_id:
+                    continue
+                _pptx_shape(shape, page, depth=0)
+            if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+                page.add(Notes(slide.notes_slide.notes_text_frame.text))
+            pages.append(page)
+        props = presentation.core_properties
+        return Read(pages or [PageBlocks()], _clean(props.title), _clean(props.author))
+
+
+def _pptx_shape(shape: Any, page: PageBlocks, depth: int) -> None:
+    if depth > MAX_GROUP_DEPTH:
+        raise DocumentError(
+            ErrorCode.DOCUMENT_TOO_COMPLEX, f"the PPTX nests shapes deeper than {MAX_GROUP_DEPTH}"
+        )
+    if getattr(shape, "shapes", None) is not None and shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        for child in shape.shapes:
+            _pptx_shape(child, page, depth + 1)
+    elif getattr(shape, "has_table", False) and shape.has_table:
+        page.add(Table([[cell.text for cell in row.cells] for row in shape.table.rows]))
+    elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+        for paragraph in shape.text_frame.paragraphs:
+            level = paragraph.level
+            page.add(Paragraph(paragraph.text, list_level=level if level > 0 else None))
+
+
+def read_xlsx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int, max_cells: int) -> Read:
+    with open_archive(stream, limits, "XLSX"), library_errors("XLSX"):
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        try:
+            _check_pages("XLSX", "sheets", len(workbook.worksheets), max_pages)
+            cells = CellBudget(max_cells, "XLSX")
+            pages = []
+            for sheet in workbook.worksheets:
+                page = PageBlocks()
+                page.add(Heading(1, sheet.title))
+                rows = sheet_rows(sheet.iter_rows(values_only=True), cells, _declared_cells(sheet))
+                if rows:
+                    page.add(Table(rows))
+                pages.append(page)
+            props = workbook.properties
+            return Read(pages or [PageBlocks()], _clean(props.title), _clean(props.creator))
+        finally:
+            workbook.close()
+
+
+def read_csv(text: str, max_cells: int) -> Read:
+    """A CSV (or TSV) file as one page holding one table; the delimiter is the one whose rows
+    line up (as the sniffer decided it was CSV)."""
+    lines = text.splitlines()
+    delimiter = csv_delimiter(lines[:50]) or ","
+    try:
+        rows = sheet_rows(csv.reader(lines, delimiter=delimiter), CellBudget(max_cells, "CSV"))
+    except csv.Error as exc:
+        raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"the CSV cannot be read: {exc}") from exc
+    page = PageBlocks()
+    if rows:
+        page.add(Table(rows))
+    return Read([page])
+
+
+def _declared_cells(sheet: Any) -> int:
+    """The cells the sheet's <dimension> claims, checked before a single row is read."""
+    try:
+        return int(sheet.max_row or 0) * int(sheet.max_column or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+class CellBudget:
+    """Cells read from a spreadsheet, all sheets together: past the limit is document_too_complex."""
+
+    def __init__(self, limit: int, kind: str) -> None:
+        self.left = limit
+        self.limit = limit
+        self.kind = kind
+
+    def take(self, cells: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise DocumentError(
+                ErrorCode.DOCUMENT_TOO_COMPLEX,
+                f"the {self.kind} has more than {self.limit} cells (DOCQUEUE_MAX_SHEET_CELLS)",
+            )
+
+
+def sheet_rows(rows: Iterable[Iterable[object]], cells: CellBudget, declared: int = 0) -> list[list[str]]:
+    """A sheet's rows as text, empty rows dropped and trailing empty columns trimmed."""
+    if declared > cells.left:
+        cells.take(declared)
+    kept: list[list[str]] = []
+    for row in rows:
+        values = [_value(value) for value in row]
+        cells.take(len(values))
+        if any(values):
+            kept.append(values)
+    width = max((max((i + 1 for i, v in enumerate(row) if v), default=0) for row in kept), default=0)
+    return [row[:width] for row in kept]
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_pages(kind: str, what: str, count: int, max_pages: int) -> None:
+    if count > max_pages:
+        raise DocumentError(
+            ErrorCode.TOO_MANY_PAGES, f"the {kind} has {count} {what}; the limit is {max_pages}"
+        )
+
+
+def _clean(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return value.replace("\x00", "").strip()[:500] or None
