@@ -2,14 +2,17 @@
 and tables as Markdown, titles and page rules; then each format through the real worker."""
 
 import io
+import zipfile
 
 import httpx
 import pytest
 
+from docqueue.errors import DocumentError, ErrorCode
 from docqueue.jobs.model import Stage
 from docqueue.media import MediaType
 from docqueue.results import Page
 from docqueue.settings import Settings
+from docqueue_worker.pipeline.formats.office import CellBudget, sheet_rows
 from docqueue_worker.pipeline.run import read_document
 from tests.support import formats
 from tests.support.formats import OUTLINE, TITLE, Section, outline_words
@@ -178,3 +181,31 @@ def test_each_format_through_the_real_worker(
         assert text[chunk["char_start"] : chunk["char_end"]] == chunk["text"]
         assert len(chunk["text"]) <= 300
         assert 1 <= chunk["page_start"] <= chunk["page_end"] <= page_count
+
+
+def test_the_cell_budget_holds_whether_or_not_a_sheet_declares_its_size() -> None:
+    declared = formats.make_xlsx({"Big": [[n, n, n] for n in range(400)]})
+    with pytest.raises(DocumentError) as refused:
+        read_document(io.BytesIO(declared), "big.xlsx", Recorded(), Settings(max_sheet_cells=1000))
+    assert refused.value.code == ErrorCode.DOCUMENT_TOO_COMPLEX
+    assert "DOCQUEUE_MAX_SHEET_CELLS" in str(refused.value)
+    # A sheet that says nothing of its size is counted row by row.
+    endless = ((n, n) for n in range(10**9))
+    with pytest.raises(DocumentError):
+        sheet_rows(endless, CellBudget(1000, "XLSX"))
+
+
+def test_an_entry_that_unpacks_too_many_times_its_size_is_a_zip_bomb() -> None:
+    data = formats.make_docx()
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for entry in source.infolist():
+            archive.writestr(entry.filename, source.read(entry.filename))
+        archive.writestr("word/media/zeros.bin", bytes(8 * 1024 * 1024))
+    with pytest.raises(DocumentError) as refused:
+        read_document(io.BytesIO(buffer.getvalue()), "x.docx", Recorded(), Settings())
+    assert refused.value.code == ErrorCode.DOCUMENT_TOO_COMPLEX
+    assert "DOCQUEUE_MAX_COMPRESSION_RATIO" in str(refused.value)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
+from docqueue.media import MediaType
 from docqueue_api.dependencies import ServicesDep, SubmitterDep
 from docqueue_api.documents.schemas import Accepted
 from docqueue_api.documents.service import submit_document
@@ -16,6 +17,8 @@ _UPLOAD_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {
+            # What the file may be; docqueue decides from its bytes, whatever type is declared.
+            "encoding": {"file": {"contentType": ", ".join(MediaType)}},
             "schema": {
                 "type": "object",
                 "required": ["file"],
@@ -23,7 +26,9 @@ _UPLOAD_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "A PDF, PNG, JPEG, TIFF, WebP, plain text or Markdown file",
+                        "description": "A PDF, DOCX, PPTX, XLSX, ODT, EPUB, HTML or XHTML page, PNG, "
+                        "JPEG, TIFF, WebP, plain text, Markdown (text named *.md) or CSV (rows that line "
+                        "up, named *.csv or *.tsv) file, recognised by its bytes",
                     },
                     "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
                     "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
@@ -58,7 +63,7 @@ _UPLOAD_BODY = {
                         "description": "https URL that receives a signed POST when the task ends",
                     },
                 },
-            }
+            },
         }
     },
 }

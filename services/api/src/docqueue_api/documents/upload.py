@@ -284,7 +284,8 @@ def _sniff(receiver: _Receiver) -> MediaType:
         raise ProblemError(
             415,
             ProblemCode.UNSUPPORTED_MEDIA_TYPE,
-            "the file is not a PDF, PNG, JPEG, TIFF, WebP or UTF-8 text (checked from its bytes)",
+            "the file is not a format docqueue reads (checked from its bytes): PDF, DOCX, PPTX, XLSX, ODT, "
+            "EPUB, HTML, PNG, JPEG, TIFF, WebP, or UTF-8 text (plain, Markdown, CSV)",
         )
     return media_type or MediaType.TEXT
 

@@ -139,7 +139,7 @@ def text_pages(text: str) -> list[Page]:
 def media_type_of(head: bytes, filename: str) -> MediaType:
     media_type = sniff(head, filename)
     if media_type is None:
-        raise DocumentError(ErrorCode.UNSUPPORTED_TYPE, "the bytes are not a PDF or UTF-8 text")
+        raise DocumentError(ErrorCode.UNSUPPORTED_TYPE, "the bytes are not a format docqueue reads")
     return media_type
 
 

@@ -55,11 +55,16 @@ def open_archive(stream: BinaryIO, limits: ArchiveLimits, kind: str) -> zipfile.
 def check_archive(archive: zipfile.ZipFile, limits: ArchiveLimits, kind: str) -> None:
     entries = archive.infolist()
     if len(entries) > limits.max_entries:
-        raise _too_complex(kind, f"{len(entries)} zip entries; the limit is {limits.max_entries}")
+        raise _too_complex(
+            kind,
+            f"{len(entries)} zip entries; the limit is {limits.max_entries} (DOCQUEUE_MAX_ARCHIVE_ENTRIES)",
+        )
     unpacked = sum(entry.file_size for entry in entries)
     if unpacked > limits.max_unpacked_bytes:
         raise _too_complex(
-            kind, f"it unpacks to {unpacked} bytes; the limit is {limits.max_unpacked_bytes} (zip bomb?)"
+            kind,
+            f"it unpacks to {unpacked} bytes; the limit is {limits.max_unpacked_bytes} "
+            "(DOCQUEUE_MAX_UNPACKED_BYTES)",
         )
     for entry in entries:
         if entry.file_size > RATIO_FLOOR_BYTES and entry.file_size > limits.max_ratio * max(
@@ -68,7 +73,7 @@ def check_archive(archive: zipfile.ZipFile, limits: ArchiveLimits, kind: str) ->
             raise _too_complex(
                 kind,
                 f"{entry.filename} unpacks {entry.file_size // max(entry.compress_size, 1)}x; "
-                f"the limit is {limits.max_ratio}x (zip bomb?)",
+                f"the limit is {limits.max_ratio}x (DOCQUEUE_MAX_COMPRESSION_RATIO)",
             )
         if entry.filename.lower().endswith(_XML_SUFFIXES) and _declares_entities(archive, entry):
             raise _too_complex(

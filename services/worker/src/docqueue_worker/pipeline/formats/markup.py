@@ -226,7 +226,7 @@ def table_rows(table: LexborNode, depth: int, walker: HtmlBlocks) -> list[list[s
 def _too_deep(kind: str, limit: int) -> DocumentError:
     return DocumentError(
         ErrorCode.DOCUMENT_TOO_COMPLEX,
-        f"the {kind} nests elements deeper than {limit} (DOCQUEUE_MAX_HTML_DEPTH)",
+        f"the {kind} exceeds a parsing limit: elements nest deeper than {limit} (DOCQUEUE_MAX_HTML_DEPTH)",
     )
 
 

@@ -181,7 +181,8 @@ class CellBudget:
         if self.left < 0:
             raise DocumentError(
                 ErrorCode.DOCUMENT_TOO_COMPLEX,
-                f"the {self.kind} has more than {self.limit} cells (DOCQUEUE_MAX_SHEET_CELLS)",
+                f"the {self.kind} exceeds a parsing limit: more than {self.limit} cells "
+                "(DOCQUEUE_MAX_SHEET_CELLS)",
             )
 
 
