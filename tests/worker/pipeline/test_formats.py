@@ -209,3 +209,23 @@ def test_an_entry_that_unpacks_too_many_times_its_size_is_a_zip_bomb() -> None:
         read_document(io.BytesIO(buffer.getvalue()), "x.docx", Recorded(), Settings())
     assert refused.value.code == ErrorCode.DOCUMENT_TOO_COMPLEX
     assert "DOCQUEUE_MAX_COMPRESSION_RATIO" in str(refused.value)
+
+
+def test_token_chunks_through_the_real_worker_fit_their_budget_and_name_their_headings(
+    api: httpx.Client,
+) -> None:
+    data = formats.make_docx()
+    by_tokens = upload(api, data, "report.docx", chunk_size=80, chunk_overlap=10, chunk_by="tokens")
+    assert by_tokens.status_code == 202, by_tokens.text
+    # The unit is part of dedupe: the same bytes in characters are another task.
+    by_characters = upload(api, data, "report.docx", chunk_size=80, chunk_overlap=10)
+    assert by_characters.json()["task_id"] != by_tokens.json()["task_id"]
+    task = wait_terminal(api, by_tokens.json()["task_id"])
+    assert task["state"] == "succeeded", task
+    chunks = api.get(f"/v1/tasks/{task['task_id']}/result").json()["chunks"]
+    assert all(1 <= chunk["token_count"] <= 80 for chunk in chunks)
+    assert max(len(chunk["text"]) for chunk in chunks) > 80  # tokens, not characters
+    assert {chunk["headings"][0] for chunk in chunks} == {section.heading for section in OUTLINE}
+    refused = upload(api, data, "report.docx", chunk_by="words")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "validation_error"

@@ -89,9 +89,11 @@ def test_plain_text_and_markdown(api: httpx.Client) -> None:
     assert md["state"] == "succeeded"
     assert md["media_type"] == "text/markdown"
     result = api.get(f"/v1/tasks/{md['task_id']}/result").json()
+    source = "# Title\n\nSome *markdown* text.\n"
     assert result["pages"] == [
-        {"number": 1, "text": "# Title\n\nSome *markdown* text.\n", "method": "text", "ocr_confidence": None}
+        {"number": 1, "text": source, "markdown": source, "method": "text", "ocr_confidence": None}
     ]
+    assert result["document"]["format"] == "markdown"
     assert result["chunks"][0]["text"] == "# Title\n\nSome *markdown* text."
 
 

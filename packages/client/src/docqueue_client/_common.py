@@ -38,6 +38,7 @@ class UploadOptions(TypedDict, total=False):
     ocr: str | None  # auto, always, never
     ocr_languages: str | None  # "eng+deu"
     text_normalization: str | None  # standard, none
+    chunk_by: str | None  # characters, tokens
 
 
 def upload_fields(options: UploadOptions) -> dict[str, str]:

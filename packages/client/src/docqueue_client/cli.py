@@ -38,10 +38,11 @@ def _client(url: str | None, api_key: str | None) -> Client:
 def submit(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     wait: Annotated[bool, typer.Option("--wait", help="follow each task live until it ends")] = False,
-    chunk_size: Annotated[int | None, typer.Option(help="characters per chunk")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="characters (or tokens) per chunk")] = None,
     chunk_overlap: Annotated[
-        int | None, typer.Option(help="characters shared by neighbouring chunks")
+        int | None, typer.Option(help="characters (or tokens) shared by neighbouring chunks")
     ] = None,
+    chunk_by: Annotated[str | None, typer.Option(help="what chunk sizes count: characters or tokens")] = None,
     callback_url: Annotated[
         str | None, typer.Option(help="https URL that gets a signed POST when each task ends")
     ] = None,
@@ -61,6 +62,7 @@ def submit(
         options = {
             "chunk_size": chunk_size,
             "chunk_overlap": chunk_overlap,
+            "chunk_by": chunk_by,
             "callback_url": callback_url,
             "engine": engine,
             "ocr": ocr,

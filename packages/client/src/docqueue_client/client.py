@@ -117,7 +117,8 @@ class Client:
     ) -> Task:
         """Upload a file; returns as soon as docqueue has queued it. Options left as None take
         the server's defaults: `engine` (pypdf, pdfium), `ocr` (auto, always, never),
-        `ocr_languages` ("eng+deu"), `text_normalization` (standard, none).
+        `ocr_languages` ("eng+deu"), `text_normalization` (standard, none), `chunk_by`
+        (characters, tokens: what chunk_size and chunk_overlap count).
 
         task = dq.submit("scan.pdf", ocr_languages="deu", callback_url="https://me.example/hook")
         """

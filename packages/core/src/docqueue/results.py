@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 
 class ResultWarning(StrEnum):
@@ -38,6 +38,9 @@ class Page(BaseModel):
     method: Literal["text", "ocr"] = "text"
     # OCR pages: Tesseract's mean word confidence, 0 to 1.
     ocr_confidence: float | None = None
+    # Where the page's headings and tables are (docqueue_worker.pipeline.formats.blocks.Mark),
+    # for the chunker; never stored.
+    _marks: tuple[object, ...] = PrivateAttr(default=())
 
 
 class Chunk(BaseModel):
@@ -50,6 +53,11 @@ class Chunk(BaseModel):
     page_end: int
     char_start: int
     char_end: int
+    # Tokens of `text` under the deployment's tokenizer (DOCQUEUE_TOKENIZER), whatever chunk_by
+    # is (results stored before token counts existed have none).
+    token_count: int | None = None
+    # The headings above the chunk's start, outermost first; [] when the document has none.
+    headings: list[str] = []
 
 
 class Result(BaseModel):

@@ -16,7 +16,14 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from docqueue.jobs.model import OCR_LANGUAGES_PATTERN, OcrMode, PdfEngine, TextNormalization
+from docqueue.jobs.model import (
+    OCR_LANGUAGES_PATTERN,
+    ChunkUnit,
+    OcrMode,
+    PdfEngine,
+    TextNormalization,
+    Tokenizer,
+)
 from docqueue.redis_url import DEFAULT_REDIS_URL, RedisUrlConflict, describe_redis_url, resolve_redis_url
 
 MIB = 1024 * 1024
@@ -47,10 +54,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * MIB, ge=1)
     # Documents with more pages end failed / too_many_pages.
     max_pages: int = Field(default=2000, ge=1)
-    # Characters per chunk when an upload does not say (chunk_size form field).
+    # Characters (or tokens, under chunk_by=tokens) per chunk when an upload does not say
+    # (chunk_size form field).
     default_chunk_size: int = Field(default=1000, ge=50)
-    # Characters neighbouring chunks share when an upload does not say (below the chunk size).
+    # Characters (or tokens) neighbouring chunks share when an upload does not say (below the
+    # chunk size).
     default_chunk_overlap: int = Field(default=150, ge=0)
+    # What chunk_size and chunk_overlap count when an upload does not say (the `chunk_by` form
+    # field): characters, or tokens of DOCQUEUE_TOKENIZER. Part of dedupe, recorded on the job.
+    chunk_by: ChunkUnit = ChunkUnit.CHARACTERS
+    # The tokenizer of chunk_by=tokens and of every chunk's token_count: cl100k_base (OpenAI's
+    # text-embedding-3-small/-large and ada-002). Its BPE file ships in the worker package.
+    tokenizer: Tokenizer = Tokenizer.CL100K_BASE
     # The PDF engine of uploads that do not name one (the `engine` form field); recorded on the job.
     pdf_engine: PdfEngine = PdfEngine.PYPDF
     # What uploads that do not say (the `text_normalization` form field) get: `standard` gives

@@ -13,12 +13,15 @@ def main() -> None:
     from docqueue_worker.settings import WorkerSettings
 
     settings = load_settings(WorkerSettings, "docqueue-worker")
+    from docqueue_worker.pipeline import tokens
     from docqueue_worker.pipeline.ocr import OcrUnavailable, check_installed
 
     try:
         # The API accepts uploads for these languages: a worker without them would fail them all.
         check_installed(settings.ocr_languages_installed)
-    except OcrUnavailable as exc:
+        # Every chunk is counted in tokens: loaded here (once; forked pool processes share it).
+        tokens.encoding(settings.tokenizer)
+    except (OcrUnavailable, tokens.TokenizerMissing) as exc:
         sys.exit(f"docqueue-worker: refusing to start: {exc}")
     if settings.metrics_port:
         # Before prometheus_client is imported: pool processes write their samples there and

@@ -46,6 +46,19 @@ class TextNormalization(StrEnum):
     NONE = "none"  # the reader's raw text
 
 
+class ChunkUnit(StrEnum):
+    """What `chunk_size` and `chunk_overlap` count."""
+
+    CHARACTERS = "characters"
+    TOKENS = "tokens"  # of the deployment's tokenizer (DOCQUEUE_TOKENIZER)
+
+
+class Tokenizer(StrEnum):
+    """Tokenizers the workers carry (their files ship inside the worker package)."""
+
+    CL100K_BASE = "cl100k_base"  # OpenAI text-embedding-3-small/-large, text-embedding-ada-002
+
+
 class OcrMode(StrEnum):
     """When a page is read by OCR (docqueue_worker.pipeline.scan decides per page)."""
 
@@ -72,6 +85,8 @@ class JobOptions(BaseModel):
     # A record written before OCR existed has none: it was never OCRed, and stays so.
     ocr: OcrMode = OcrMode.NEVER
     ocr_languages: str = Field(default="eng", pattern=OCR_LANGUAGES_PATTERN, max_length=64)
+    # A record written before token chunking existed has none: it was, and stays, in characters.
+    chunk_by: ChunkUnit = ChunkUnit.CHARACTERS
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -91,6 +106,9 @@ class JobOptions(BaseModel):
         # Likewise no OCR, whose languages then change nothing.
         if fields["ocr"] == OcrMode.NEVER:
             del fields["ocr"], fields["ocr_languages"]
+        # Likewise characters, the only unit there was.
+        if fields["chunk_by"] == ChunkUnit.CHARACTERS:
+            del fields["chunk_by"]
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 

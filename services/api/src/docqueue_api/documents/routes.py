@@ -30,8 +30,27 @@ _UPLOAD_BODY = {
                         "JPEG, TIFF, WebP, plain text, Markdown (text named *.md) or CSV (rows that line "
                         "up, named *.csv or *.tsv) file, recognised by its bytes",
                     },
-                    "chunk_size": {"type": "integer", "minimum": 50, "maximum": 100000, "default": 1000},
-                    "chunk_overlap": {"type": "integer", "minimum": 0, "maximum": 50000, "default": 150},
+                    "chunk_size": {
+                        "type": "integer",
+                        "minimum": 50,
+                        "maximum": 100000,
+                        "default": 1000,
+                        "description": "Characters, or tokens under chunk_by=tokens, per chunk",
+                    },
+                    "chunk_overlap": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 50000,
+                        "default": 150,
+                        "description": "Characters (or tokens) neighbouring chunks share; below chunk_size",
+                    },
+                    "chunk_by": {
+                        "type": "string",
+                        "enum": ["characters", "tokens"],
+                        "description": "What chunk_size and chunk_overlap count: characters, or tokens of "
+                        "the deployment's tokenizer (DOCQUEUE_TOKENIZER, cl100k_base). Part of dedupe. "
+                        "Default: DOCQUEUE_CHUNK_BY (characters)",
+                    },
                     "engine": {
                         "type": "string",
                         "enum": ["pypdf", "pdfium"],

@@ -180,6 +180,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         "text_normalization": services.settings.text_normalization,
         "ocr": services.settings.ocr,
         "ocr_languages": services.settings.ocr_languages,
+        "chunk_by": services.settings.chunk_by,
         **{name: value.strip() for name, value in fields.items() if name != CALLBACK_FIELD},
     }
     try:

@@ -74,12 +74,14 @@ class DocumentWords:
         return frozenset(word for word in found if word.isupper())
 
 
-def normalize_characters(text: str) -> str:
-    """Rules 1 to 4: line endings, removals, presentation forms, NFC."""
+def normalize_characters(text: str, *, keep_tabs: bool = False) -> str:
+    """Rules 1 to 4: line endings, removals, presentation forms, NFC. Structured pages (Office,
+    HTML) keep their tabs, which separate table cells, and get no layout rules: their lines are
+    paragraphs and rows, never a wrapped line of print."""
     # Each pass runs only when its characters occur: a substring test is far cheaper than a scan.
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = LINE_BREAKS.sub("\n", text)
-    if "\t" in text:
+    if "\t" in text and not keep_tabs:
         text = text.replace("\t", " ")
     if text.isascii():  # most pages of most documents: only ASCII controls can apply
         return ASCII_CONTROLS.sub("", text)

@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from docqueue.jobs.model import Job, OcrMode, PdfEngine, Stage, TextNormalization
+from docqueue.jobs.model import ChunkUnit, Job, OcrMode, PdfEngine, Stage, TextNormalization
 from docqueue.media import FORMATS, IMAGE_TYPES, SNIFF_BYTES, MediaType
 from docqueue.results import DocumentInfo, Page, Result, ResultWarning
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import result_key
+from docqueue_worker.pipeline import tokens
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.engines import open_source
 from docqueue_worker.pipeline.formats.archive import ArchiveLimits
@@ -16,7 +17,7 @@ from docqueue_worker.pipeline.formats.blocks import render_pages
 from docqueue_worker.pipeline.formats.markup import read_epub, read_html, read_odt
 from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, read_pptx, read_xlsx
 from docqueue_worker.pipeline.images import open_image
-from docqueue_worker.pipeline.normalize import normalize_pages
+from docqueue_worker.pipeline.normalize import normalize_characters, normalize_pages
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
@@ -51,7 +52,13 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
         page if page.markdown is not None else page.model_copy(update={"markdown": page.text})
         for page in pages
     ]
-    chunks = chunk_pages(pages, job.options.chunk_size, job.options.chunk_overlap)
+    chunks = chunk_pages(
+        pages,
+        job.options.chunk_size,
+        job.options.chunk_overlap,
+        tokenizer=tokens.encoding(settings.tokenizer),
+        by_tokens=job.options.chunk_by == ChunkUnit.TOKENS,
+    )
     progress.stage(Stage.STORING)
     warnings = result_warnings(pages, settings.ocr_low_confidence)
     result = Result(
@@ -76,16 +83,21 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
 
 
 def normalized(pages: list[Page]) -> list[Page]:
-    """The pages with their text (and Markdown) normalized; chunks and spans index that text."""
+    """The pages with their text normalized; chunks and spans then index that text. Structured
+    pages (those a format reader gave Markdown) get the character rules only, tabs kept."""
+    if any(page.markdown is not None for page in pages):
+        return [structured_normalized(page) for page in pages]
     texts = normalize_pages(page.text for page in pages)
-    pages = [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
-    if all(page.markdown is None for page in pages):
-        return pages
-    markdowns = normalize_pages(page.markdown or "" for page in pages)
-    return [
-        page.model_copy(update={"markdown": markdown if page.markdown is not None else None})
-        for page, markdown in zip(pages, markdowns, strict=True)
-    ]
+    return [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
+
+
+def structured_normalized(page: Page) -> Page:
+    text = normalize_characters(page.text, keep_tabs=True)
+    markdown = normalize_characters(page.markdown or "", keep_tabs=True)
+    copy = page.model_copy(update={"text": text, "markdown": markdown})
+    if text.count("\n") != page.text.count("\n"):
+        copy._marks = ()  # a line was joined: the marks' line numbers no longer hold
+    return copy
 
 
 NEVER_OCR = OcrPolicy(OcrMode.NEVER, "eng", 300, 40_000_000)

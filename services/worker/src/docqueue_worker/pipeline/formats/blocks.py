@@ -35,6 +35,18 @@ class Notes:
 Block = Heading | Paragraph | Table | Notes
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A heading or a table of a page, by the lines of the page's text it covers (what the
+    chunker needs to start chunks at sections, keep tables whole and name a chunk's headings)."""
+
+    kind: str  # "heading" or "table"
+    first_line: int
+    last_line: int
+    level: int = 0  # headings: 1 is the outermost
+    text: str = ""  # headings: the heading
+
+
 @dataclass
 class PageBlocks:
     """One page of blocks while a reader collects them."""
@@ -52,11 +64,19 @@ class PageBlocks:
 def render(number: int, blocks: list[Block]) -> Page:
     """The page as text (one line per paragraph or table row, cells tab-separated) and as
     Markdown; both hold every word."""
-    return Page(
-        number=number,
-        text="\n".join(_text(block) for block in blocks),
-        markdown=markdown(blocks),
-    )
+    texts = [_text(block) for block in blocks]
+    page = Page(number=number, text="\n".join(texts), markdown=markdown(blocks))
+    marks = []
+    line = 0
+    for block, text in zip(blocks, texts, strict=True):
+        lines = text.count("\n") + 1
+        if isinstance(block, Heading):
+            marks.append(Mark("heading", line, line + lines - 1, block.level, _one_line(block.text)))
+        elif isinstance(block, Table):
+            marks.append(Mark("table", line, line + lines - 1))
+        line += lines
+    page._marks = tuple(marks)
+    return page
 
 
 def markdown(blocks: list[Block]) -> str:
