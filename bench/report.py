@@ -156,6 +156,7 @@ def table(results: dict[str, Any]) -> str:
             )
         )
     lines += ocr_rows(results.get("ocr"))
+    lines += format_rows(results.get("formats"))
     out = "\n".join(lines)
     if results.get("engines"):
         out += "\n\n" + engine_table(results["engines"])
@@ -212,6 +213,47 @@ def ocr_rows(ocr: dict[str, Any] | None) -> list[str]:
             "",
         ),
     ]
+
+
+def format_rows(formats: dict[str, Any] | None) -> list[str]:
+    if not formats:
+        return []
+    rows = [
+        _row(
+            "documents/s, 1 process",
+            f"{formats['documents']} x {name} ({row['bytes'] // 1024} KiB)",
+            f"{row['worker_documents_per_s']:.1f}/s",
+            f"{row['bare_documents_per_s']:.1f}/s (bare library loop)",
+            f"{row['worker_over_bare']:.2f}x",
+            f">= {formats['goal']}x",
+            _mark(row["worker_over_bare"] >= formats["goal"]),
+        )
+        for name, row in formats["formats"].items()
+    ]
+    chunking = formats["chunking"]
+    rows.append(
+        _row(
+            "chunking, tokens",
+            f"{chunking['pages']} pages",
+            f"{chunking['tokens_s'] * 1000:.0f} ms (256 tokens)",
+            f"{chunking['characters_s'] * 1000:.0f} ms (1000 characters)",
+            f"{chunking['tokens_over_characters']:.2f}x",
+            "cost stated",
+            "",
+        )
+    )
+    rows.append(
+        _row(
+            "chunking, token counts",
+            f"{chunking['pages']} pages",
+            f"{chunking['characters_s'] * 1000:.0f} ms (with token_count)",
+            f"{chunking['characters_without_counts_s'] * 1000:.0f} ms (without)",
+            f"{chunking['characters_over_without_counts']:.2f}x",
+            "cost stated",
+            "",
+        )
+    )
+    return rows
 
 
 def engine_table(rows: list[dict[str, Any]]) -> str:

@@ -348,3 +348,11 @@ def test_docqueue_containers_name_redis_in_one_variable(
                 checked += 1
                 assert "REDIS_URL" not in env, f"{c['name']} sets both Redis URL variables"
     assert checked >= 3, "api, worker and beat read DOCQUEUE_REDIS_URL"
+
+
+def test_format_and_chunking_settings_reach_every_service() -> None:
+    resources = render(sets=["config.chunkBy=tokens", "config.maxUnpackedBytes=1073741824"])
+    for deployment, name in (("docqueue-api", "api"), ("docqueue-worker", "worker")):
+        env = env_of(container(resources, deployment, name))
+        assert env["DOCQUEUE_CHUNK_BY"] == "tokens"
+        assert env["DOCQUEUE_MAX_UNPACKED_BYTES"] == "1073741824"

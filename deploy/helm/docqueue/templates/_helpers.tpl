@@ -192,6 +192,10 @@ file:///var/lib/docqueue/blobs
   value: {{ .ocrLanguages | quote }}
 - name: DOCQUEUE_OCR_INSTALLED_LANGUAGES
   value: {{ .ocrInstalledLanguages | quote }}
+- name: DOCQUEUE_CHUNK_BY
+  value: {{ .chunkBy | quote }}
+- name: DOCQUEUE_MAX_UNPACKED_BYTES
+  value: {{ .maxUnpackedBytes | int64 | quote }}
 - name: DOCQUEUE_LOG_LEVEL
   value: {{ .logLevel | quote }}
 - name: DOCQUEUE_LOG_FORMAT
