@@ -12,7 +12,7 @@ from docqueue.settings import Settings
 from docqueue_worker.pipeline import tokens
 from docqueue_worker.pipeline.chunk import chunk_pages, document_text
 from docqueue_worker.pipeline.formats.blocks import Heading, Paragraph, Table, render
-from docqueue_worker.pipeline.run import normalized, read_document
+from docqueue_worker.pipeline.run import normalized, read_document, with_markdown_headings
 from tests.support import formats
 from tests.support.documents import page_text
 from tests.worker.pipeline.test_formats import Recorded
@@ -105,3 +105,18 @@ def test_token_chunks_of_a_real_docx_through_the_reader() -> None:
     check_spans(normalized(pages), chunks)
     assert {chunk.headings[0] for chunk in chunks} == {section.heading for section in formats.OUTLINE}
     assert all(1 <= (chunk.token_count or 0) <= 60 for chunk in chunks)
+
+
+def test_a_markdown_uploads_headings_name_its_chunks_and_bound_its_sections() -> None:
+    source = (
+        "# Guide\n\nintro words " + "here " * 40 + "\n\n## Install\n\n" + "install words " * 30
+        + "\n\n```\n# not a heading\n```\n\n# Reference\n\nreference words\n"
+    )  # fmt: skip
+    pages = [with_markdown_headings(page) for page in normalized([Page(number=1, text=source)])]
+    chunks = chunk_pages(pages, 200, 20, tokenizer=TOKENIZER)
+    check_spans(pages, chunks)
+    assert chunks[0].headings == ["Guide"]
+    assert any(chunk.headings == ["Guide", "Install"] for chunk in chunks)
+    assert chunks[-1].headings == ["Reference"]
+    assert chunks[-1].text.startswith("# Reference")
+    assert all("not a heading" not in heading for chunk in chunks for heading in chunk.headings)

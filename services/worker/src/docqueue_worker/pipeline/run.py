@@ -13,7 +13,7 @@ from docqueue_worker.pipeline import tokens
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.engines import open_source
 from docqueue_worker.pipeline.formats.archive import ArchiveLimits
-from docqueue_worker.pipeline.formats.blocks import render_pages
+from docqueue_worker.pipeline.formats.blocks import markdown_headings, render_pages
 from docqueue_worker.pipeline.formats.markup import read_epub, read_html, read_odt
 from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, read_pptx, read_xlsx
 from docqueue_worker.pipeline.images import open_image
@@ -48,6 +48,8 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
     progress.stage(Stage.CHUNKING)
     if job.options.text_normalization == TextNormalization.STANDARD:
         pages = normalized(pages)
+    if media_type == MediaType.MARKDOWN:
+        pages = [with_markdown_headings(page) for page in pages]
     pages = [
         page if page.markdown is not None else page.model_copy(update={"markdown": page.text})
         for page in pages
@@ -89,6 +91,13 @@ def normalized(pages: list[Page]) -> list[Page]:
         return [structured_normalized(page) for page in pages]
     texts = normalize_pages(page.text for page in pages)
     return [page.model_copy(update={"text": text}) for page, text in zip(pages, texts, strict=True)]
+
+
+def with_markdown_headings(page: Page) -> Page:
+    """A Markdown upload's page, its headings marked for the chunker (after normalization, which
+    may join lines)."""
+    page._marks = markdown_headings(page.text)
+    return page
 
 
 def structured_normalized(page: Page) -> Page:

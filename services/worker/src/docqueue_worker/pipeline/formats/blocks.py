@@ -1,6 +1,7 @@
 """What a structured document is made of, and its two renderings: `text` (what chunks and spans
 index, as for every format) and `markdown` (headings, lists and tables kept)."""
 
+import re
 from dataclasses import dataclass, field
 
 from docqueue.results import Page
@@ -91,6 +92,24 @@ def markdown(blocks: list[Block]) -> str:
 
 def _is_item(block: Block) -> bool:
     return isinstance(block, Paragraph) and block.list_level is not None
+
+
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def markdown_headings(text: str) -> tuple[Mark, ...]:
+    """The ATX headings (`## Title`) of a Markdown text, outside code fences."""
+    marks = []
+    fenced = False
+    for number, line in enumerate(text.split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        heading = None if fenced else _ATX_HEADING.match(line)
+        if heading:
+            marks.append(Mark("heading", number, number, len(heading.group(1)), heading.group(2).strip()))
+    return tuple(marks)
 
 
 def render_pages(pages: list[PageBlocks]) -> list[Page]:
