@@ -1,6 +1,7 @@
 """Sniffing decides from bytes, never from names or declared types."""
 
 import io
+import random
 import zipfile
 
 from docqueue.media import SNIFF_BYTES, MediaType, sniff
@@ -52,6 +53,20 @@ def test_office_web_and_ebook_formats_are_sniffed_by_their_bytes_not_their_names
     assert sniff(b"<!-- generated -->\n<HTML><body>x", "") == MediaType.HTML
     # HTML inside Markdown or prose is not an HTML page.
     assert sniff(b"# Notes\n<div>inline</div>\n", "notes.md") == MediaType.MARKDOWN
+
+
+def test_an_ooxml_file_whose_first_entries_are_a_large_thumbnail_is_still_recognised() -> None:
+    # As Word writes some files: [Content_Types].xml, then an image, then the word/ parts.
+    for media_type, data in ((MediaType.DOCX, formats.make_docx()), (MediaType.PPTX, formats.make_pptx())):
+        source = zipfile.ZipFile(io.BytesIO(data))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("[Content_Types].xml", source.read("[Content_Types].xml"))
+            archive.writestr(zipfile.ZipInfo("docProps/thumbnail.jpeg"), random.randbytes(20_000))
+            for name in source.namelist():
+                if name not in ("[Content_Types].xml", "docProps/thumbnail.jpeg"):
+                    archive.writestr(name, source.read(name))
+        assert sniff(buffer.getvalue()[:SNIFF_BYTES], "upload") == media_type
 
 
 def test_a_zip_that_is_no_document_format_is_refused_whatever_its_name() -> None:

@@ -5,6 +5,7 @@ Markdown over plain text, and CSV when the rows also line up)."""
 import csv
 import re
 import struct
+import zlib
 from enum import StrEnum
 
 # How much of the start of an upload the sniffer looks at.
@@ -62,6 +63,12 @@ _ZIP_MIMETYPES = {
     b"application/vnd.oasis.opendocument.text": MediaType.ODT,
     b"application/epub+zip": MediaType.EPUB,
 }
+# [Content_Types].xml names the main part's type.
+_OOXML_MAIN_PARTS = {
+    b"wordprocessingml.document.main+xml": MediaType.DOCX,
+    b"presentationml.presentation.main+xml": MediaType.PPTX,
+    b"spreadsheetml.sheet.main+xml": MediaType.XLSX,
+}
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
 _ZIP_HEADER = struct.Struct("<4s5H3L2H")
 _HTML_START = re.compile(
@@ -109,20 +116,29 @@ def sniff(head: bytes, filename: str = "") -> MediaType | None:
 
 
 def sniff_zip(head: bytes) -> MediaType | None:
-    """Which zip-based document format, from the entries whose local headers are in `head`.
-    A zip that is none of them (or whose first entries say nothing) is not a document."""
-    entries = list(_zip_entries(head))
+    """Which zip-based document format, from the entries whose local headers are in `head`: the
+    main part's content type in OOXML's [Content_Types].xml (its first entry), else a part under
+    word/, ppt/ or xl/ (Word may put a large thumbnail first); ODF's and EPUB's first entry,
+    `mimetype`. A zip that is none of them is not a document."""
+    entries = _zip_entries(head)
     if entries and entries[0][0] == "mimetype":
-        return _ZIP_MIMETYPES.get(entries[0][1].strip())
-    for name, _ in entries:
+        return _ZIP_MIMETYPES.get(entries[0][2].strip()) if entries[0][1] == 0 else None
+    for name, method, data in entries:
+        if name == "[Content_Types].xml":
+            types = _inflated(data) if method == 8 else data
+            for main, media_type in _OOXML_MAIN_PARTS.items():
+                if main in types:
+                    return media_type
+    for name, _, _ in entries:
         for folder, media_type in _OOXML_FOLDERS.items():
             if name.startswith(folder):
                 return media_type
     return None
 
 
-def _zip_entries(head: bytes) -> list[tuple[str, bytes]]:
-    """(name, stored bytes in head) of each local file header found in `head`."""
+def _zip_entries(head: bytes) -> list[tuple[str, int, bytes]]:
+    """(name, compression method, its data as far as `head` holds it) of each local file header
+    found in `head`."""
     found = []
     for match in re.finditer(re.escape(_ZIP_LOCAL_HEADER), head):
         start = match.start()
@@ -133,9 +149,16 @@ def _zip_entries(head: bytes) -> list[tuple[str, bytes]]:
         name_start = start + _ZIP_HEADER.size
         name = head[name_start : name_start + name_length].decode("utf-8", "replace")
         data_start = name_start + name_length + extra_length
-        stored = head[data_start : data_start + compressed] if method == 0 else b""
-        found.append((name, stored))
+        found.append((name, method, head[data_start : data_start + compressed]))
     return found
+
+
+def _inflated(data: bytes) -> bytes:
+    """Raw deflate data, as much as a partial stream gives (never more than SNIFF_BYTES x 8)."""
+    try:
+        return zlib.decompressobj(-15).decompress(data, SNIFF_BYTES * 8)
+    except zlib.error:
+        return b""
 
 
 def looks_like_csv(head: bytes) -> bool:
