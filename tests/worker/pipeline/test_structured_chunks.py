@@ -97,6 +97,11 @@ def test_a_table_that_fits_is_never_split_and_a_larger_one_splits_between_rows()
     for chunk in big_rows:
         # Cut between rows: a chunk ends at a row's end, or at the document's.
         assert chunk.text.endswith("value")
+    # Every chunk that continues the big table carries its header row; the others none.
+    continued = [chunk for chunk in big_rows if "Key\tValue" not in chunk.text]
+    assert len(continued) >= 5
+    assert all(chunk.table_header == "Key\tValue" for chunk in continued)
+    assert all(chunk.table_header is None for chunk in chunks if chunk not in continued)
 
 
 def test_token_chunks_of_a_real_docx_through_the_reader() -> None:

@@ -58,6 +58,9 @@ class Chunk(BaseModel):
     token_count: int | None = None
     # The headings above the chunk's start, outermost first; [] when the document has none.
     headings: list[str] = []
+    # A chunk that continues a table split across chunks: that table's header row, to embed
+    # before `text` (which stays exactly its span of the document text).
+    table_header: str | None = None
 
 
 class Result(BaseModel):

@@ -60,11 +60,13 @@ class Outline:
     headings: list[tuple[int, int, str]]  # (offset, level, text), in order
     sections: list[int]  # where each section of the top heading level starts (but the first)
     tables: list[tuple[int, int]]  # (start, end) of each table, in order
+    header_ends: list[int]  # where each table's header row ends
 
     @classmethod
     def of(cls, pages: Sequence[Page], page_starts: list[int]) -> "Outline":
         headings: list[tuple[int, int, str]] = []
         tables: list[tuple[int, int]] = []
+        header_ends: list[int] = []
         for page, page_start in zip(pages, page_starts, strict=True):
             lines = _line_starts(page.text)
             for mark in page._marks:
@@ -76,9 +78,10 @@ class Outline:
                 else:
                     end = page_start + _line_end(page.text, lines, mark.last_line)
                     tables.append((start, end))
+                    header_ends.append(page_start + _line_end(page.text, lines, mark.first_line))
         top = min((level for _, level, _ in headings), default=0)
         sections = [offset for offset, level, _ in headings if level == top and offset > 0]
-        return cls(headings, sections, tables)
+        return cls(headings, sections, tables, header_ends)
 
     def path(self, offset: int) -> list[str]:
         """The headings above `offset`, outermost first."""
@@ -98,6 +101,14 @@ class Outline:
     def section_start(self, offset: int) -> int:
         found = bisect.bisect_right(self.sections, offset)
         return self.sections[found - 1] if found else 0
+
+    def continued_header(self, text: str, offset: int) -> str | None:
+        """The header row of the table a chunk starting at `offset` continues, if it starts
+        inside one past its header."""
+        found = bisect.bisect_right(self.tables, offset, key=lambda table: table[0]) - 1
+        if found >= 0 and self.header_ends[found] <= offset < self.tables[found][1]:
+            return text[self.tables[found][0] : self.header_ends[found]]
+        return None
 
     def table_at(self, offset: int) -> tuple[int, int] | None:
         """The table `offset` falls strictly inside."""
@@ -147,6 +158,7 @@ def chunk_pages(
                 char_end=stripped_end,
                 token_count=tokens.count(tokenizer, chunk_text) if tokenizer is not None else None,
                 headings=outline.path(start),
+                table_header=outline.continued_header(text, start),
             )
         )
         if end >= len(text):
