@@ -227,3 +227,15 @@ def javascript_and_attachment(marker: str, attachment_marker: str) -> bytes:
 
 
 Builder = Callable[[], bytes]
+
+
+def looping_outline(marker: str) -> bytes:
+    """A bookmark that is its own next sibling and its own first child, on a page of text."""
+    # Objects: 1 catalog, 2 pages, 3 font, 4 content, 5 page; then 6 outline root, 7 the bookmark.
+    pdf, catalog = simple_document([stream(text_content(marker))], catalog_extra=b"/Outlines 6 0 R")
+    pdf.add(b"<< /Type /Outlines /First 7 0 R /Last 7 0 R /Count 1 >>")
+    pdf.add(
+        b"<< /Title (%s) /Parent 6 0 R /Next 7 0 R /First 7 0 R /Last 7 0 R /Count 1 /Dest [5 0 R /Fit] >>"
+        % marker.encode()
+    )
+    return pdf.build(catalog)

@@ -49,6 +49,9 @@ CORPUS: dict[str, Case] = {
     "truncated": Case(lambda: pdfs.truncated(MARKER), "failed", "corrupt_document", 15),
     "garbage after %PDF-": Case(pdfs.garbage_after_header, "failed", "corrupt_document", 15),
     "zero pages": Case(pdfs.zero_pages, "failed", "empty_document", 15),
+    "outline entry that is its own sibling and child": Case(
+        lambda: pdfs.looping_outline(MARKER), "succeeded", None, 15, MARKER
+    ),
     "JavaScript and an embedded file": Case(
         lambda: pdfs.javascript_and_attachment(MARKER, ATTACHED), "succeeded", None, 15, MARKER
     ),

@@ -5,13 +5,15 @@ import io
 import itertools
 
 import pytest
+from fpdf import FPDF
 
-from docqueue.jobs.model import Tokenizer
+from docqueue.jobs.model import PdfEngine, Tokenizer
 from docqueue.results import Chunk, Page
 from docqueue.settings import Settings
 from docqueue_worker.pipeline import tokens
 from docqueue_worker.pipeline.chunk import chunk_pages, document_text
 from docqueue_worker.pipeline.formats.blocks import Heading, Paragraph, Table, render
+from docqueue_worker.pipeline.outline import with_outline
 from docqueue_worker.pipeline.run import normalized, read_document, with_markdown_headings
 from tests.support import formats
 from tests.support.documents import page_text
@@ -125,3 +127,33 @@ def test_a_markdown_uploads_headings_name_its_chunks_and_bound_its_sections() ->
     assert chunks[-1].headings == ["Reference"]
     assert chunks[-1].text.startswith("# Reference")
     assert all("not a heading" not in heading for chunk in chunks for heading in chunk.headings)
+
+
+def outlined_pdf() -> bytes:
+    """Three chapters of two sections each, every heading both a bookmark and a line of text."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for chapter in range(1, 4):
+        pdf.add_page()
+        pdf.start_section(f"Chapter {chapter}", level=0)
+        pdf.cell(text=f"Chapter {chapter}", new_x="LMARGIN", new_y="NEXT")
+        for section in range(1, 3):
+            pdf.start_section(f"Part {chapter}.{section}", level=1)
+            pdf.cell(text=f"Part {chapter}.{section}", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, page_text(chapter * 10 + section, 80))
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("engine", [PdfEngine.PYPDF, PdfEngine.PDFIUM])
+def test_a_pdfs_outline_gives_its_pages_headings_sections_and_markdown(engine: PdfEngine) -> None:
+    pages, *_ = read_document(io.BytesIO(outlined_pdf()), "book.pdf", Recorded(), Settings(), engine)
+    pages = with_outline(normalized(pages))
+    assert pages[0].markdown is not None
+    assert pages[0].markdown.startswith("# Chapter 1\n## Part 1.1\n")
+    chunks = chunk_pages(pages, 400, 40, tokenizer=TOKENIZER)
+    check_spans(pages, chunks)
+    assert chunks[0].headings == ["Chapter 1"]
+    assert any(chunk.headings == ["Chapter 2", "Part 2.2"] for chunk in chunks)
+    for chunk in chunks:
+        # A chunk never runs from one chapter into the next.
+        assert sum(f"Chapter {n}" in chunk.text for n in range(1, 4)) <= 1

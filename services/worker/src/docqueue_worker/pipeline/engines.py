@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from docqueue.jobs.model import PdfEngine
 from docqueue.results import Page
 from docqueue_worker.pipeline.extract import extract_pdf_pages
+from docqueue_worker.pipeline.outline import Entry, pypdf_outline
 from docqueue_worker.pipeline.pdfium import open_pdfium
 from docqueue_worker.pipeline.read import open_pdf, pdf_metadata
 from docqueue_worker.pipeline.source import ClosingSource
@@ -23,6 +24,8 @@ class PdfSource(Protocol):
     def pages(self) -> Iterator[Page]: ...
 
     def metadata(self) -> tuple[str | None, str | None]: ...
+
+    def outline(self) -> list[Entry]: ...
 
     def close(self) -> None: ...
 
@@ -45,6 +48,9 @@ class PypdfSource(ClosingSource):
 
     def metadata(self) -> tuple[str | None, str | None]:
         return pdf_metadata(self.reader)
+
+    def outline(self) -> list[Entry]:
+        return pypdf_outline(self.reader)
 
     def close(self) -> None:
         """pypdf holds nothing beyond the stream, which the caller closes."""

@@ -20,6 +20,7 @@ import pypdfium2.raw as pdfium_c
 
 from docqueue.errors import DocumentError, ErrorCode
 from docqueue.results import Page
+from docqueue_worker.pipeline.outline import Entry, pdfium_outline
 from docqueue_worker.pipeline.pdf_checks import check_page_count, clean_metadata
 from docqueue_worker.pipeline.source import ClosingSource
 
@@ -77,6 +78,9 @@ class PdfiumSource(ClosingSource):
         except (pdfium.PdfiumError, UnicodeDecodeError, MemoryError):
             return None, None
         return clean_metadata(title), clean_metadata(author)
+
+    def outline(self) -> list[Entry]:
+        return pdfium_outline(self.document)
 
     def close(self) -> None:
         self.document.close()

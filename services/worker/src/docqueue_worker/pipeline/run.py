@@ -19,6 +19,7 @@ from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, r
 from docqueue_worker.pipeline.images import open_image
 from docqueue_worker.pipeline.normalize import normalize_characters, normalize_pages
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
+from docqueue_worker.pipeline.outline import attach, with_outline
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
 
@@ -50,6 +51,8 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
         pages = normalized(pages)
     if media_type == MediaType.MARKDOWN:
         pages = [with_markdown_headings(page) for page in pages]
+    elif media_type == MediaType.PDF:
+        pages = with_outline(pages)
     pages = [
         page if page.markdown is not None else page.model_copy(update={"markdown": page.text})
         for page in pages
@@ -147,6 +150,7 @@ def read_document(
                 pages.append(page)
                 progress.page_done(page.number, page.method)
             title, author = pdf.metadata()
+            attach(pages, pdf.outline())
         finally:
             scanner.close()
     return pages, title, author, media_type
