@@ -24,9 +24,10 @@ import openpyxl
 import pptx
 from selectolax.lexbor import LexborHTMLParser
 
+from bench.ocr import Quiet
 from bench.pdfs import paragraph
 from bench.stack import BenchStack
-from bench.worker import wait_done
+from bench.worker import drain
 from docqueue.jobs.model import Tokenizer
 from docqueue.results import Page
 from docqueue_worker.pipeline import tokens
@@ -216,22 +217,8 @@ def worker_documents_per_s(bench: BenchStack, filename: str, documents: list[byt
             )
             answer.raise_for_status()
             ids.append(answer.json()["task_id"])
-    worker = bench.start_worker(concurrency=1, name=f"worker-{filename}")
-    try:
-        rows = wait_done(bench, ids, timeout_s=600)
-    finally:
-        bench.stop_process(worker)
-    started = min(float(row["started_at"]) for row in rows)
-    finished = max(float(row["finished_at"]) for row in rows)
+    _, started, finished = drain(bench, ids, 1, f"worker-{filename}")
     return len(documents) / (finished - started)
-
-
-class _Quiet:
-    def stage(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def page_done(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 def chunking_cost(pdf: Path, rounds: int) -> dict[str, float]:
@@ -239,7 +226,7 @@ def chunking_cost(pdf: Path, rounds: int) -> dict[str, float]:
     characters with token counts (today's default), and tokens."""
     from docqueue.settings import Settings
 
-    pages, *_ = read_document(io.BytesIO(pdf.read_bytes()), "plain.pdf", _Quiet(), Settings())
+    pages, *_ = read_document(io.BytesIO(pdf.read_bytes()), "plain.pdf", Quiet(), Settings())
     tokenizer = tokens.encoding(Tokenizer.CL100K_BASE)
     cases: dict[str, Callable[[list[Page]], object]] = {
         "characters_without_counts": lambda p: chunk_pages(p, 1000, 150),

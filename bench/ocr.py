@@ -77,7 +77,9 @@ def bindings(path: Path, rounds: int) -> dict[str, float]:
     }
 
 
-class _Quiet:
+class Quiet:
+    """A Progress that listens to nothing (read_document outside a worker)."""
+
     def stage(self, *args: Any, **kwargs: Any) -> None:
         pass
 
@@ -94,7 +96,7 @@ def auto_vs_never(path: Path, rounds: int) -> dict[str, float]:
         for mode in (OcrMode.NEVER, OcrMode.AUTO):
             policy = OcrPolicy(mode, "eng", settings.ocr_dpi, settings.ocr_max_pixels)
             began = time.perf_counter()
-            pages, *_ = read_document(io.BytesIO(data), "text.pdf", _Quiet(), settings, ocr=policy)
+            pages, *_ = read_document(io.BytesIO(data), "text.pdf", Quiet(), settings, ocr=policy)
             times[mode].append(time.perf_counter() - began)
             assert all(page.method == "text" for page in pages)
     auto, never = statistics.median(times[OcrMode.AUTO]), statistics.median(times[OcrMode.NEVER])

@@ -60,19 +60,28 @@ def pipeline_throughput(
     """Upload `documents` copies with no worker running, then start one and time the job records:
     from the first claim to the last finish, so worker start-up is not counted."""
     task_ids = submit(bench, path.read_bytes(), engine, documents)
-    worker = bench.start_worker(concurrency=processes, name=f"worker-{engine}-{processes}")
-    try:
-        rows = wait_done(bench, task_ids, timeout_s=900)
-    finally:
-        bench.stop_process(worker)
-    started = min(float(row["started_at"]) for row in rows)
-    finished = max(float(row["finished_at"]) for row in rows)
+    rows, started, finished = drain(bench, task_ids, processes, f"worker-{engine}-{processes}")
     pages = sum(int(row["pages"]) for row in rows)
     return {
         "pages": pages,
         "seconds": round(finished - started, 3),
         "pages_per_s": round(pages / (finished - started), 1),
     }
+
+
+def drain(
+    bench: BenchStack, task_ids: list[str], processes: int, name: str
+) -> tuple[list[dict[str, str]], float, float]:
+    """Start a worker on the queued `task_ids`, wait for all, stop it: the job rows and the window
+    from the first claim to the last finish (so worker start-up is not counted)."""
+    worker = bench.start_worker(concurrency=processes, name=name)
+    try:
+        rows = wait_done(bench, task_ids, timeout_s=900)
+    finally:
+        bench.stop_process(worker)
+    started = min(float(row["started_at"]) for row in rows)
+    finished = max(float(row["finished_at"]) for row in rows)
+    return rows, started, finished
 
 
 def run(

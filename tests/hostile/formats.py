@@ -4,6 +4,7 @@ external entities, sheets of a million rows, pages of a million nested elements,
 import functools
 import io
 import zipfile
+from collections.abc import Iterator
 
 from tests.support import formats
 from tests.support.formats import Section
@@ -22,32 +23,36 @@ def replaced(document: bytes, parts: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@functools.cache
-def docx_zip_bomb(unpacked_bytes: int = GIB) -> bytes:
-    """A DOCX whose document.xml is `unpacked_bytes` of real XML (about 1 MB packed)."""
-    paragraph = b"<w:p><w:r><w:t>bomb</w:t></w:r></w:p>"
-    block = paragraph * (1024 * 1024 // len(paragraph))
-    source = zipfile.ZipFile(io.BytesIO(formats.make_docx()))
+def streamed(document: bytes, name: str, parts: Iterator[bytes]) -> bytes:
+    """`document` (a zip) with its entry `name` replaced by `parts`, deflated as they stream."""
+    source = zipfile.ZipFile(io.BytesIO(document))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in source.infolist():
-            if entry.filename != "word/document.xml":
+            if entry.filename != name:
                 archive.writestr(entry.filename, source.read(entry.filename))
                 continue
-            with archive.open(deflated(entry.filename), "w", force_zip64=True) as part:
-                part.write(f'<?xml version="1.0"?><w:document {_W}><w:body>'.encode())
-                written = 0
-                while written < unpacked_bytes:
-                    part.write(block)
-                    written += len(block)
-                part.write(b"</w:body></w:document>")
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as part:
+                for data in parts:
+                    part.write(data)
     return buffer.getvalue()
 
 
-def deflated(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
+@functools.cache
+def docx_zip_bomb(unpacked_bytes: int = GIB) -> bytes:
+    """A DOCX whose document.xml is `unpacked_bytes` of real XML (about 3 MB packed)."""
+    paragraph = b"<w:p><w:r><w:t>bomb</w:t></w:r></w:p>"
+    block = paragraph * (1024 * 1024 // len(paragraph))
+
+    def xml() -> Iterator[bytes]:
+        yield f'<?xml version="1.0"?><w:document {_W}><w:body>'.encode()
+        for _ in range(unpacked_bytes // len(block) + 1):
+            yield block
+        yield b"</w:body></w:document>"
+
+    return streamed(formats.make_docx(), "word/document.xml", xml())
 
 
 def docx_with_document_xml(xml: str) -> bytes:
@@ -85,25 +90,17 @@ def docx_many_entries(count: int = 20_000) -> bytes:
 @functools.cache
 def xlsx_million_rows(rows: int = 1_048_576, columns: int = 3) -> bytes:
     """A sheet that says (and holds) 1 048 576 rows of three cells: Excel's maximum."""
-    letters = "ABCDEFGHIJ"[:columns]
-    source = zipfile.ZipFile(io.BytesIO(formats.make_xlsx({"Sheet": [["a"]]})))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for entry in source.infolist():
-            if entry.filename != "xl/worksheets/sheet1.xml":
-                archive.writestr(entry.filename, source.read(entry.filename))
-                continue
-            with archive.open(deflated(entry.filename), "w", force_zip64=True) as part:
-                part.write(
-                    b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                    + f'<dimension ref="A1:{letters[-1]}{rows}"/><sheetData>'.encode()
-                )
-                cells = "".join(f'<c t="n"><v>{n}</v></c>' for n in range(columns)).encode()
-                row = b"<row>" + cells + b"</row>"
-                for _ in range(rows // 4096):
-                    part.write(row * 4096)
-                part.write(b"</sheetData></worksheet>")
-    return buffer.getvalue()
+    last_column = "ABCDEFGHIJ"[columns - 1]
+
+    def xml() -> Iterator[bytes]:
+        yield b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        yield f'<dimension ref="A1:{last_column}{rows}"/><sheetData>'.encode()
+        row = b"<row>" + "".join(f'<c t="n"><v>{n}</v></c>' for n in range(columns)).encode() + b"</row>"
+        for _ in range(rows // 4096):
+            yield row * 4096
+        yield b"</sheetData></worksheet>"
+
+    return streamed(formats.make_xlsx({"Sheet": [["a"]]}), "xl/worksheets/sheet1.xml", xml())
 
 
 def html_nested(depth: int = 1_000_000) -> bytes:

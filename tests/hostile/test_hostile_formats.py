@@ -2,25 +2,14 @@
 code within its bound (docs/security.md lists the same table), no file outside the upload is ever
 read, the pool process stays under its memory cap, and the next document succeeds."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 
 from tests.hostile import formats
-from tests.hostile.conftest import MAX_MEMORY_MB, MIB, HostileStack
-from tests.hostile.test_hostile_pdfs import peak_rss_mb, pool_pids, seconds, wait_all
+from tests.hostile.conftest import MIB, HostileStack
+from tests.hostile.corpus import Case, run_contained
+from tests.hostile.test_hostile_pdfs import wait_all
 from tests.support.formats import OUTLINE, make_docx, outline_words
 from tests.support.scans import recall
-
-
-@dataclass(frozen=True)
-class Case:
-    build: Callable[[], bytes]
-    filename: str
-    code: str
-    bound_s: float
-
 
 CORPUS: dict[str, Case] = {
     "DOCX zip bomb (1 GiB of XML)": Case(formats.docx_zip_bomb, "bomb.docx", "document_too_complex", 10),
@@ -44,24 +33,12 @@ def test_hostile_documents_are_contained(hostile: HostileStack) -> None:
     # The nested page is 11 MB: an API of the same stack with a larger upload cap.
     url = hostile.start_api({"DOCQUEUE_MAX_UPLOAD_BYTES": str(16 * MIB)})
     with hostile.client(url=url) as api:
-        ids = {}
-        for name, case in CORPUS.items():
-            response = api.post("/v1/documents", files={"file": (case.filename, case.build())})
-            assert response.status_code == 202, (name, response.text)
-            ids[name] = response.json()["task_id"]
-        tasks = wait_all(api, ids, timeout_s=sum(case.bound_s for case in CORPUS.values()) + 60)
-        outcomes = {name: (task["state"], (task["error"] or {}).get("code")) for name, task in tasks.items()}
-        assert outcomes == {name: ("failed", case.code) for name, case in CORPUS.items()}
-        for name, case in CORPUS.items():
-            took_s = seconds(tasks[name], "started_at", "finished_at")
-            assert took_s <= case.bound_s, f"{name} took {took_s:.1f}s (bound {case.bound_s}s)"
+        tasks = run_contained(api, hostile, CORPUS)
+        for name, task in tasks.items():
             # The refusal says which limit, never what a file outside the upload holds.
-            message = tasks[name]["error"]["message"]
+            message = task["error"]["message"]
             assert "root:" not in message
             assert "exceeds a parsing limit" in message, (name, message)
-        peaks = [peak_rss_mb(pid) for pid in pool_pids(hostile.worker.pid)]
-        assert peaks, "no pool process found"
-        assert max(peaks) < MAX_MEMORY_MB, peaks
 
         # A book whose spine loops through two chapters 5 000 times: each chapter read once.
         loop = api.post("/v1/documents", files={"file": ("loop.epub", formats.epub_loop())}).json()["task_id"]

@@ -3,26 +3,16 @@ bound, the pool process survives (or is replaced) under its memory cap, the next
 (docs/security.md lists the same table.)"""
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from tests.hostile import images
-from tests.hostile.conftest import MAX_MEMORY_MB, MIB, HostileStack
-from tests.hostile.test_hostile_pdfs import peak_rss_mb, pool_pids, seconds, wait_all
+from tests.hostile.conftest import MIB, HostileStack
+from tests.hostile.corpus import Case, run_contained
+from tests.hostile.test_hostile_pdfs import wait_all
 from tests.support.documents import make_pdf, page_text
 from tests.support.scans import image_file, page_images, recall
-
-
-@dataclass(frozen=True)
-class Case:
-    build: Callable[[], bytes]
-    filename: str
-    code: str
-    bound_s: float
-
 
 CORPUS: dict[str, Case] = {
     "40000x40000 px PNG (decompression bomb)": Case(images.png_bomb, "bomb.png", "document_too_complex", 10),
@@ -42,20 +32,7 @@ def test_hostile_images_are_contained(hostile: HostileStack) -> None:
     # The 20 000-frame TIFF is 1.3 MB: an API of the same stack with a larger upload cap.
     url = hostile.start_api({"DOCQUEUE_MAX_UPLOAD_BYTES": str(4 * MIB)})
     with hostile.client(url=url) as api:
-        ids = {}
-        for name, case in CORPUS.items():
-            response = api.post("/v1/documents", files={"file": (case.filename, case.build())})
-            assert response.status_code == 202, (name, response.text)
-            ids[name] = response.json()["task_id"]
-        tasks = wait_all(api, ids, timeout_s=sum(case.bound_s for case in CORPUS.values()) + 60)
-        outcomes = {name: (task["state"], (task["error"] or {}).get("code")) for name, task in tasks.items()}
-        assert outcomes == {name: ("failed", case.code) for name, case in CORPUS.items()}
-        for name, case in CORPUS.items():
-            took_s = seconds(tasks[name], "started_at", "finished_at")
-            assert took_s <= case.bound_s, f"{name} took {took_s:.1f}s (bound {case.bound_s}s)"
-        peaks = [peak_rss_mb(pid) for pid in pool_pids(hostile.worker.pid)]
-        assert peaks, "no pool process found"
-        assert max(peaks) < MAX_MEMORY_MB, peaks
+        run_contained(api, hostile, CORPUS)
 
         # The next document, a scan, is read.
         original = f"{uuid.uuid4().hex[:6]} {page_text(1, words=60)}"

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import docx
-import openpyxl
 import pptx
 from docx.table import Table as DocxTable
 from pptx.enum.shapes import MSO_SHAPE_TYPE
@@ -19,6 +18,7 @@ from docqueue.errors import DocumentError, ErrorCode
 from docqueue.media import csv_delimiter
 from docqueue_worker.pipeline.formats.archive import ArchiveLimits, open_archive
 from docqueue_worker.pipeline.formats.blocks import Heading, Notes, PageBlocks, Paragraph, Table
+from docqueue_worker.pipeline.pdf_checks import clean_metadata
 
 # w:br elements of type "page" (an explicit page break) and a paragraph's list numbering.
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -65,7 +65,7 @@ def read_docx(stream: BinaryIO, limits: ArchiveLimits) -> Read:
         if len(pages) > 1 and not pages[-1].blocks:
             pages.pop()
         props = document.core_properties
-        return Read(pages, _clean(props.title), _clean(props.author))
+        return Read(pages, clean_metadata(props.title), clean_metadata(props.author))
 
 
 def _docx_paragraph(paragraph: Any) -> Heading | Paragraph:
@@ -106,7 +106,7 @@ def read_pptx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int) -> Read:
                 page.add(Notes(slide.notes_slide.notes_text_frame.text))
             pages.append(page)
         props = presentation.core_properties
-        return Read(pages or [PageBlocks()], _clean(props.title), _clean(props.author))
+        return Read(pages or [PageBlocks()], clean_metadata(props.title), clean_metadata(props.author))
 
 
 def _pptx_shape(shape: Any, page: PageBlocks, depth: int) -> None:
@@ -126,6 +126,10 @@ def _pptx_shape(shape: Any, page: PageBlocks, depth: int) -> None:
 
 
 def read_xlsx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int, max_cells: int) -> Read:
+    # Imported here: openpyxl imports numpy when it is installed, over 100 MiB of address space
+    # every pool process would carry under DOCQUEUE_MAX_MEMORY_MB for spreadsheets it never reads.
+    import openpyxl
+
     with open_archive(stream, limits, "XLSX"), library_errors("XLSX"):
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         try:
@@ -140,7 +144,7 @@ def read_xlsx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int, max_cells
                     page.add(Table(rows))
                 pages.append(page)
             props = workbook.properties
-            return Read(pages or [PageBlocks()], _clean(props.title), _clean(props.creator))
+            return Read(pages or [PageBlocks()], clean_metadata(props.title), clean_metadata(props.creator))
         finally:
             workbook.close()
 
@@ -213,9 +217,3 @@ def _check_pages(kind: str, what: str, count: int, max_pages: int) -> None:
         raise DocumentError(
             ErrorCode.TOO_MANY_PAGES, f"the {kind} has {count} {what}; the limit is {max_pages}"
         )
-
-
-def _clean(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value.replace("\x00", "").strip()[:500] or None
