@@ -3,7 +3,7 @@ calling the same library on the same files, and what token chunking costs agains
 
 The bare loops read what docqueue reads (every paragraph, cell, slide shape, chapter) with the
 library alone: no queue, no structure, no chunking, no storage. The documents are written here,
-ten sections of prose, a list and a table each (a typical 10-20 page report)."""
+forty sections of prose and a table each (a report of about 20 pages)."""
 
 import csv
 import io
@@ -34,7 +34,7 @@ from docqueue_worker.pipeline import tokens
 from docqueue_worker.pipeline.chunk import chunk_pages
 from docqueue_worker.pipeline.run import read_document
 
-SECTIONS = 10
+SECTIONS = 40
 RATIO_GOAL = 0.9
 
 

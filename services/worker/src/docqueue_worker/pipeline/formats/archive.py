@@ -18,6 +18,7 @@ MIB = 1024 * 1024
 RATIO_FLOOR_BYTES = MIB
 # Entity declarations come before the root element; this much of each XML part is looked at.
 PROLOG_BYTES = 64 * 1024
+PROLOG_STEP_BYTES = 1024
 _ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
 # An internal DTD subset (`<!DOCTYPE x [ ... ]>`) or an entity declaration anywhere before the root.
 _ENTITIES = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.I)
@@ -92,9 +93,16 @@ def read_entry(archive: zipfile.ZipFile, name: str, kind: str) -> bytes:
 
 
 def _declares_entities(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:
+    window = b""
     try:
         with archive.open(entry) as part:
-            window = part.read(PROLOG_BYTES)
+            # Read a little at a time: the root element usually comes within the first 100 bytes.
+            while len(window) < PROLOG_BYTES:
+                more = part.read(PROLOG_STEP_BYTES)
+                window += more
+                root = _ROOT_ELEMENT.search(window)
+                if root is not None or not more:
+                    break
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"{entry.filename} cannot be read: {exc}") from exc
     root = _ROOT_ELEMENT.search(window)

@@ -12,7 +12,9 @@ from typing import Any, BinaryIO
 import docx
 import pptx
 from docx.table import Table as DocxTable
-from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.enum.shapes import PP_PLACEHOLDER
+from pptx.shapes.graphfrm import GraphicFrame
+from pptx.shapes.group import GroupShape
 
 from docqueue.errors import DocumentError, ErrorCode
 from docqueue.media import csv_delimiter
@@ -25,6 +27,7 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 # Shapes nest in groups; deeper than this is not a slide anybody made by hand.
 MAX_GROUP_DEPTH = 32
+_TITLES = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,14 @@ def library_errors(kind: str) -> Iterator[None]:
 def read_docx(stream: BinaryIO, limits: ArchiveLimits) -> Read:
     with open_archive(stream, limits, "DOCX"), library_errors("DOCX"):
         document = docx.Document(stream)
+        # Style names by id, read once: python-docx's paragraph.style scans every style per call.
+        styles = {style.style_id: style.name or "" for style in document.styles}
         pages = [PageBlocks()]
         for item in document.iter_inner_content():
             if isinstance(item, DocxTable):
                 pages[-1].add(Table(_docx_rows(item)))
                 continue
-            pages[-1].add(_docx_paragraph(item))
+            pages[-1].add(_docx_paragraph(item, styles))
             if item._p.findall(f"./{_W}r/{_W}br[@{_W}type='page']"):
                 pages.append(PageBlocks())
         if len(pages) > 1 and not pages[-1].blocks:
@@ -68,8 +73,10 @@ def read_docx(stream: BinaryIO, limits: ArchiveLimits) -> Read:
         return Read(pages, clean_metadata(props.title), clean_metadata(props.author))
 
 
-def _docx_paragraph(paragraph: Any) -> Heading | Paragraph:
-    style = paragraph.style.name if paragraph.style is not None else ""
+def _docx_paragraph(paragraph: Any, styles: dict[str, str]) -> Heading | Paragraph:
+    properties = paragraph._p.pPr
+    style_id = properties.style if properties is not None else None
+    style = styles.get(style_id, "") if style_id else ""
     text = paragraph.text
     if style == "Title":
         return Heading(1, text)
@@ -94,14 +101,14 @@ def read_pptx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int) -> Read:
         _check_pages("PPTX", "slides", len(slides), max_pages)
         pages = []
         for slide in slides:
-            page = PageBlocks()
-            title = slide.shapes.title
-            if title is not None and title.has_text_frame:
-                page.add(Heading(1, title.text_frame.text))
+            page, body = PageBlocks(), PageBlocks()
+            # One pass over the shapes (slide.shapes.title would be another); the title first.
             for shape in slide.shapes:
-                if title is not None and shape.shape_id == title.shape_id:
-                    continue
-                _pptx_shape(shape, page, depth=0)
+                if shape.is_placeholder and shape.placeholder_format.type in _TITLES and shape.has_text_frame:
+                    page.add(Heading(1, shape.text_frame.text))
+                else:
+                    _pptx_shape(shape, body, depth=0)
+            page.blocks.extend(body.blocks)
             if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
                 page.add(Notes(slide.notes_slide.notes_text_frame.text))
             pages.append(page)
@@ -112,17 +119,18 @@ def read_pptx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int) -> Read:
 def _pptx_shape(shape: Any, page: PageBlocks, depth: int) -> None:
     if depth > MAX_GROUP_DEPTH:
         raise DocumentError(
-            ErrorCode.DOCUMENT_TOO_COMPLEX, f"the PPTX nests shapes deeper than {MAX_GROUP_DEPTH}"
+            ErrorCode.DOCUMENT_TOO_COMPLEX,
+            f"the PPTX exceeds a parsing limit: shapes nest deeper than {MAX_GROUP_DEPTH} groups",
         )
-    if getattr(shape, "shapes", None) is not None and shape.shape_type == MSO_SHAPE_TYPE.GROUP:
-        for child in shape.shapes:
-            _pptx_shape(child, page, depth + 1)
-    elif getattr(shape, "has_table", False) and shape.has_table:
-        page.add(Table([[cell.text for cell in row.cells] for row in shape.table.rows]))
-    elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+    if shape.has_text_frame:
         for paragraph in shape.text_frame.paragraphs:
             level = paragraph.level
             page.add(Paragraph(paragraph.text, list_level=level if level > 0 else None))
+    elif isinstance(shape, GroupShape):
+        for child in shape.shapes:
+            _pptx_shape(child, page, depth + 1)
+    elif isinstance(shape, GraphicFrame) and shape.has_table:
+        page.add(Table([[cell.text for cell in row.cells] for row in shape.table.rows]))
 
 
 def read_xlsx(stream: BinaryIO, limits: ArchiveLimits, max_pages: int, max_cells: int) -> Read:
