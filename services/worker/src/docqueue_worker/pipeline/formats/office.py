@@ -208,8 +208,16 @@ def sheet_rows(rows: Iterable[Iterable[object]], cells: CellBudget, declared: in
         cells.take(len(values))
         if any(values):
             kept.append(values)
-    width = max((max((i + 1 for i, v in enumerate(row) if v), default=0) for row in kept), default=0)
+    width = max((_used_width(row) for row in kept), default=0)
     return [row[:width] for row in kept]
+
+
+def _used_width(row: list[str]) -> int:
+    """Cells up to the row's last non-empty one (searched from the end: usually the last)."""
+    width = len(row)
+    while width and not row[width - 1]:
+        width -= 1
+    return width
 
 
 def _value(value: object) -> str:
