@@ -121,6 +121,12 @@ def test_html_gives_visible_text_only_and_its_title() -> None:
     assert pages[0].markdown.startswith(f"# {TITLE}\n\n## Introduction\n\n")
 
 
+def test_documentation_permalinks_stay_out_of_headings() -> None:
+    html = b'<html><body><h2>Install<a class="headerlink" href="#install" title="Link">\xc2\xb6</a></h2></body></html>'
+    pages, _, _ = read(html, "docs.html")
+    assert pages[0].markdown == "## Install"
+
+
 def test_nested_html_lists_keep_their_levels() -> None:
     html = b"<html><body><ol><li>one<ul><li>inner</li></ul></li><li>two</li></ol><p>after</p></body></html>"
     pages, _, _ = read(html, "x.html")

@@ -33,6 +33,8 @@ _BLOCKS = frozenset({
     "nav", "p", "pre", "section", "summary", "ul", "ol", "menu",
 })  # fmt: skip
 _TEXT = "-text"
+# Permalink anchors that documentation generators (Sphinx, MkDocs) put in every heading ("¶").
+_DECORATIONS = frozenset({"headerlink"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # The nesting pre-check, before lexbor (whose parse time grows with the square of the depth).
@@ -180,6 +182,9 @@ def children(node: LexborNode) -> Iterator[LexborNode]:
 def hidden(node: LexborNode) -> bool:
     attributes = node.attributes
     if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+        return True
+    classes = attributes.get("class")
+    if classes and not _DECORATIONS.isdisjoint(classes.split()):
         return True
     style = attributes.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
