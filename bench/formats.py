@@ -22,6 +22,7 @@ import docx
 import httpx
 import openpyxl
 import pptx
+import semchunk.semchunk
 from selectolax.lexbor import LexborHTMLParser
 
 from bench.ocr import Quiet
@@ -31,7 +32,7 @@ from bench.worker import drain
 from docqueue.jobs.model import Tokenizer
 from docqueue.results import Page
 from docqueue_worker.pipeline import tokens
-from docqueue_worker.pipeline.chunk import chunk_pages
+from docqueue_worker.pipeline.chunk import chunk_pages, document_text
 from docqueue_worker.pipeline.run import read_document
 
 SECTIONS = 40
@@ -228,10 +229,15 @@ def chunking_cost(pdf: Path, rounds: int) -> dict[str, float]:
 
     pages, *_ = read_document(io.BytesIO(pdf.read_bytes()), "plain.pdf", Quiet(), Settings())
     tokenizer = tokens.encoding(Tokenizer.CL100K_BASE)
+    text, _ = document_text(pages)
+    splitter = semchunk.semchunk.chunkerify(lambda piece: tokens.count(tokenizer, piece), 256)
     cases: dict[str, Callable[[list[Page]], object]] = {
         "characters_without_counts": lambda p: chunk_pages(p, 1000, 150),
         "characters": lambda p: chunk_pages(p, 1000, 150, tokenizer=tokenizer),
         "tokens": lambda p: chunk_pages(p, 256, 32, tokenizer=tokenizer, by_tokens=True),
+        # The same budget and overlap with semchunk, on the joined text (it knows no sections,
+        # tables or pages; its offsets give the spans).
+        "semchunk": lambda p: splitter(text, offsets=True, overlap=32),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
@@ -246,6 +252,7 @@ def chunking_cost(pdf: Path, rounds: int) -> dict[str, float]:
         **{f"{name}_s": round(value, 4) for name, value in medians.items()},
         "characters_over_without_counts": round(medians["characters"] / base, 2),
         "tokens_over_characters": round(medians["tokens"] / medians["characters"], 2),
+        "tokens_over_semchunk": round(medians["tokens"] / medians["semchunk"], 2),
     }
 
 

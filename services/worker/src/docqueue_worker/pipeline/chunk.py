@@ -145,9 +145,13 @@ def chunk_pages(
     chunks: list[Chunk] = []
     start = _skip_space(text, 0, len(text))
     while start < len(text):
-        end = _chunk_end(text, start, size, measure, outline)
+        end, measured = _chunk_end(text, start, size, measure, outline)
         stripped_end = _trim_space(text, start, end)
         chunk_text = text[start:stripped_end]
+        if tokenizer is None:
+            token_count = None
+        else:
+            token_count = measured if by_tokens else tokens.count(tokenizer, chunk_text)
         chunks.append(
             Chunk(
                 index=len(chunks),
@@ -156,7 +160,7 @@ def chunk_pages(
                 page_end=page_at(stripped_end - 1),
                 char_start=start,
                 char_end=stripped_end,
-                token_count=tokens.count(tokenizer, chunk_text) if tokenizer is not None else None,
+                token_count=token_count,
                 headings=outline.path(start),
                 table_header=outline.continued_header(text, start),
             )
@@ -167,16 +171,16 @@ def chunk_pages(
     return chunks
 
 
-def _chunk_end(text: str, start: int, size: int, measure: Measure, outline: Outline) -> int:
-    """The end of the chunk from `start`: at most `size` units (counted exactly on its text), not
-    past the next top-level section, and not inside a table that fits in one chunk."""
+def _chunk_end(text: str, start: int, size: int, measure: Measure, outline: Outline) -> tuple[int, int]:
+    """The end of the chunk from `start` and its size: at most `size` units (counted exactly on
+    its text), not past the next top-level section, and not inside a table that fits."""
     budget = size
     while True:
         end = _window_end(text, start, budget, measure, outline)
-        over = measure.size(text[start : _trim_space(text, start, end)]) - size
-        if over <= 0 or budget <= 1:
-            return end
-        budget = max(1, budget - over)
+        measured = measure.size(text[start : _trim_space(text, start, end)])
+        if measured <= size or budget <= 1:
+            return end, measured
+        budget = max(1, budget - (measured - size))
 
 
 def _window_end(text: str, start: int, budget: int, measure: Measure, outline: Outline) -> int:

@@ -4,6 +4,7 @@
 import base64
 import functools
 import hashlib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,5 +75,11 @@ def count(tokenizer: tiktoken.Encoding, text: str) -> int:
 
 def starts(tokenizer: tiktoken.Encoding, text: str) -> list[int]:
     """The character offset where each token of `text` starts."""
-    _, offsets = tokenizer.decode_with_offsets(tokenizer.encode_ordinary(text))
+    encoded = tokenizer.encode_ordinary(text)
+    if text.isascii():
+        # One byte per character: the offsets are the tokens' byte lengths summed, which is
+        # ten times faster than tiktoken's decode_with_offsets (a Python loop over every byte).
+        lengths = map(len, tokenizer.decode_tokens_bytes(encoded))
+        return [0, *itertools.accumulate(lengths)][: len(encoded)]
+    _, offsets = tokenizer.decode_with_offsets(encoded)
     return offsets
