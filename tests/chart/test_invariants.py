@@ -350,9 +350,17 @@ def test_docqueue_containers_name_redis_in_one_variable(
     assert checked >= 3, "api, worker and beat read DOCQUEUE_REDIS_URL"
 
 
-def test_format_and_chunking_settings_reach_every_service() -> None:
-    resources = render(sets=["config.chunkBy=tokens", "config.maxUnpackedBytes=1073741824"])
+def test_format_ocr_and_chunking_settings_reach_every_service() -> None:
+    resources = render(
+        sets=[
+            "config.chunkBy=tokens",
+            "config.maxUnpackedBytes=1073741824",
+            "config.ocrDpi=200",
+            "config.ocrMaxPixels=20000000",
+        ]
+    )
     for deployment, name in (("docqueue-api", "api"), ("docqueue-worker", "worker")):
         env = env_of(container(resources, deployment, name))
         assert env["DOCQUEUE_CHUNK_BY"] == "tokens"
         assert env["DOCQUEUE_MAX_UNPACKED_BYTES"] == "1073741824"
+        assert (env["DOCQUEUE_OCR_DPI"], env["DOCQUEUE_OCR_MAX_PIXELS"]) == ("200", "20000000")

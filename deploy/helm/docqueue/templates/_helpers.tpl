@@ -192,6 +192,10 @@ file:///var/lib/docqueue/blobs
   value: {{ .ocrLanguages | quote }}
 - name: DOCQUEUE_OCR_INSTALLED_LANGUAGES
   value: {{ .ocrInstalledLanguages | quote }}
+- name: DOCQUEUE_OCR_DPI
+  value: {{ .ocrDpi | int64 | quote }}
+- name: DOCQUEUE_OCR_MAX_PIXELS
+  value: {{ .ocrMaxPixels | int64 | quote }}
 - name: DOCQUEUE_CHUNK_BY
   value: {{ .chunkBy | quote }}
 - name: DOCQUEUE_MAX_UNPACKED_BYTES
