@@ -10,7 +10,7 @@ EXPORTER_PYTHON := $(EXPORTER_VENV)/bin/python
 PY_PACKAGES := packages/core/src packages/client/src packages/devstack/src services/api/src services/worker/src services/beat/src
 WORKSPACE_MEMBERS := packages/core packages/client packages/devstack services/api services/worker services/beat
 
-.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference pins pins-upgrade pins-check
+.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference pins pins-upgrade pins-check licenses
 
 help: ## this list
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ pins-upgrade: | $(UV) ## move every pin to the newest version the pyproject.toml
 
 pins-check: | $(UV) ## fail when the pin lists are stale against the pyproject.toml files
 	UV=$(UV) python3 scripts/pins check
+
+licenses: install ## every Python package each image ships, with its licence; fails on GPL or AGPL
+	$(UV) run python -m docqueue_devstack.licenses
 
 # prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment,
 # holding exactly pins-exporter.txt.

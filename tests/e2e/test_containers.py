@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis
 
+from docqueue_devstack import licenses
 from docqueue_devstack.processes import free_port, http_ok, wait_until
 from docqueue_devstack.redis_server import RedisServer
 from tests.e2e.podman import REPO, Containers, build_images
@@ -189,6 +190,9 @@ def test_every_package_in_the_images_is_at_the_version_the_tests_ran(
     unpinned = {name: version for name, version in shipped.items() if name not in ours
                 and pins.get(canonical(name)) != version}  # fmt: skip
     assert unpinned == {}, f"packages in the {service} image at versions pins.txt does not name"
+    # `make licenses` reports exactly what the image holds.
+    reported = {row.name for row in licenses.shipped(service)}
+    assert {canonical(name) for name in shipped if name not in ours} == reported
 
 
 def test_the_charts_helm_test_script_passes_in_the_api_image(
