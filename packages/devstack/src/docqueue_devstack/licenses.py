@@ -21,6 +21,9 @@ SERVICES = ("api", "worker", "beat")
 # Any GPL family licence, by SPDX id or by classifier text.
 FORBIDDEN = re.compile(r"\b(A|L)?GPL|General Public License", re.I)
 OURS = re.compile(r"^docqueue")
+# Markers are judged for the Python pins.txt is compiled for (3.11, its first release), not this
+# one: the images' Python (Debian's 3.11.2) gets, e.g., async-timeout, which 3.11.3+ does not.
+IMAGE_PYTHON = {"python_version": "3.11", "python_full_version": "3.11.0"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ def shipped(service: str) -> list[Shipped]:
         extras = set(requirement.extras) | {""}
         for line in distribution.requires or []:
             inner = Requirement(line)
-            if inner.marker is None or any(inner.marker.evaluate({"extra": extra}) for extra in extras):
+            if inner.marker is None or any(
+                inner.marker.evaluate({**IMAGE_PYTHON, "extra": extra}) for extra in extras
+            ):
                 pending.append(inner)
     return sorted(seen.values(), key=lambda row: row.name)
 
