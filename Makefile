@@ -84,7 +84,7 @@ IMAGE_TAG ?= dev
 IMAGE_SERVICES := api worker beat
 # Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
 # is never rebuilt (podman's layer cache covers the partial cases).
-IMAGE_INPUTS = $(sort .containerignore pins.txt packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/*/Dockerfile services/worker/jbig-stub/*.c) \
+IMAGE_INPUTS = $(sort Dockerfile .containerignore pins.txt deploy/images/install-service packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/worker/jbig-stub/*.c) \
 	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
 SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -105,10 +105,10 @@ images: install container-tools ## the api, worker and beat images of this sourc
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
 	  image=$(IMAGE_PREFIX)-$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
-	  else $(PODMAN_BUILD) -t $$image:$$tag -f services/$$service/Dockerfile . || exit 1; fi; \
+	  else $(PODMAN_BUILD) --target $$service -t $$image:$$tag -f Dockerfile . || exit 1; fi; \
 	  podman tag $$image:$$tag $$image:$(IMAGE_TAG); \
 	done
-	$(UV) run hadolint $(foreach s,$(IMAGE_SERVICES),services/$(s)/Dockerfile)
+	$(UV) run hadolint Dockerfile
 
 image-tag: ## the tag the images of this source get
 	@echo $(SOURCE_TAG)

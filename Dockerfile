@@ -1,0 +1,94 @@
+# docqueue's three images, one target each, from the repository root (see `make images`):
+#   podman build --target api    -t docqueue-api .      the HTTP API: FastAPI under uvicorn
+#   podman build --target worker -t docqueue-worker .   the Celery worker: extract, chunk, store
+#   podman build --target beat   -t docqueue-beat .     RedBeat's scheduler and its maintenance worker
+# Each runs as uid 10001 with a read-only root filesystem (only /tmp needs to be writable) and
+# holds only its own service's packages, at the versions of pins.txt.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- builders: one virtual environment per service under /opt/docqueue ---------------------------
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_NATIVE_TLS=1 \
+    UV_NO_CACHE=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_PYTHON_DOWNLOADS=never
+RUN python -m pip install --no-cache-dir uv==0.13.9 \
+ && python -m uv venv /opt/docqueue
+WORKDIR /src
+# What every service needs from the repository: the pins, the core's manifest, the install steps.
+COPY pins.txt pins.txt
+COPY packages/core/pyproject.toml packages/core/pyproject.toml
+COPY deploy/images/install-service /usr/local/bin/install-service
+# Each service: its third-party dependencies first (that layer is rebuilt only when a manifest or
+# a pin changes, not on a source edit), then its sources and the two packages themselves.
+
+FROM builder AS build-api
+COPY services/api/pyproject.toml services/api/pyproject.toml
+RUN install-service deps api
+COPY packages/core/src packages/core/src
+COPY services/api/src services/api/src
+RUN install-service own api
+
+FROM builder AS build-beat
+COPY services/beat/pyproject.toml services/beat/pyproject.toml
+RUN install-service deps beat
+COPY packages/core/src packages/core/src
+COPY services/beat/src services/beat/src
+RUN install-service own beat
+
+FROM builder AS build-worker
+COPY services/worker/pyproject.toml services/worker/pyproject.toml
+RUN install-service deps worker
+COPY packages/core/src packages/core/src
+COPY services/worker/src services/worker/src
+RUN install-service own worker
+# tesserocr's wheel bundles libjbig (GPL-2.0-or-later) for its libtiff; docqueue never decodes JBIG,
+# so an MIT stand-in of ours takes its place (services/worker/jbig-stub/jbig_stub.c says why).
+COPY services/worker/jbig-stub/jbig_stub.c /src/jbig_stub.c
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && for lib in /opt/docqueue/lib/python3.11/site-packages/tesserocr.libs/libjbig-*.so*; do \
+      gcc -shared -fPIC -O2 -o "$lib" /src/jbig_stub.c; done \
+ && rm -rf /var/lib/apt/lists/*
+
+# --- runtime: the same user, paths and environment for every service -------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 docqueue \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin docqueue
+# Bytecode was compiled at build time; nothing may be written outside /tmp at run time.
+ENV PATH=/opt/docqueue/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp
+WORKDIR /tmp
+
+FROM runtime AS api
+COPY --from=build-api /opt/docqueue /opt/docqueue
+USER 10001:10001
+EXPOSE 8000
+# uvicorn itself is PID 1: SIGTERM stops accepting, lets requests finish, then exits.
+ENTRYPOINT ["uvicorn", "docqueue_api.main:app"]
+CMD ["--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+
+FROM runtime AS beat
+COPY --from=build-beat /opt/docqueue /opt/docqueue
+USER 10001:10001
+# The Celery main process is PID 1, so SIGTERM stops beat and releases RedBeat's lock.
+ENTRYPOINT ["docqueue-beat"]
+
+FROM runtime AS worker
+# Tesseract's language data, from Debian (Apache-2.0; the engine itself is tesserocr's). Another
+# language: --build-arg OCR_LANGUAGES="eng deu fra spa ita" and DOCQUEUE_OCR_INSTALLED_LANGUAGES.
+ARG OCR_LANGUAGES="eng deu fra spa"
+# hadolint ignore=DL3008,SC2086
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends $(for lang in ${OCR_LANGUAGES}; do echo tesseract-ocr-$lang; done) \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build-worker /opt/docqueue /opt/docqueue
+ENV TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata
+USER 10001:10001
+# The Celery main process is PID 1: SIGTERM reaches it and becomes the soft shutdown
+# (finish or re-queue running tasks) that docqueue-worker sets up.
+ENTRYPOINT ["docqueue-worker"]
