@@ -1,7 +1,7 @@
 # docqueue's three images, one target each, from the repository root (see `make images`):
-#   podman build --target api    -t docqueue-api .      the HTTP API: FastAPI under uvicorn
-#   podman build --target worker -t docqueue-worker .   the Celery worker: extract, chunk, store
-#   podman build --target beat   -t docqueue-beat .     RedBeat's scheduler and its maintenance worker
+#   podman build --target api --build-arg SERVICE=api -t docqueue-api .         FastAPI under uvicorn
+#   podman build --target worker --build-arg SERVICE=worker -t docqueue-worker . the Celery worker
+#   podman build --target beat --build-arg SERVICE=beat -t docqueue-beat .      RedBeat's scheduler
 # Each runs as uid 10001 with a read-only root filesystem (only /tmp needs to be writable) and
 # holds only its own service's packages, at the versions of pins.txt.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -20,29 +20,19 @@ WORKDIR /src
 COPY pins.txt pins.txt
 COPY packages/core/pyproject.toml packages/core/pyproject.toml
 COPY deploy/images/install-service /usr/local/bin/install-service
-# Each service: its third-party dependencies first (that layer is rebuilt only when a manifest or
-# a pin changes, not on a source edit), then its sources and the two packages themselves.
 
-FROM builder AS build-api
-COPY services/api/pyproject.toml services/api/pyproject.toml
-RUN install-service deps api
+# One service, named by `--build-arg SERVICE=` (`make images` passes it with the matching target):
+# its third-party dependencies first (that layer is rebuilt only when a manifest or a pin changes,
+# not on a source edit), then its sources and the two packages themselves.
+FROM builder AS build
+ARG SERVICE
+COPY services/${SERVICE}/pyproject.toml services/${SERVICE}/pyproject.toml
+RUN install-service deps "${SERVICE}"
 COPY packages/core/src packages/core/src
-COPY services/api/src services/api/src
-RUN install-service own api
+COPY services/${SERVICE}/src services/${SERVICE}/src
+RUN install-service own "${SERVICE}"
 
-FROM builder AS build-beat
-COPY services/beat/pyproject.toml services/beat/pyproject.toml
-RUN install-service deps beat
-COPY packages/core/src packages/core/src
-COPY services/beat/src services/beat/src
-RUN install-service own beat
-
-FROM builder AS build-worker
-COPY services/worker/pyproject.toml services/worker/pyproject.toml
-RUN install-service deps worker
-COPY packages/core/src packages/core/src
-COPY services/worker/src services/worker/src
-RUN install-service own worker
+FROM build AS build-worker
 # tesserocr's wheel bundles libjbig (GPL-2.0-or-later) for its libtiff; docqueue never decodes JBIG,
 # so an MIT stand-in of ours takes its place (services/worker/jbig-stub/jbig_stub.c says why).
 COPY services/worker/jbig-stub/jbig_stub.c /src/jbig_stub.c
@@ -65,7 +55,7 @@ ENV PATH=/opt/docqueue/bin:$PATH \
 WORKDIR /tmp
 
 FROM runtime AS api
-COPY --from=build-api /opt/docqueue /opt/docqueue
+COPY --from=build /opt/docqueue /opt/docqueue
 USER 10001:10001
 EXPOSE 8000
 # uvicorn itself is PID 1: SIGTERM stops accepting, lets requests finish, then exits.
@@ -73,7 +63,7 @@ ENTRYPOINT ["uvicorn", "docqueue_api.main:app"]
 CMD ["--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--timeout-graceful-shutdown", "20"]
 
 FROM runtime AS beat
-COPY --from=build-beat /opt/docqueue /opt/docqueue
+COPY --from=build /opt/docqueue /opt/docqueue
 USER 10001:10001
 # The Celery main process is PID 1, so SIGTERM stops beat and releases RedBeat's lock.
 ENTRYPOINT ["docqueue-beat"]

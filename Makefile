@@ -105,7 +105,7 @@ images: install container-tools ## the api, worker and beat images of this sourc
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
 	  image=$(IMAGE_PREFIX)-$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
-	  else $(PODMAN_BUILD) --target $$service -t $$image:$$tag -f Dockerfile . || exit 1; fi; \
+	  else $(PODMAN_BUILD) --target $$service --build-arg SERVICE=$$service -t $$image:$$tag -f Dockerfile . || exit 1; fi; \
 	  podman tag $$image:$$tag $$image:$(IMAGE_TAG); \
 	done
 	$(UV) run hadolint Dockerfile

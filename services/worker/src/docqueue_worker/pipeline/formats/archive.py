@@ -94,6 +94,7 @@ def read_entry(archive: zipfile.ZipFile, name: str, kind: str) -> bytes:
 
 def _declares_entities(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:
     window = b""
+    root = None
     try:
         with archive.open(entry) as part:
             # Read a little at a time: the root element usually comes within the first 100 bytes.
@@ -105,7 +106,6 @@ def _declares_entities(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool
                     break
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise DocumentError(ErrorCode.CORRUPT_DOCUMENT, f"{entry.filename} cannot be read: {exc}") from exc
-    root = _ROOT_ELEMENT.search(window)
     prolog = window[: root.start()] if root else window
     return _ENTITIES.search(prolog) is not None
 

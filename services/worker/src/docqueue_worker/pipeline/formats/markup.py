@@ -4,7 +4,6 @@ headings, lists and tables kept."""
 
 import posixpath
 import re
-import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import unquote
@@ -254,7 +253,7 @@ def read_epub(stream: BinaryIO, limits: ArchiveLimits, max_pages: int, max_depth
             )
         pages = []
         for chapter in chapters:
-            read = read_html(_chapter(archive, chapter), max_depth, "EPUB chapter")
+            read = read_html(read_entry(archive, chapter, "EPUB"), max_depth, "EPUB chapter")
             pages.extend(read.pages)
         metadata = package.find(f"{{{_OPF}}}metadata")
         title = author = None
@@ -282,10 +281,6 @@ def spine_chapters(package: Element, base: str) -> list[str]:
             seen.add(path)
             chapters.append(path)
     return chapters
-
-
-def _chapter(archive: zipfile.ZipFile, path: str) -> bytes:
-    return read_entry(archive, path, "EPUB")
 
 
 # --- ODT -----------------------------------------------------------------------------------------
