@@ -4,6 +4,8 @@
 #   podman build --target beat --build-arg SERVICE=beat -t docqueue-beat .      RedBeat's scheduler
 # Each runs as uid 10001 with a read-only root filesystem (only /tmp needs to be writable) and
 # holds only its own service's packages, at the versions of pins.txt.
+# compose.yaml also runs three images of the stack's other parts, built here from the same base so
+# that no registry is needed: --target redis (Debian's redis-server), flower, exporter.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- builders: one virtual environment per service under /opt/docqueue ---------------------------
@@ -42,10 +44,22 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
       gcc -shared -fPIC -O2 -o "$lib" /src/jbig_stub.c; done \
  && rm -rf /var/lib/apt/lists/*
 
+# Flower at pins.txt's version, and the celery-exporter in an environment of its own (it pins older
+# redis and prometheus-client than docqueue's: pins-exporter.txt).
+FROM builder AS build-flower
+RUN printf 'flower\ncelery[redis]\n' > requirements.txt \
+ && python -m uv pip install --python /opt/docqueue/bin/python -r requirements.txt --constraint pins.txt
+
+FROM builder AS build-exporter
+COPY pins-exporter.txt pins-exporter.txt
+RUN python -m uv pip sync --python /opt/docqueue/bin/python pins-exporter.txt
+
 # --- runtime: the same user, paths and environment for every service -------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 docqueue \
- && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin docqueue
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin docqueue \
+ && install -d -o 10001 -g 10001 /var/lib/docqueue/blobs
+# /var/lib/docqueue/blobs: where compose.yaml mounts the blob volume (a new volume takes this owner).
 # Bytecode was compiled at build time; nothing may be written outside /tmp at run time.
 ENV PATH=/opt/docqueue/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -82,3 +96,32 @@ USER 10001:10001
 # The Celery main process is PID 1: SIGTERM reaches it and becomes the soft shutdown
 # (finish or re-queue running tasks) that docqueue-worker sets up.
 ENTRYPOINT ["docqueue-worker"]
+
+# --- the stack's other parts (compose.yaml) -----------------------------------------------------
+FROM runtime AS redis
+# Debian's Redis 7.0 (BSD-3-Clause); /data is the volume the append-only file lives on.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir /data && chown 10001:10001 /data
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 6379
+ENTRYPOINT ["redis-server"]
+# What the chart runs: the append-only file, no RDB snapshots, and never evict queued work.
+CMD ["--dir", "/data", "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", \
+     "--maxmemory-policy", "noeviction", "--protected-mode", "no"]
+
+FROM runtime AS flower
+COPY --from=build-flower /opt/docqueue /opt/docqueue
+USER 10001:10001
+EXPOSE 5555
+# The broker comes from CELERY_BROKER_URL, the options from FLOWER_* variables (as in the chart).
+ENTRYPOINT ["celery", "flower"]
+
+FROM runtime AS exporter
+COPY --from=build-exporter /opt/docqueue /opt/docqueue
+USER 10001:10001
+EXPOSE 9808
+# prometheus-exporter-celery ships its click command (src.cli:cli) but no script of its own.
+ENTRYPOINT ["python", "-c", "import sys; from src.cli import cli; sys.argv[0] = 'celery-exporter'; cli()"]

@@ -39,7 +39,7 @@ pins-upgrade: | $(UV) ## move every pin to the newest version the pyproject.toml
 pins-check: | $(UV) ## fail when the pin lists are stale against the pyproject.toml files
 	UV=$(UV) python3 scripts/pins check
 
-licenses: install ## every Python package each image ships, with its licence; fails on GPL or AGPL
+licenses: install exporter ## every Python package each image ships, with its licence; fails on GPL or AGPL
 	$(UV) run python -m docqueue_devstack.licenses
 
 # prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment,
@@ -82,9 +82,11 @@ HELM := $(or $(shell command -v helm 2>/dev/null),$(CURDIR)/.tools/bin/helm)
 IMAGE_PREFIX ?= localhost/docqueue
 IMAGE_TAG ?= dev
 IMAGE_SERVICES := api worker beat
+# The stack's other parts for compose.yaml, built from the same base (no registry is pulled from).
+IMAGE_PARTS := redis flower exporter
 # Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
 # is never rebuilt (podman's layer cache covers the partial cases).
-IMAGE_INPUTS = $(sort Dockerfile .containerignore pins.txt deploy/images/install-service packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/worker/jbig-stub/*.c) \
+IMAGE_INPUTS = $(sort Dockerfile .containerignore pins.txt pins-exporter.txt deploy/images/install-service packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/worker/jbig-stub/*.c) \
 	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
 SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -101,8 +103,8 @@ $(CURDIR)/.tools/bin/helm:
 container-tools: ## podman and a local base image (no registry is pulled from)
 	@scripts/build-machine container-base
 
-images: install container-tools ## the api, worker and beat images of this source, hadolint
-	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES); do \
+images: install container-tools ## the api, worker and beat images of this source (and redis, flower, exporter for compose), hadolint
+	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES) $(IMAGE_PARTS); do \
 	  image=$(IMAGE_PREFIX)-$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
 	  else $(PODMAN_BUILD) --target $$service --build-arg SERVICE=$$service -t $$image:$$tag -f Dockerfile . || exit 1; fi; \

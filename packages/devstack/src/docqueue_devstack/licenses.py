@@ -1,10 +1,11 @@
 """`make licenses`: every Python package each image ships, with its licence, and a check that none
 is GPL or AGPL (LGPL included): the images must stay permissively licensed.
 
-What an image ships is found the way its Dockerfile installs it: the dependencies of
-packages/core and of the service's pyproject.toml, followed through each installed package's
-own requirements (markers evaluated), in this environment (.venv holds pins.txt, which the images
-are built from)."""
+What an image ships is found the way the Dockerfile installs it: the dependencies of
+packages/core and of the service's pyproject.toml (for Flower's image: flower and celery[redis]),
+followed through each installed package's own requirements (markers evaluated), in this
+environment (.venv holds pins.txt, which the images are built from); the celery-exporter's image
+holds pins-exporter.txt, as does the environment `make exporter` builds."""
 
 import importlib.metadata as metadata
 import re
@@ -18,6 +19,12 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[4]
 SERVICES = ("api", "worker", "beat")
+# compose.yaml's images of the stack's other parts that carry Python packages (Redis's is Debian's).
+IMAGES = (*SERVICES, "flower", "exporter")
+# What the Dockerfile's flower and exporter stages install.
+FLOWER = ("flower", "celery[redis]")
+EXPORTER = ("prometheus-exporter-celery",)
+EXPORTER_SITE = ROOT / ".run/exporter-venv/lib/python3.11/site-packages"
 # Any GPL family licence, by SPDX id or by classifier text.
 FORBIDDEN = re.compile(r"\b(A|L)?GPL|General Public License", re.I)
 OURS = re.compile(r"^docqueue")
@@ -58,17 +65,35 @@ def requirements_of(pyproject: Path) -> list[Requirement]:
     return [Requirement(line) for line in declared]
 
 
-def shipped(service: str) -> list[Shipped]:
-    """Every third-party package the service's image installs."""
-    pending = requirements_of(ROOT / "packages/core/pyproject.toml")
-    pending += requirements_of(ROOT / f"services/{service}/pyproject.toml")
+def roots(image: str) -> list[Requirement]:
+    if image == "flower":
+        return [Requirement(line) for line in FLOWER]
+    if image == "exporter":
+        return [Requirement(line) for line in EXPORTER]
+    return requirements_of(ROOT / "packages/core/pyproject.toml") + requirements_of(
+        ROOT / f"services/{image}/pyproject.toml"
+    )
+
+
+def installed(name: str, image: str) -> metadata.Distribution:
+    if image != "exporter":
+        return metadata.distribution(name)
+    found = next(iter(metadata.distributions(name=name, path=[str(EXPORTER_SITE)])), None)
+    if found is None:
+        raise SystemExit(f"{name} is not in {EXPORTER_SITE}: run `make exporter` first")
+    return found
+
+
+def shipped(image: str) -> list[Shipped]:
+    """Every third-party package the image installs."""
+    pending = roots(image)
     seen: dict[str, Shipped] = {}
     while pending:
         requirement = pending.pop()
         name = canonicalize_name(requirement.name)
         if name in seen or OURS.match(name):
             continue
-        distribution = metadata.distribution(name)
+        distribution = installed(name, image)
         seen[name] = Shipped(name, distribution.version, licence_of(distribution))
         extras = set(requirement.extras) | {""}
         for line in distribution.requires or []:
@@ -82,7 +107,7 @@ def shipped(service: str) -> list[Shipped]:
 
 def main() -> int:
     bad = []
-    for service in SERVICES:
+    for service in IMAGES:
         rows = shipped(service)
         print(f"\n{service} image: {len(rows)} Python packages")
         for row in rows:
