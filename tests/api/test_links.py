@@ -26,5 +26,5 @@ def test_task_links_match_the_route_table(root_path: str) -> None:
     request = Request(scope)
     links = task_links(request, "abc123")
     assert links.status_url == f"https://docs.example.com{root_path}/v1/tasks/abc123"
-    assert links.result_url == str(request.url_for("get_task_result", task_id="abc123"))
-    assert links.events_url == str(request.url_for("get_task_events", task_id="abc123"))
+    assert links.result_url == str(request.url_for("tasks_result", task_id="abc123"))
+    assert links.events_url == str(request.url_for("tasks_events", task_id="abc123"))

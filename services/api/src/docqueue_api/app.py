@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 import docqueue
 from docqueue_api.deadletters.routes import router as dead_letters_router
@@ -18,9 +19,14 @@ from docqueue_api.settings import ApiSettings
 from docqueue_api.tasks.routes import router as tasks_router
 from docqueue_api.web.docs import install_docs
 from docqueue_api.web.routes import router as web_router
+from docqueue_api.webhooks import install_webhooks
 
 DESCRIPTION = """Upload a document and get a task id in milliseconds; follow its progress; fetch its
 pages and retrieval chunks. Every error is `application/problem+json` with a stable `code`."""
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -44,6 +50,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # Served from files the image carries, not a CDN (web/docs.py).
         docs_url=None,
         redoc_url=None,
+        # `<domain>_<verb>`, the name each route is given (documents_upload, tasks_get, ...): what
+        # generated SDKs call their methods, so it never changes with a path or a function name.
+        generate_unique_id_function=operation_id,
     )
     install_problem_handlers(app)
     install_middleware(app, settings)
@@ -55,5 +64,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(web_router)
     app.include_router(dead_letters_router)
     app.include_router(health_router)
+    install_webhooks(app)
     install_docs(app)
     return app

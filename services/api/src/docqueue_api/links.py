@@ -18,5 +18,5 @@ class TaskLinks:
 
 
 def task_links(request: Request, task_id: str) -> TaskLinks:
-    status_url = str(request.url_for("get_task", task_id=task_id))
+    status_url = str(request.url_for("tasks_get", task_id=task_id))
     return TaskLinks(status_url, f"{status_url}/result", f"{status_url}/events")

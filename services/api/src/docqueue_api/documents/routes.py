@@ -90,6 +90,7 @@ _UPLOAD_BODY = {
 
 @router.post(
     "",
+    name="documents_upload",
     status_code=202,
     response_model=Accepted,
     openapi_extra={"requestBody": _UPLOAD_BODY},

@@ -73,6 +73,7 @@ async def _stream_slot(services: ServicesDep) -> AsyncIterator[None]:
 
 @router.get(
     "/{task_id}/events",
+    name="tasks_events",
     response_class=EventSourceResponse,
     responses={**_EVENT_STREAM_DOC, **problem_responses(400, 401, 403, 404, 503)},
 )

@@ -17,13 +17,13 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", name="health_live", response_model=Health)
 async def healthz() -> Health:
     """The process is alive (no dependency is checked: a Redis outage must not restart the API)."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses=problem_responses(503))
+@router.get("/readyz", name="health_ready", response_model=Health, responses=problem_responses(503))
 async def readyz(services: ServicesDep) -> Health:
     """Ready to accept uploads: Redis answers."""
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from docqueue_api.examples import PROBLEM, add_examples
 from docqueue_api.problems import PROBLEM_JSON, Problem, problem_title
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -59,11 +60,17 @@ def complete_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["Problem"] = {**schemas.get("Problem", problem), "examples": [PROBLEM]}
         for path_item in schema.get("paths", {}).values():
             for method, operation in path_item.items():
                 if method in _METHODS:
                     complete_operation(operation)
+                    add_examples(operation)
+        for path_item in schema.get("webhooks", {}).values():
+            for method, operation in path_item.items():
+                if method in _METHODS:
+                    add_examples(operation)
         for unused in ("HTTPValidationError", "ValidationError"):
             if unused in schemas and f'"#/components/schemas/{unused}"' not in str(schema["paths"]):
                 del schemas[unused]

@@ -18,7 +18,7 @@ from docqueue_api.tasks.service import cancel_task, find_task, list_tasks
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
-@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 403, 422))
+@router.get("", name="tasks_list", response_model=TaskPage, responses=problem_responses(400, 401, 403, 422))
 async def get_tasks(
     request: Request,
     services: ServicesDep,
@@ -32,7 +32,7 @@ async def get_tasks(
     return TaskPage(items=[TaskView.of(job, request) for job in jobs], next_cursor=next_cursor)
 
 
-@router.get("/{task_id}", response_model=TaskView, responses=problem_responses(401, 403, 404))
+@router.get("/{task_id}", name="tasks_get", response_model=TaskView, responses=problem_responses(401, 403, 404))
 async def get_task(task_id: str, request: Request, services: ServicesDep, caller: ReaderDep) -> TaskView:
     """State, stage, progress, attempts and error of one task."""
     job = await find_task(services.jobs, caller, task_id)
@@ -46,6 +46,7 @@ async def get_task(task_id: str, request: Request, services: ServicesDep, caller
 
 @router.get(
     "/{task_id}/result",
+    name="tasks_result",
     responses={
         200: {"model": Result, "description": "Document metadata, pages and chunks"},
         **problem_responses(401, 403, 404, 409),
@@ -65,7 +66,7 @@ async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep
 
 
 @router.delete(
-    "/{task_id}", status_code=202, response_model=TaskView, responses=problem_responses(401, 403, 404, 409)
+    "/{task_id}", name="tasks_cancel", status_code=202, response_model=TaskView, responses=problem_responses(401, 403, 404, 409)
 )
 async def delete_task(
     task_id: str, request: Request, services: ServicesDep, caller: SubmitterDep

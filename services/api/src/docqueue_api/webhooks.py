@@ -1,0 +1,74 @@
+"""The webhook docqueue sends, described in the OpenAPI document's `webhooks` section (3.1): what a
+receiver gets when a task with a `callback_url` ends. docqueue.callbacks.build_event writes the
+body; tests/api/test_openapi.py holds the two to each other."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Header
+from pydantic import BaseModel, ConfigDict
+
+from docqueue.callbacks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER
+from docqueue_api.tasks.schemas import Progress, TaskError
+
+EventType = Literal["task.succeeded", "task.failed", "task.cancelled", "task.dead_lettered"]
+
+
+class WebhookTask(BaseModel):
+    """The task as `GET /v1/tasks/{task_id}` shows it when it ended (without its delivery log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str
+    state: Literal["succeeded", "failed", "cancelled", "dead_lettered"]
+    stage: str
+    progress: Progress
+    attempts: int
+    error: TaskError | None
+    filename: str
+    media_type: str
+    size_bytes: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+    result_url: str
+
+
+class WebhookEvent(BaseModel):
+    """One event; `id` stays the same across retries of its delivery (dedupe on it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    type: EventType
+    created_at: datetime
+    task: WebhookTask
+
+
+SIGNATURE = (
+    "`t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, \"<t>.\" + raw body)>`; verify it on "
+    "the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may "
+    "appear while the secret is rotated: any may match."
+)
+
+
+def install_webhooks(app: FastAPI) -> None:
+    @app.webhooks.post(
+        "task-finished",
+        operation_id="webhooks_task_finished",
+        name="webhooks_task_finished",
+        tags=["webhooks"],
+        status_code=204,
+        responses={
+            204: {"description": "Any 2xx is delivered; 408, 425, 429, 5xx and failures are retried"}
+        },
+    )
+    def task_finished(
+        event: WebhookEvent,
+        signature: Annotated[str, Header(alias=SIGNATURE_HEADER, description=SIGNATURE)],
+        event_id: Annotated[str, Header(alias=EVENT_ID_HEADER, description="The body's `id`")],
+        event_type: Annotated[EventType, Header(alias=EVENT_TYPE_HEADER, description="The body's `type`")],
+    ) -> None:
+        """docqueue POSTs this to the upload's `callback_url` when the task ends (succeeded, failed,
+        cancelled or dead-lettered), from a worker on the `callbacks` queue, at least once."""
