@@ -186,9 +186,32 @@ docs-reference: install ## regenerate docs/reference/ (settings, error codes) fr
 	$(UV) run python -m docqueue_devstack.settings_reference > docs/reference/settings.md
 	$(UV) run python -m docqueue_devstack.errors_reference > docs/reference/errors.md
 
+# --- The TypeScript client (packages/client-ts) --------------------------------------------------
+# Exact versions in package.json; no package-lock.json in git (it records download addresses).
+CLIENT_TS := packages/client-ts
+.PHONY: client-ts client-ts-deps client-ts-check
+$(CLIENT_TS)/node_modules/.installed: $(CLIENT_TS)/package.json
+	@command -v npm >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd $(CLIENT_TS) && npm install --no-audit --no-fund --no-package-lock --loglevel=error
+	@touch $@
+
+client-ts-deps: $(CLIENT_TS)/node_modules/.installed ## the TypeScript client's npm packages
+
+client-ts: install client-ts-deps ## regenerate the TypeScript client's openapi.json and generated types from the API
+	$(UV) run python -m docqueue_devstack.openapi $(CLIENT_TS)/openapi.json
+	cd $(CLIENT_TS) && npx --no-install openapi-typescript openapi.json --output src/generated/schema.ts
+
+client-ts-check: install client-ts-deps ## fails when the committed openapi.json or generated types are not what `make client-ts` writes
+	@scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	$(UV) run python -m docqueue_devstack.openapi "$$scratch/openapi.json" && \
+	(cd $(CLIENT_TS) && npx --no-install openapi-typescript "$$scratch/openapi.json" --output "$$scratch/schema.ts" >/dev/null) && \
+	diff -u $(CLIENT_TS)/openapi.json "$$scratch/openapi.json" && diff -u $(CLIENT_TS)/src/generated/schema.ts "$$scratch/schema.ts" \
+	|| { echo "stale: the TypeScript client does not match the API; run \`make client-ts\`" >&2; exit 1; }
+
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
-deps: install exporter tesseract prometheus chromium fonts container-tools | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts
+deps: install exporter tesseract prometheus chromium fonts container-tools client-ts-deps | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts, npm packages
 
 # Tesseract's language data for OCR (the engine is tesserocr, a Python dependency), and the
 # tesseract command the OCR benchmark compares against. OCR_LANGUAGES as in the worker image.

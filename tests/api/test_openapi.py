@@ -38,20 +38,27 @@ def operations(schema: dict[str, Any], section: str = "paths") -> list[tuple[str
 def test_operation_ids_are_domain_and_verb_never_fastapis_default(schema: dict[str, Any]) -> None:
     app = create_app(ApiSettings())
     defaults = {generate_unique_id(route) for route in app.routes if isinstance(route, APIRoute)}
-    ids = [operation["operationId"] for _, _, operation in operations(schema) + operations(schema, "webhooks")]
+    ids = [
+        operation["operationId"] for _, _, operation in operations(schema) + operations(schema, "webhooks")
+    ]
     assert len(ids) == len(set(ids)), "operation ids must be unique"
     for operation_id in ids:
         assert OPERATION_ID.match(operation_id), operation_id
         assert operation_id not in defaults, operation_id
         # FastAPI's default names the path and the method: upload_document_v1_documents_post.
         assert not re.search(r"_v1_|task_id|_(post|put|patch)$", operation_id), operation_id
-    assert {"documents_upload", "tasks_get", "tasks_result", "tasks_events", "dead_letters_replay"} <= set(ids)
+    assert {"documents_upload", "tasks_get", "tasks_result", "tasks_events", "dead_letters_replay"} <= set(
+        ids
+    )
 
 
 def test_each_operation_has_one_tag_its_id_starts_with(schema: dict[str, Any]) -> None:
     for method, path, operation in operations(schema) + operations(schema, "webhooks"):
         assert len(operation["tags"]) == 1, (method, path)
-        assert operation["operationId"].startswith(operation["tags"][0].replace(" ", "_") + "_"), (method, path)
+        assert operation["operationId"].startswith(operation["tags"][0].replace(" ", "_") + "_"), (
+            method,
+            path,
+        )
 
 
 def test_every_parameter_body_and_success_answer_has_an_example(schema: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ class WebhookEvent(BaseModel):
 
 
 SIGNATURE = (
-    "`t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, \"<t>.\" + raw body)>`; verify it on "
+    '`t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, "<t>." + raw body)>`; verify it on '
     "the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may "
     "appear while the secret is rotated: any may match."
 )
@@ -60,9 +60,7 @@ def install_webhooks(app: FastAPI) -> None:
         name="webhooks_task_finished",
         tags=["webhooks"],
         status_code=204,
-        responses={
-            204: {"description": "Any 2xx is delivered; 408, 425, 429, 5xx and failures are retried"}
-        },
+        responses={204: {"description": "Any 2xx is delivered; 408, 425, 429, 5xx and failures are retried"}},
     )
     def task_finished(
         event: WebhookEvent,

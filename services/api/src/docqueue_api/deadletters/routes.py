@@ -19,7 +19,12 @@ from docqueue_api.tasks.schemas import TaskView
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 
 
-@router.get("", name="dead_letters_list", response_model=DeadLetterPage, responses=problem_responses(400, 401, 403, 422))
+@router.get(
+    "",
+    name="dead_letters_list",
+    response_model=DeadLetterPage,
+    responses=problem_responses(400, 401, 403, 422),
+)
 async def get_dead_letters(
     services: ServicesDep,
     caller: AdminDep,
@@ -31,7 +36,12 @@ async def get_dead_letters(
     return DeadLetterPage(items=[DeadLetterView.of(letter) for letter in letters], next_cursor=next_cursor)
 
 
-@router.get("/{task_id}", name="dead_letters_get", response_model=DeadLetterView, responses=problem_responses(401, 403, 404))
+@router.get(
+    "/{task_id}",
+    name="dead_letters_get",
+    response_model=DeadLetterView,
+    responses=problem_responses(401, 403, 404),
+)
 async def get_dead_letter(task_id: str, services: ServicesDep, caller: AdminDep) -> DeadLetterView:
     """One dead letter: error, traceback, arguments and attempt history."""
     return DeadLetterView.of(await find_dead_letter(services.redis, caller, task_id))
@@ -49,7 +59,12 @@ async def replay(task_id: str, request: Request, services: ServicesDep, caller: 
     return TaskView.of(await replay_dead_letter(services, caller, task_id), request)
 
 
-@router.delete("/{task_id}", name="dead_letters_delete", response_model=Purged, responses=problem_responses(401, 403, 404))
+@router.delete(
+    "/{task_id}",
+    name="dead_letters_delete",
+    response_model=Purged,
+    responses=problem_responses(401, 403, 404),
+)
 async def purge_one(task_id: str, services: ServicesDep, caller: AdminDep) -> Purged:
     """Forget one dead letter (the task stays `dead_lettered`)."""
     await purge_dead_letter(services.redis, caller, task_id)

@@ -70,9 +70,12 @@ def complete_openapi(app: FastAPI) -> None:
         for path_item in schema.get("webhooks", {}).values():
             for method, operation in path_item.items():
                 if method in _METHODS:
+                    # What the receiver answers besides 2xx is said in words (retried or final);
+                    # FastAPI's automatic 422 would describe docqueue's own validation errors.
+                    operation["responses"].pop("422", None)
                     add_examples(operation)
         for unused in ("HTTPValidationError", "ValidationError"):
-            if unused in schemas and f'"#/components/schemas/{unused}"' not in str(schema["paths"]):
+            if unused in schemas and f"'#/components/schemas/{unused}'" not in str(schema):
                 del schemas[unused]
         app.openapi_schema = schema
         return schema

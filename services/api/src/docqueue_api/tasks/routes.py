@@ -32,7 +32,9 @@ async def get_tasks(
     return TaskPage(items=[TaskView.of(job, request) for job in jobs], next_cursor=next_cursor)
 
 
-@router.get("/{task_id}", name="tasks_get", response_model=TaskView, responses=problem_responses(401, 403, 404))
+@router.get(
+    "/{task_id}", name="tasks_get", response_model=TaskView, responses=problem_responses(401, 403, 404)
+)
 async def get_task(task_id: str, request: Request, services: ServicesDep, caller: ReaderDep) -> TaskView:
     """State, stage, progress, attempts and error of one task."""
     job = await find_task(services.jobs, caller, task_id)
@@ -66,7 +68,11 @@ async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep
 
 
 @router.delete(
-    "/{task_id}", name="tasks_cancel", status_code=202, response_model=TaskView, responses=problem_responses(401, 403, 404, 409)
+    "/{task_id}",
+    name="tasks_cancel",
+    status_code=202,
+    response_model=TaskView,
+    responses=problem_responses(401, 403, 404, 409),
 )
 async def delete_task(
     task_id: str, request: Request, services: ServicesDep, caller: SubmitterDep

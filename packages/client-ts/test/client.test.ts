@@ -1,0 +1,150 @@
+/**
+ * The TypeScript client against a live docqueue (tests/client/test_typescript_client.py starts one
+ * and runs these with node's test runner): a PDF submitted, followed over SSE and read back; 401,
+ * 404 and 413 as typed problems; the polling fallback; Last-Event-ID resume; a real webhook's
+ * signature verified, and tampered ones refused.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+
+import { DocqueueClient, ProblemError, verifyWebhook, type Task } from "../src/index.js";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set: run these through tests/client/test_typescript_client.py`);
+  return value;
+}
+
+const baseUrl = required("DOCQUEUE_URL");
+const apiKey = required("DOCQUEUE_API_KEY");
+const secret = required("DOCQUEUE_CALLBACK_SECRET");
+const maxUploadBytes = Number(required("DOCQUEUE_MAX_UPLOAD_BYTES"));
+const pdf = await readFile(required("DOCQUEUE_TEST_PDF"));
+const client = new DocqueueClient({ baseUrl, apiKey });
+
+async function expectProblem(promise: Promise<unknown>, status: number, code: string): Promise<ProblemError> {
+  const error = await promise.then(
+    () => assert.fail(`expected a ${status} problem`),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof ProblemError, `not a ProblemError: ${String(error)}`);
+  assert.equal(error.status, status);
+  assert.equal(error.code, code);
+  assert.equal(error.problem.status, status);
+  return error;
+}
+
+test("submits a PDF, follows its events to succeeded and reads its pages and chunks", async () => {
+  const accepted = await client.submit(new Blob([pdf], { type: "application/pdf" }), {
+    filename: "typescript.pdf",
+    chunkSize: 400,
+    chunkOverlap: 40,
+  });
+  assert.equal(accepted.state, "queued");
+  const seen: Task[] = [];
+  const task = await client.wait(accepted.task_id, { onProgress: (update) => seen.push(update) });
+  assert.equal(task.state, "succeeded");
+  assert.ok(seen.length >= 1);
+  const done = seen.map((update) => update.progress.pages_done);
+  assert.deepEqual(done, [...done].sort((a, b) => a - b), "pages_done only grows");
+  const result = await client.result(accepted.task_id);
+  assert.equal(result.document.filename, "typescript.pdf");
+  assert.deepEqual(
+    result.pages.map((page) => page.number),
+    [1, 2, 3],
+  );
+  assert.ok(result.pages[0]!.text.startsWith("Page 1 begins."));
+  assert.ok(result.chunks.length >= 3);
+  // The generated client reaches every operation, typed: the same status through it.
+  const { data } = await client.api.GET("/v1/tasks/{task_id}", {
+    params: { path: { task_id: accepted.task_id } },
+  });
+  assert.equal(data?.state, "succeeded");
+});
+
+test("a wrong key is a 401 problem", async () => {
+  const stranger = new DocqueueClient({ baseUrl, apiKey: "dq_not-a-key" });
+  await expectProblem(stranger.get("0".repeat(32)), 401, "unauthorized");
+});
+
+test("an unknown task is a 404 problem", async () => {
+  await expectProblem(client.get("0".repeat(32)), 404, "task_not_found");
+});
+
+test("an upload over the limit is a 413 problem", async () => {
+  const big = new Uint8Array(maxUploadBytes + 1024);
+  big.set(pdf.subarray(0, 1024));
+  const error = await expectProblem(client.submit(big, { filename: "big.pdf" }), 413, "payload_too_large");
+  assert.ok(error.message.includes("413"));
+});
+
+test("wait falls back to polling when the event stream cannot be used", async () => {
+  const noStreams: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.endsWith("/events")) throw new TypeError("fetch failed (event streams blocked by a proxy)");
+    return fetch(input, init);
+  };
+  const polling = new DocqueueClient({ baseUrl, apiKey, fetch: noStreams });
+  const accepted = await polling.submit(pdf, { filename: "polled.pdf", chunkSize: 300 });
+  const task = await polling.wait(accepted.task_id, { pollIntervalMs: 100, maxStreamFailures: 2 });
+  assert.equal(task.state, "succeeded");
+});
+
+test("events resume after Last-Event-ID", async () => {
+  const accepted = await client.submit(pdf, { filename: "resume.pdf", chunkSize: 350 });
+  await client.wait(accepted.task_id);
+  // From before the first entry ("0-0"): every change the task went through, in order.
+  const all = [];
+  for await (const event of client.events(accepted.task_id, { lastEventId: "0-0" })) all.push(event);
+  assert.ok(all.length >= 2, `queued, running, ..., succeeded (${all.length} events)`);
+  assert.equal(all.at(-1)!.task.state, "succeeded");
+  const rest = [];
+  for await (const event of client.events(accepted.task_id, { lastEventId: all[0]!.id })) rest.push(event);
+  assert.deepEqual(
+    rest.map((event) => event.id),
+    all.slice(1).map((event) => event.id),
+  );
+  await expectProblem(client.events(accepted.task_id, { lastEventId: "not-an-id" }).next(), 400, "invalid_last_event_id");
+});
+
+test("a real webhook's signature verifies, and a tampered one does not", async () => {
+  const received = new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve) => {
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        response.writeHead(204).end();
+        server.close();
+        resolve({ headers: request.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      void client
+        .submit(pdf, { filename: "hooked.pdf", chunkSize: 450, callbackUrl: `http://127.0.0.1:${port}/hook` })
+        .catch((error: unknown) => {
+          server.close();
+          throw error;
+        });
+    });
+  });
+  const { headers, body } = await received;
+  assert.equal(await verifyWebhook(secret, headers, body), true);
+  const event = JSON.parse(body.toString("utf8")) as { type: string; task: { filename: string } };
+  assert.equal(event.type, "task.succeeded");
+  assert.equal(event.task.filename, "hooked.pdf");
+  assert.equal(headers["docqueue-event-type"], "task.succeeded");
+  // A changed body, another secret, a forged or stale signature: all refused.
+  const tampered = Buffer.from(body.toString("utf8").replace("hooked.pdf", "hacked.pdf"));
+  assert.equal(await verifyWebhook(secret, headers, tampered), false);
+  assert.equal(await verifyWebhook(`${secret}x`, headers, body), false);
+  const signature = String(headers["docqueue-signature"]);
+  const forged = signature.replace(/v1=([0-9a-f])/, (_, digit: string) => `v1=${digit === "0" ? "1" : "0"}`);
+  assert.equal(await verifyWebhook(secret, { "Docqueue-Signature": forged }, body), false);
+  const stamp = Number(/t=(\d+)/.exec(signature)![1]);
+  assert.equal(await verifyWebhook(secret, headers, body, { now: stamp + 301 }), false);
+  assert.equal(await verifyWebhook(secret, new Headers({ "Docqueue-Signature": signature }), body), true);
+});

@@ -1,0 +1,93 @@
+"""The TypeScript client (packages/client-ts) against a live stack of its own: an API with a small
+upload limit and callbacks on, a documents worker and a callbacks worker, on a Redis database of
+their own. Its tests run with node's test runner; this test fails unless every one of them passed."""
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+
+from docqueue.auth import Scope
+from docqueue_devstack.stack import Stack
+from tests.conftest import TEST_ENV
+from tests.support.documents import make_pdf
+from tests.support.keys import tenant_key
+
+CLIENT_TS = Path(__file__).resolve().parents[2] / "packages/client-ts"
+SECRET = secrets.token_urlsafe(32)
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+# Its own database: the suite's shared worker (no callback secret) never takes its messages.
+DB = 6
+ENV = {
+    **TEST_ENV,
+    "DOCQUEUE_CALLBACK_SECRET": SECRET,
+    # The test's receiver listens on loopback over plain http: allowed here, refused by default.
+    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+    "DOCQUEUE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+}
+
+
+def other_database(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="module")
+def live(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    db_url = other_database(redis_url, DB)
+    stack = Stack(redis_url=db_url, run_dir=tmp_path_factory.mktemp("client-ts"), env=ENV)
+    try:
+        _, url = stack.start_api()
+        stack.start_worker("documents-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "documents"})
+        stack.start_worker("callbacks-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "callbacks"})
+        yield url, db_url
+    finally:
+        stack.stop()
+
+
+@pytest.mark.timeout(600)
+def test_the_typescript_clients_tests_pass_against_a_live_stack(
+    live: tuple[str, str], tmp_path: Path
+) -> None:
+    npm = shutil.which("npm")
+    if npm is None and os.environ.get("CI"):
+        pytest.fail("CI must run the TypeScript client's tests: npm is missing (`make deps` installs it)")
+    if npm is None:
+        pytest.skip("npm is not installed (`make deps` installs it)")
+    assert (CLIENT_TS / "node_modules/.installed").exists(), "run `make client-ts-deps` (make test does)"
+    url, db_url = live
+    key = tenant_key(redis.Redis.from_url(db_url), None, {Scope.SUBMIT, Scope.READ})
+    document = tmp_path / "three-pages.pdf"
+    document.write_bytes(make_pdf(3, title="From TypeScript"))
+    env = {
+        **os.environ,
+        "DOCQUEUE_URL": url,
+        "DOCQUEUE_API_KEY": key,
+        "DOCQUEUE_CALLBACK_SECRET": SECRET,
+        "DOCQUEUE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "DOCQUEUE_TEST_PDF": str(document),
+    }
+    run = subprocess.run(
+        [npm, "test", "--silent"],
+        cwd=CLIENT_TS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    report = run.stdout + run.stderr
+    assert run.returncode == 0, report[-6000:]
+    counts = {
+        name: int(value) for name, value in re.findall(r"ℹ (tests|pass|fail|skipped|todo) (\d+)", report)
+    }
+    assert counts.get("tests", 0) == counts.get("pass") == 7, report[-3000:]
+    assert counts.get("fail") == counts.get("skipped") == counts.get("todo") == 0, report[-3000:]
