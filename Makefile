@@ -51,6 +51,17 @@ $(EXPORTER_VENV)/.synced: pins-exporter.txt | $(UV)
 
 exporter: $(EXPORTER_VENV)/.synced ## the celery-exporter in an environment of its own
 
+# openapi-python-client (the OpenAPI document's compatibility check) wants an older typer than the
+# CLI's: its own environment too, holding exactly pins-sdkgen.txt.
+SDKGEN_VENV := .run/sdkgen-venv
+$(SDKGEN_VENV)/.synced: pins-sdkgen.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 $(SDKGEN_VENV)
+	$(UV) pip sync --quiet --python $(SDKGEN_VENV)/bin/python pins-sdkgen.txt
+	@touch $@
+
+.PHONY: sdkgen
+sdkgen: $(SDKGEN_VENV)/.synced ## openapi-python-client in an environment of its own
+
 run: install exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
 	$(UV) run docqueue-devstack
 
@@ -211,7 +222,7 @@ client-ts-check: install client-ts-deps ## fails when the committed openapi.json
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
-deps: install exporter tesseract prometheus chromium fonts container-tools client-ts-deps | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts, npm packages
+deps: install exporter sdkgen tesseract prometheus chromium fonts container-tools client-ts-deps | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts, npm packages
 
 # Tesseract's language data for OCR (the engine is tesserocr, a Python dependency), and the
 # tesseract command the OCR benchmark compares against. OCR_LANGUAGES as in the worker image.
