@@ -93,6 +93,19 @@ def test_submit_wait_summary_table_and_a_refused_file(
     assert done.stdout.count("succeeded") == 2
     assert "refused: unsupported_media_type" in done.stdout
     assert "all files" in done.stderr  # the overall bar
+    # The file column names each file, not the directory they share.
+    for path in (good, other, junk):
+        assert path.name in done.stdout
+
+
+def test_submit_prefer_wait_reports_the_finished_state(
+    api_url: str, make_key: KeyMaker, tmp_file: Callable[[str, bytes], Path]
+) -> None:
+    quick = tmp_file("quick-cli.pdf", make_pdf(1, title="cli prefer"))
+    done = run_cli(api_url, make_key(), "submit", str(quick), "--prefer-wait", "30", "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert (row["file"], row["state"]) == ("quick-cli.pdf", "succeeded")
 
 
 def test_cancel_and_list_speak_json(api_url: str, make_key: KeyMaker, redis_url: str) -> None:

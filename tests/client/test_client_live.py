@@ -111,3 +111,34 @@ def test_async_client_follows_several_tasks_at_once(
         ("succeeded", 7),
     ]
     assert all(values[-1] == 100.0 for values in progress.values())
+
+
+def test_submit_with_wait_s_comes_back_finished(
+    api_url: str, make_key: KeyMaker, tmp_file: FileMaker
+) -> None:
+    seen: list[TaskStatus] = []
+    with Client(api_url, make_key()) as dq:
+        task = dq.submit(tmp_file("quick.pdf", make_pdf(1)), wait_s=30)
+        assert task.finished is not None
+        assert task.finished.succeeded
+        # wait() makes no request: the answer already held the final status.
+        assert task.wait(on_progress=seen.append) == task.finished
+        broken = dq.submit(tmp_file("broken.pdf", corrupt_pdf()), wait_s=30)
+        assert broken.finished is not None
+        assert broken.finished.state == "failed"
+    assert seen == [task.finished]
+
+
+def test_async_submit_with_wait_s_comes_back_finished(
+    api_url: str, make_key: KeyMaker, tmp_file: FileMaker
+) -> None:
+    async def go() -> TaskStatus | None:
+        async with AsyncClient(api_url, make_key()) as dq:
+            task = await dq.submit(tmp_file("quick-async.pdf", make_pdf(1, title="async")), wait_s=30)
+            assert task.finished is not None
+            assert await task.wait() == task.finished
+            return task.finished
+
+    final = asyncio.run(go())
+    assert final is not None
+    assert final.succeeded

@@ -15,6 +15,8 @@ export type { components, paths } from "./generated/schema.js";
 export type Task = components["schemas"]["TaskView"];
 export type TaskState = Task["state"];
 export type Accepted = components["schemas"]["Accepted"];
+/** An upload sent with `waitS` whose task ended in time: its full status. */
+export type Finished = components["schemas"]["Finished"];
 export type Result = components["schemas"]["Result"];
 export type Problem = components["schemas"]["Problem"];
 export type WebhookEvent = components["schemas"]["WebhookEvent"];
@@ -27,6 +29,11 @@ export const SIGNATURE_TOLERANCE_S = 300;
 
 export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.includes(state);
+}
+
+/** Whether an upload's answer is the finished task (it was sent with `waitS` and ended in time). */
+export function isFinished(answer: Accepted | Finished): answer is Finished {
+  return "progress" in answer;
 }
 
 /** An `application/problem+json` answer (RFC 9457): `code` is docqueue's stable error code. */
@@ -65,6 +72,11 @@ export interface SubmitOptions {
   callbackUrl?: string;
   /** Sent as `Idempotency-Key`: a retried upload with the same key returns the same task. */
   idempotencyKey?: string;
+  /**
+   * Sent as `Prefer: wait=N`: when the task ends within N seconds the answer is its full,
+   * final status (`Finished`; see `isFinished`), otherwise the usual `Accepted`.
+   */
+  waitS?: number;
   signal?: AbortSignal;
 }
 
@@ -101,7 +113,7 @@ export class DocqueueClient {
   }
 
   /** Upload a document; answers at once with the task (202), or the earlier one when deduplicated. */
-  async submit(file: Blob | ArrayBuffer | Uint8Array, options: SubmitOptions = {}): Promise<Accepted> {
+  async submit(file: Blob | ArrayBuffer | Uint8Array, options: SubmitOptions = {}): Promise<Accepted | Finished> {
     const form = new FormData();
     const blob = file instanceof Blob ? file : new Blob([file as BlobPart]);
     form.append("file", blob, options.filename ?? (blob instanceof File ? blob.name : "document"));
@@ -118,12 +130,14 @@ export class DocqueueClient {
     for (const [name, value] of fields) {
       if (value !== undefined) form.append(name, String(value));
     }
-    const headers = options.idempotencyKey ? { "Idempotency-Key": options.idempotencyKey } : undefined;
+    const headers: { "Idempotency-Key"?: string; Prefer?: string } = {};
+    if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
+    if (options.waitS) headers.Prefer = `wait=${Math.floor(options.waitS)}`;
     const { data, error, response } = await this.api.POST("/v1/documents", {
       // The generated body type describes the form's fields; the form itself is sent as built.
       body: form as unknown as UploadForm,
       bodySerializer: (body) => body as unknown as FormData,
-      params: headers ? { header: headers } : {},
+      params: { header: headers },
       signal: options.signal,
     });
     return answer(data, error, response);

@@ -10,7 +10,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 
-import { DocqueueClient, ProblemError, verifyWebhook, type Task } from "../src/index.js";
+import { DocqueueClient, isFinished, ProblemError, verifyWebhook, type Task } from "../src/index.js";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -63,6 +63,13 @@ test("submits a PDF, follows its events to succeeded and reads its pages and chu
     params: { path: { task_id: accepted.task_id } },
   });
   assert.equal(data?.state, "succeeded");
+});
+
+test("with waitS a quick document comes back finished in the same answer", async () => {
+  const answer = await client.submit(pdf, { filename: "quick.pdf", waitS: 30 });
+  assert.ok(isFinished(answer), "the answer is the finished task");
+  assert.equal(answer.state, "succeeded");
+  assert.equal(answer.progress.pages_done, 3);
 });
 
 test("a wrong key is a 401 problem", async () => {

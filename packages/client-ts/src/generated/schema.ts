@@ -15,7 +15,8 @@ export interface paths {
         put?: never;
         /**
          * Documents Upload
-         * @description Store the document and queue it for processing; answers before any processing happens.
+         * @description Store the document and queue it for processing; answers before any processing happens,
+         *     unless `Prefer: wait=N` asks to wait for quick work (the task is queued all the same).
          */
         post: operations["documents_upload"];
         delete?: never;
@@ -369,6 +370,53 @@ export interface components {
              */
             ocr_pages: number;
         };
+        /**
+         * Finished
+         * @description An upload sent with `Prefer: wait=N` whose task ended within N seconds: its full status,
+         *     as `GET /v1/tasks/{task_id}` shows it, plus whether the upload was a duplicate.
+         */
+        Finished: {
+            /** Task Id */
+            task_id: string;
+            state: components["schemas"]["JobState"];
+            stage: components["schemas"]["Stage"];
+            progress: components["schemas"]["Progress"];
+            /** Attempts */
+            attempts: number;
+            error: components["schemas"]["TaskError"] | null;
+            /** Filename */
+            filename: string;
+            /** Media Type */
+            media_type: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Status Url */
+            status_url: string;
+            /** Result Url */
+            result_url: string;
+            /** Events Url */
+            events_url: string;
+            /** Callback Url */
+            callback_url?: string | null;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: string[];
+            /** Callback Deliveries */
+            callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+            /** Deduplicated */
+            deduplicated: boolean;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -604,6 +652,11 @@ export interface operations {
             header?: {
                 /** @example upload-report-2026-12-01 */
                 "Idempotency-Key"?: string | null;
+                /**
+                 * @description `wait=N` (RFC 7240): answer `200` with the task's full status if it ends within N seconds (at most DOCQUEUE_MAX_PREFER_WAIT_S, 30 by default), else the usual `202`
+                 * @example wait=10
+                 */
+                Prefer?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -668,9 +721,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The same document and options were already submitted */
+            /** @description The same document and options were already submitted (`Accepted`, deduplicated); or, with `Prefer: wait=N`, the task ended within N seconds (`Finished`: its full status, whatever the outcome) */
             200: {
                 headers: {
+                    /** @description `wait=N` when the wait was applied */
+                    "Preference-Applied"?: string;
+                    /** @description The task's status URL */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -684,12 +741,16 @@ export interface operations {
                      *       "deduplicated": true
                      *     }
                      */
-                    "application/json": components["schemas"]["Accepted"];
+                    "application/json": components["schemas"]["Accepted"] | components["schemas"]["Finished"];
                 };
             };
             /** @description Successful Response */
             202: {
                 headers: {
+                    /** @description `wait=N` when the wait was applied */
+                    "Preference-Applied"?: string;
+                    /** @description The task's status URL */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -46,8 +46,22 @@ def upload_fields(options: UploadOptions) -> dict[str, str]:
     return {name: str(value) for name, value in options.items() if value is not None}
 
 
-def upload_headers(idempotency_key: str | None) -> dict[str, str]:
-    return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+def upload_headers(idempotency_key: str | None, wait_s: int | None = None) -> dict[str, str]:
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    if wait_s:
+        # RFC 7240: answered 200 with the finished task if it ends within wait_s, else 202.
+        headers["Prefer"] = f"wait={int(wait_s)}"
+    return headers
+
+
+def upload_timeout_s(timeout_s: float, wait_s: int | None) -> float:
+    """A waiting upload's answer may take wait_s longer than any other."""
+    return timeout_s + (wait_s or 0)
+
+
+def finished_of(body: dict[str, Any]) -> TaskStatus | None:
+    """The task's final status when an upload with `Prefer: wait` came back finished."""
+    return TaskStatus.from_json(body) if "progress" in body else None
 
 
 def answer(response: httpx.Response) -> Any:

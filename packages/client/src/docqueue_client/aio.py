@@ -31,10 +31,12 @@ AsyncProgressCallback = Callable[[TaskStatus], Any]
 class AsyncTask:
     """A handle on one task for asyncio code (see `Task`)."""
 
-    def __init__(self, client: "AsyncClient", accepted: Accepted) -> None:
+    def __init__(self, client: "AsyncClient", accepted: Accepted, finished: TaskStatus | None = None) -> None:
         self.client = client
         self.accepted = accepted
         self.task_id = accepted.task_id
+        # Set when the upload asked `Prefer: wait` and the task ended within it.
+        self.finished = finished
 
     def __repr__(self) -> str:
         return f"AsyncTask({self.task_id!r})"
@@ -51,6 +53,14 @@ class AsyncTask:
         use_events: bool = True,
     ) -> TaskStatus:
         """Until the task ends; `on_progress` (sync or async) gets every change."""
+        if self.finished is not None:
+            if on_progress is not None:
+                outcome = on_progress(self.finished)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if raise_on_failure and not self.finished.succeeded:
+                raise TaskFailed(self.finished)
+            return self.finished
         return await self.client.wait(
             self.task_id,
             on_progress=on_progress,
@@ -102,9 +112,11 @@ class AsyncClient:
         path: str | Path,
         *,
         idempotency_key: str | None = None,
+        wait_s: int | None = None,
         **options: Unpack[_common.UploadOptions],
     ) -> AsyncTask:
-        """Upload a file; returns as soon as docqueue has queued it."""
+        """Upload a file; returns as soon as docqueue has queued it, or (`wait_s`, `Prefer: wait`)
+        once it ended if that takes at most wait_s seconds: then `task.finished` is set."""
         path = Path(path)
         # httpx sends multipart bodies from sync file objects only; read it off the event loop.
         content = await asyncio.to_thread(path.read_bytes)
@@ -112,9 +124,11 @@ class AsyncClient:
             "/v1/documents",
             files={"file": (path.name, content)},
             data=_common.upload_fields(options),
-            headers=_common.upload_headers(idempotency_key),
+            headers=_common.upload_headers(idempotency_key, wait_s),
+            timeout=_common.upload_timeout_s(self.timeout_s, wait_s),
         )
-        return AsyncTask(self, Accepted.from_json(_common.answer(response)))
+        body = _common.answer(response)
+        return AsyncTask(self, Accepted.from_json(body), _common.finished_of(body))
 
     def task(self, task_id: str) -> AsyncTask:
         base = f"{self.base_url}/v1/tasks/{task_id}"

@@ -52,6 +52,16 @@ def submit(
     ] = None,
     ocr_languages: Annotated[str | None, typer.Option(help='Tesseract languages, e.g. "eng+deu"')] = None,
     parallel: Annotated[int, typer.Option(min=1, max=32, help="uploads at once")] = 4,
+    prefer_wait: Annotated[
+        int | None,
+        typer.Option(
+            "--prefer-wait",
+            min=1,
+            max=300,
+            metavar="SECONDS",
+            help="ask the API to answer with the finished task when it ends within SECONDS (Prefer: wait)",
+        ),
+    ] = None,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
@@ -67,6 +77,7 @@ def submit(
             "engine": engine,
             "ocr": ocr,
             "ocr_languages": ocr_languages,
+            "wait_s": prefer_wait,
         }
         if not wait:
             with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -83,12 +94,12 @@ def _upload_row(client: Client, path: Path, options: dict[str, Any]) -> dict[str
     try:
         task = client.submit(path, **options)
     except DocqueueError as exc:
-        return {"file": str(path), "task_id": "", "state": f"refused: {exc.code}", "status_url": exc.detail}
+        return {"file": path.name, "task_id": "", "state": f"refused: {exc.code}", "status_url": exc.detail}
     accepted = task.accepted
     return {
-        "file": str(path),
+        "file": path.name,
         "task_id": task.task_id,
-        "state": accepted.state,
+        "state": task.finished.state if task.finished else accepted.state,
         "status_url": accepted.status_url,
     }
 
@@ -133,7 +144,7 @@ def _follow_one(
 ) -> dict[str, Any]:
     started = time.monotonic()
     row: dict[str, Any] = {
-        "file": str(path), "task_id": "", "pages": "", "chunks": "", "warnings": "", "result": ""
+        "file": path.name, "task_id": "", "pages": "", "chunks": "", "warnings": "", "result": ""
     }  # fmt: skip
     show(0.0, "uploading")
     try:

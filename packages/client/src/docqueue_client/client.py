@@ -32,10 +32,12 @@ class Task:
     pages = task.result()["pages"]
     """
 
-    def __init__(self, client: "Client", accepted: Accepted) -> None:
+    def __init__(self, client: "Client", accepted: Accepted, finished: TaskStatus | None = None) -> None:
         self.client = client
         self.accepted = accepted
         self.task_id = accepted.task_id
+        # Set when the upload asked `Prefer: wait` and the task ended within it.
+        self.finished = finished
 
     def __repr__(self) -> str:
         return f"Task({self.task_id!r})"
@@ -55,6 +57,8 @@ class Task:
         """Block until the task ends and return its final status; `on_progress` is called with
         every change. Raises `TaskFailed` for an unsuccessful end if `raise_on_failure`,
         `TimeoutError` after `timeout_s`."""
+        if self.finished is not None:
+            return _already_finished(self.finished, on_progress, raise_on_failure)
         return self.client.wait(
             self.task_id,
             on_progress=on_progress,
@@ -113,9 +117,12 @@ class Client:
         path: str | Path,
         *,
         idempotency_key: str | None = None,
+        wait_s: int | None = None,
         **options: Unpack[_common.UploadOptions],
     ) -> Task:
-        """Upload a file; returns as soon as docqueue has queued it. Options left as None take
+        """Upload a file; returns as soon as docqueue has queued it, or with `wait_s`, once it
+        ended if that takes at most wait_s seconds (`Prefer: wait`; then `task.finished` is its
+        final status and `task.wait()` returns it at once). Options left as None take
         the server's defaults: `engine` (pypdf, pdfium), `ocr` (auto, always, never),
         `ocr_languages` ("eng+deu"), `text_normalization` (standard, none), `chunk_by`
         (characters, tokens: what chunk_size and chunk_overlap count).
@@ -128,9 +135,11 @@ class Client:
                 "/v1/documents",
                 files={"file": (path.name, handle)},
                 data=_common.upload_fields(options),
-                headers=_common.upload_headers(idempotency_key),
+                headers=_common.upload_headers(idempotency_key, wait_s),
+                timeout=_common.upload_timeout_s(self.timeout_s, wait_s),
             )
-        return Task(self, Accepted.from_json(_common.answer(response)))
+        body = _common.answer(response)
+        return Task(self, Accepted.from_json(body), _common.finished_of(body))
 
     def task(self, task_id: str) -> Task:
         """A handle on an existing task (no request is made)."""
@@ -248,3 +257,13 @@ class Client:
         if raise_on_failure and not final.succeeded:
             raise TaskFailed(final)
         return final
+
+
+def _already_finished(
+    final: TaskStatus, on_progress: ProgressCallback | None, raise_on_failure: bool
+) -> TaskStatus:
+    if on_progress is not None:
+        on_progress(final)
+    if raise_on_failure and not final.succeeded:
+        raise TaskFailed(final)
+    return final

@@ -10,6 +10,7 @@ BASE = "https://docqueue.example.com/v1/tasks/" + TASK_ID
 PARAMETERS: dict[str, Any] = {
     "task_id": TASK_ID,
     "Idempotency-Key": "upload-report-2026-12-01",
+    "Prefer": "wait=10",
     "Last-Event-ID": "1764590112402-0",
     "state": "failed",
     "limit": 50,

@@ -25,6 +25,10 @@ class ApiSettings(Settings):
     # Seconds one event stream stays open; the client then resumes with Last-Event-ID. Bounds
     # how long a deploy waits for streams to drain.
     sse_max_stream_s: float = Field(default=900.0, ge=1)
+    # Longest `Prefer: wait=N` an upload may ask for: the answer comes once the task ends or after
+    # this many seconds (then the usual 202). Each waiting upload takes an event-stream slot; 0
+    # never waits. Keep it under the ingress's read timeout and the API's graceful-stop time.
+    max_prefer_wait_s: int = Field(default=30, ge=0, le=300)
 
     # --- hostile input and tenants (see README "Security") ----------------------------------
     # Body bytes of any request other than an upload (uploads have max_upload_bytes).

@@ -7,9 +7,11 @@ from fastapi.responses import JSONResponse
 
 from docqueue.media import MediaType
 from docqueue_api.dependencies import ServicesDep, SubmitterDep
-from docqueue_api.documents.schemas import Accepted
+from docqueue_api.documents.prefer import requested_wait_s, wait_for_end
+from docqueue_api.documents.schemas import Accepted, Finished
 from docqueue_api.documents.service import submit_document
 from docqueue_api.problems import problem_responses
+from docqueue_api.tasks.schemas import TaskView
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -88,6 +90,12 @@ _UPLOAD_BODY = {
 }
 
 
+PREFERENCE_APPLIED = {
+    "Preference-Applied": {"description": "`wait=N` when the wait was applied", "schema": {"type": "string"}},
+    "Location": {"description": "The task's status URL", "schema": {"type": "string"}},
+}
+
+
 @router.post(
     "",
     name="documents_upload",
@@ -95,7 +103,16 @@ _UPLOAD_BODY = {
     response_model=Accepted,
     openapi_extra={"requestBody": _UPLOAD_BODY},
     responses={
-        200: {"model": Accepted, "description": "The same document and options were already submitted"},
+        200: {
+            "model": Accepted | Finished,
+            "description": (
+                "The same document and options were already submitted (`Accepted`, deduplicated); "
+                "or, with `Prefer: wait=N`, the task ended within N seconds (`Finished`: its full "
+                "status, whatever the outcome)"
+            ),
+            "headers": PREFERENCE_APPLIED,
+        },
+        202: {"headers": PREFERENCE_APPLIED},
         **problem_responses(400, 401, 403, 413, 415, 422, 503),
     },
 )
@@ -104,11 +121,32 @@ async def upload_document(
     services: ServicesDep,
     caller: SubmitterDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            alias="Prefer",
+            description=(
+                "`wait=N` (RFC 7240): answer `200` with the task's full status if it ends within N "
+                "seconds (at most DOCQUEUE_MAX_PREFER_WAIT_S, 30 by default), else the usual `202`"
+            ),
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """Store the document and queue it for processing; answers before any processing happens."""
+    """Store the document and queue it for processing; answers before any processing happens,
+    unless `Prefer: wait=N` asks to wait for quick work (the task is queued all the same)."""
     submission = await submit_document(request, services, caller, idempotency_key)
-    return JSONResponse(
-        submission.accepted.model_dump(mode="json"),
-        status_code=submission.status,
-        headers={"Location": submission.accepted.status_url},
-    )
+    accepted = submission.accepted
+    headers = {"Location": accepted.status_url}
+    # Every Prefer header counts (RFC 7240 allows several); `prefer` is the first, for the schema.
+    wanted = requested_wait_s(request.headers.getlist("prefer")) if prefer else None
+    wait_s = min(wanted or 0, services.settings.max_prefer_wait_s)
+    # The wait is an event stream held open: it counts against the same cap, and is simply not
+    # applied when no slot is free.
+    if wait_s > 0 and services.events.has_free_slot():
+        async with services.events.slot():
+            job = await wait_for_end(services.events, accepted.task_id, wait_s)
+        headers["Preference-Applied"] = f"wait={wait_s}"
+        if job is not None:
+            finished = Finished(**TaskView.of(job, request).model_dump(), deduplicated=accepted.deduplicated)
+            return JSONResponse(finished.model_dump(mode="json"), status_code=200, headers=headers)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=submission.status, headers=headers)

@@ -50,6 +50,9 @@ class TaskEvents:
         self.max_streams = max_streams
         self.open_streams = 0
 
+    def has_free_slot(self) -> bool:
+        return self.open_streams < self.max_streams
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one of the process's stream slots; 503 when none is free."""

@@ -1,0 +1,45 @@
+"""`Prefer: wait=N` (RFC 7240) on an upload: answer with the finished task when it ends within N
+seconds, else the usual 202. The wait follows the job's event stream (one blocking read per
+change, no polling), holds no worker, and takes one of the process's event-stream slots; with
+none free the preference is simply not applied (RFC 7240 lets a server ignore a preference)."""
+
+import re
+import time
+
+from docqueue.jobs.model import TERMINAL_STATES, Job
+from docqueue_api.events.source import START_ID, TaskEvents
+
+# One preference: a token, optionally `=value` (a token or a quoted string), then parameters.
+_PREFERENCE = re.compile(r'^\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*("[^"]*"|[^;,\s]*))?')
+_DELTA_SECONDS = re.compile(r"^\d{1,9}$")
+# Longest single blocking read: under the event client's socket timeout (heartbeat + 10 s).
+MAX_BLOCK_S = 10.0
+
+
+def requested_wait_s(headers: list[str]) -> int | None:
+    """The `wait` preference of the request's Prefer headers: its first occurrence wins (RFC
+    7240 §2); a value that is not delta-seconds is ignored, as an unknown preference is."""
+    for header in headers:
+        for preference in header.split(","):
+            match = _PREFERENCE.match(preference)
+            if match is None or match.group(1).lower() != "wait":
+                continue
+            value = (match.group(2) or "").strip('"')
+            return int(value) if _DELTA_SECONDS.match(value) else None
+    return None
+
+
+async def wait_for_end(events: TaskEvents, task_id: str, timeout_s: float) -> Job | None:
+    """The job once it is terminal, or None when `timeout_s` passes first."""
+    deadline = time.monotonic() + timeout_s
+    latest = await events.latest(task_id)
+    if latest is not None and latest.job.state in TERMINAL_STATES:
+        return latest.job
+    cursor = latest.id if latest is not None else START_ID
+    while (remaining := deadline - time.monotonic()) > 0:
+        # Blocks in Redis until the next change or the deadline: nothing is cancelled mid-read.
+        for entry in await events.after(task_id, cursor, block_s=min(remaining, MAX_BLOCK_S)):
+            cursor = entry.id
+            if entry.job.state in TERMINAL_STATES:
+                return entry.job
+    return None
