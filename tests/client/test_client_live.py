@@ -14,6 +14,7 @@ from docqueue_client import (
     AuthError,
     Client,
     Conflict,
+    Gone,
     InvalidRequest,
     NotFound,
     TaskStatus,
@@ -142,3 +143,15 @@ def test_async_submit_with_wait_s_comes_back_finished(
     final = asyncio.run(go())
     assert final is not None
     assert final.succeeded
+
+
+def test_ttl_s_and_delete_result(api_url: str, make_key: KeyMaker, tmp_file: FileMaker) -> None:
+    with Client(api_url, make_key()) as dq:
+        task = dq.submit(tmp_file("brief.pdf", make_pdf(1, title="brief")), ttl_s=900, wait_s=30)
+        assert task.finished is not None
+        assert task.finished.succeeded
+        deleted = dq.delete_result(task.task_id)
+        assert deleted.state == "succeeded"
+        with pytest.raises(Gone) as gone:
+            task.result()
+    assert gone.value.code == "result_deleted"

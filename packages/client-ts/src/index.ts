@@ -70,6 +70,8 @@ export interface SubmitOptions {
   ocr?: UploadForm["ocr"];
   ocrLanguages?: string;
   callbackUrl?: string;
+  /** Seconds the task, its result and its upload are kept once it ended (within the tenant's retention). */
+  ttlS?: number;
   /** Sent as `Idempotency-Key`: a retried upload with the same key returns the same task. */
   idempotencyKey?: string;
   /**
@@ -126,6 +128,7 @@ export class DocqueueClient {
       ["ocr", options.ocr],
       ["ocr_languages", options.ocrLanguages],
       ["callback_url", options.callbackUrl],
+      ["ttl_s", options.ttlS],
     ];
     for (const [name, value] of fields) {
       if (value !== undefined) form.append(name, String(value));
@@ -156,6 +159,14 @@ export class DocqueueClient {
     const { data, error, response } = await this.api.GET("/v1/tasks/{task_id}/result", {
       params: { path: { task_id: taskId } },
       signal,
+    });
+    return answer(data, error, response);
+  }
+
+  /** Delete a finished task's result and upload now; `result` then fails with a 410 `result_deleted`. */
+  async deleteResult(taskId: string): Promise<Task> {
+    const { data, error, response } = await this.api.DELETE("/v1/tasks/{task_id}/result", {
+      params: { path: { task_id: taskId } },
     });
     return answer(data, error, response);
   }

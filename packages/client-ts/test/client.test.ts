@@ -72,6 +72,16 @@ test("with waitS a quick document comes back finished in the same answer", async
   assert.equal(answer.progress.pages_done, 3);
 });
 
+test("a short-lived task's result can be deleted, and then it is gone", async () => {
+  const answer = await client.submit(pdf, { filename: "brief.pdf", ttlS: 900, chunkSize: 420, waitS: 30 });
+  assert.ok(isFinished(answer));
+  const expiresInS = (Date.parse(answer.expires_at!) - Date.now()) / 1000;
+  assert.ok(expiresInS > 800 && expiresInS <= 900, `expires in ${expiresInS} s`);
+  const deleted = await client.deleteResult(answer.task_id);
+  assert.ok(deleted.result_deleted_at);
+  await expectProblem(client.result(answer.task_id), 410, "result_deleted");
+});
+
 test("a wrong key is a 401 problem", async () => {
   const stranger = new DocqueueClient({ baseUrl, apiKey: "dq_not-a-key" });
   await expectProblem(stranger.get("0".repeat(32)), 401, "unauthorized");

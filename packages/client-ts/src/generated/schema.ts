@@ -83,7 +83,12 @@ export interface paths {
         get: operations["tasks_result"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Tasks Result Delete
+         * @description Delete a finished task's result and its uploaded document now, before retention would;
+         *     the status stays (with `result_deleted_at`) until then, and the result answers `410`.
+         */
+        delete: operations["tasks_result_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -412,6 +417,10 @@ export interface components {
              * @default []
              */
             warnings: string[];
+            /** Expires At */
+            expires_at?: string | null;
+            /** Result Deleted At */
+            result_deleted_at?: string | null;
             /** Callback Deliveries */
             callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
             /** Deduplicated */
@@ -577,6 +586,10 @@ export interface components {
              * @default []
              */
             warnings: string[];
+            /** Expires At */
+            expires_at?: string | null;
+            /** Result Deleted At */
+            result_deleted_at?: string | null;
             /** Callback Deliveries */
             callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
         };
@@ -671,7 +684,8 @@ export interface operations {
                  *       "chunk_overlap": 64,
                  *       "ocr": "auto",
                  *       "ocr_languages": "eng+deu",
-                 *       "callback_url": "https://hooks.example.com/docqueue"
+                 *       "callback_url": "https://hooks.example.com/docqueue",
+                 *       "ttl_s": 86400
                  *     }
                  */
                 "multipart/form-data": {
@@ -717,6 +731,8 @@ export interface operations {
                      * @description https URL that receives a signed POST when the task ends
                      */
                     callback_url?: string;
+                    /** @description Seconds the task, its result and its upload are kept once it ended, at most the tenant's (or the deployment's) retention; not part of dedupe */
+                    ttl_s?: number;
                 };
             };
         };
@@ -888,6 +904,8 @@ export interface operations {
                      *           "events_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/events",
                      *           "callback_url": null,
                      *           "warnings": [],
+                     *           "expires_at": "2026-12-08T12:55:31.877Z",
+                     *           "result_deleted_at": null,
                      *           "callback_deliveries": null
                      *         }
                      *       ],
@@ -994,6 +1012,8 @@ export interface operations {
                      *       "events_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/events",
                      *       "callback_url": null,
                      *       "warnings": [],
+                     *       "expires_at": "2026-12-08T12:55:31.877Z",
+                     *       "result_deleted_at": null,
                      *       "callback_deliveries": null
                      *     }
                      */
@@ -1097,6 +1117,8 @@ export interface operations {
                      *       "events_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/events",
                      *       "callback_url": null,
                      *       "warnings": [],
+                     *       "expires_at": "2026-12-08T12:55:31.877Z",
+                     *       "result_deleted_at": null,
                      *       "callback_deliveries": null
                      *     }
                      */
@@ -1227,6 +1249,129 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Result"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tasks_result_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f0c9a4d5b6e4f8091a2b3c4d5e6f708 */
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "task_id": "3f0c9a4d5b6e4f8091a2b3c4d5e6f708",
+                     *       "state": "succeeded",
+                     *       "stage": "done",
+                     *       "progress": {
+                     *         "pages_done": 41,
+                     *         "pages_total": 120,
+                     *         "percent": 34.2
+                     *       },
+                     *       "attempts": 1,
+                     *       "error": null,
+                     *       "filename": "report.pdf",
+                     *       "media_type": "application/pdf",
+                     *       "size_bytes": 482113,
+                     *       "created_at": "2026-12-01T12:55:10.114Z",
+                     *       "started_at": "2026-12-01T12:55:10.402Z",
+                     *       "finished_at": null,
+                     *       "status_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708",
+                     *       "result_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/result",
+                     *       "events_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/events",
+                     *       "callback_url": null,
+                     *       "warnings": [],
+                     *       "expires_at": "2026-12-08T12:55:31.877Z",
+                     *       "result_deleted_at": "2026-12-01T13:20:00.000Z",
+                     *       "callback_deliveries": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Unauthorized */
@@ -1769,6 +1914,8 @@ export interface operations {
                      *       "events_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708/events",
                      *       "callback_url": null,
                      *       "warnings": [],
+                     *       "expires_at": "2026-12-08T12:55:31.877Z",
+                     *       "result_deleted_at": null,
                      *       "callback_deliveries": null
                      *     }
                      */
@@ -1804,6 +1951,15 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

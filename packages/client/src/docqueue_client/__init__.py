@@ -8,7 +8,7 @@
         print(final.state, len(task.result()["chunks"]))
 
 `AsyncClient` offers the same for asyncio code. Errors are typed from the API's problem+json:
-`NotFound`, `AuthError`, `InvalidRequest`, `Conflict`, `TooLarge`, `UnsupportedType`,
+`NotFound`, `AuthError`, `InvalidRequest`, `Conflict`, `Gone`, `TooLarge`, `UnsupportedType`,
 `RateLimited`, `Unavailable`, all `DocqueueError` with the stable `code`.
 """
 
@@ -19,6 +19,7 @@ from docqueue_client.errors import (
     Conflict,
     DocqueueError,
     EventsUnavailable,
+    Gone,
     InvalidRequest,
     NotFound,
     RateLimited,
@@ -38,6 +39,7 @@ __all__ = [
     "Conflict",
     "DocqueueError",
     "EventsUnavailable",
+    "Gone",
     "InvalidRequest",
     "NotFound",
     "RateLimited",

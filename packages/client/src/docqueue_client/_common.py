@@ -39,6 +39,7 @@ class UploadOptions(TypedDict, total=False):
     ocr_languages: str | None  # "eng+deu"
     text_normalization: str | None  # standard, none
     chunk_by: str | None  # characters, tokens
+    ttl_s: int | None  # seconds the task is kept once it ended (within the tenant's retention)
 
 
 def upload_fields(options: UploadOptions) -> dict[str, str]:

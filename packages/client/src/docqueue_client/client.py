@@ -157,6 +157,11 @@ class Client:
     def cancel(self, task_id: str) -> TaskStatus:
         return TaskStatus.from_json(_common.answer(self._http.delete(f"/v1/tasks/{task_id}")))
 
+    def delete_result(self, task_id: str) -> TaskStatus:
+        """Delete a finished task's result and upload now (the status stays, `result_deleted_at`
+        set); reading the result then raises `Gone`."""
+        return TaskStatus.from_json(_common.answer(self._http.delete(f"/v1/tasks/{task_id}/result")))
+
     def list(
         self, state: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> tuple[list[TaskStatus], str | None]:

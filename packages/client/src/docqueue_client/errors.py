@@ -32,6 +32,10 @@ class Conflict(DocqueueError):
     """409: e.g. the result of a task that has not succeeded."""
 
 
+class Gone(DocqueueError):
+    """410: the result was deleted on request (`result_deleted`)."""
+
+
 class TooLarge(DocqueueError):
     """413: the file is over the server's size cap."""
 
@@ -72,6 +76,7 @@ _BY_STATUS: dict[int, type[DocqueueError]] = {
     403: AuthError,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     413: TooLarge,
     415: UnsupportedType,
     422: InvalidRequest,

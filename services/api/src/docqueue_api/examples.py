@@ -25,6 +25,7 @@ UPLOAD = {
     "ocr": "auto",
     "ocr_languages": "eng+deu",
     "callback_url": "https://hooks.example.com/docqueue",
+    "ttl_s": 86400,
 }
 
 ACCEPTED = {
@@ -54,6 +55,8 @@ TASK = {
     "events_url": BASE + "/events",
     "callback_url": None,
     "warnings": [],
+    "expires_at": "2026-12-08T12:55:31.877Z",
+    "result_deleted_at": None,
     "callback_deliveries": None,
 }
 
@@ -128,6 +131,14 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "tasks_list": {"200": {"items": [TASK], "next_cursor": PARAMETERS["cursor"]}},
     "tasks_get": {"200": TASK},
     "tasks_cancel": {"202": CANCELLED},
+    "tasks_result_delete": {
+        "200": {
+            **TASK,
+            "state": "succeeded",
+            "stage": "done",
+            "result_deleted_at": "2026-12-01T13:20:00.000Z",
+        }
+    },
     "tasks_result": {"200": RESULT},
     "tasks_events": {"200": EVENT},
     "dead_letters_list": {"200": {"items": [DEAD_LETTER], "next_cursor": None}},
@@ -152,7 +163,15 @@ WEBHOOK = {
             "progress": {"pages_done": 120, "pages_total": 120, "percent": 100.0},
             "finished_at": "2026-12-01T12:55:31.877Z",
         }.items()
-        if key not in ("events_url", "callback_url", "warnings", "callback_deliveries")
+        if key
+        not in (
+            "events_url",
+            "callback_url",
+            "warnings",
+            "callback_deliveries",
+            "expires_at",
+            "result_deleted_at",
+        )
     },
 }
 WEBHOOK_HEADERS = {

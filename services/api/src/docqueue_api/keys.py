@@ -1,4 +1,5 @@
-"""`docqueue-keys`: create and revoke API keys (stored hashed in Redis).
+"""`docqueue-keys`: create and revoke API keys (stored hashed in Redis), and set how long a
+tenant's tasks may be kept.
 
 The key goes to the Redis every docqueue process uses (DOCQUEUE_REDIS_URL, else REDIS_URL); the
 tool says which on stderr, so a key written to the wrong Redis is seen at once, not as a 401.
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--key", help="use this key instead of generating one (e.g. a fixed dev key)")
     revoke = commands.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key, or its sha256 digest")
+    retention = commands.add_parser(
+        "retention",
+        help="the most seconds a tenant's tasks are kept once they ended (shorter than the deployment's)",
+    )
+    retention.add_argument("--tenant", required=True)
+    limit = retention.add_mutually_exclusive_group(required=True)
+    limit.add_argument("--max-s", type=int, help="seconds, at least 60")
+    limit.add_argument("--clear", action="store_true", help="back to the deployment's retention")
     args = parser.parse_args(argv)
 
     settings = load_settings(Settings, "docqueue-keys")
@@ -47,11 +56,31 @@ def main(argv: list[str] | None = None) -> None:
                 "stack seems to use it; set DOCQUEUE_REDIS_URL (or REDIS_URL) to the stack's Redis",
                 file=sys.stderr,
             )
+    elif args.command == "retention":
+        set_tenant_retention(client, args.tenant, None if args.clear else args.max_s, settings.retention_s)
+        print(f"docqueue-keys: retention for tenant {args.tenant!r} set in Redis {where}", file=sys.stderr)
     else:
         digest = args.key if len(args.key) == 64 else hash_api_key(args.key)
         if not revoke_api_key(client, digest):
             sys.exit(f"docqueue-keys: no such key in Redis {where}")
         print(f"docqueue-keys: key revoked in Redis {where}", file=sys.stderr)
+
+
+def set_tenant_retention(client: redis.Redis, tenant: str, max_s: int | None, deployment_s: int) -> None:
+    """Uploads of `tenant` are then kept at most `max_s` after they end (their `ttl_s` may be
+    shorter); None removes the tenant's own limit. Tasks already created keep theirs."""
+    if max_s is None:
+        client.hdel(keys.TENANT_MAX_RETENTION, tenant)
+        return
+    if not max_s >= 60:
+        sys.exit("docqueue-keys: --max-s must be at least 60 seconds")
+    if max_s >= deployment_s:
+        print(
+            f"docqueue-keys: note: {max_s} s is not shorter than the deployment's retention "
+            f"({deployment_s} s), which stays the limit",
+            file=sys.stderr,
+        )
+    client.hset(keys.TENANT_MAX_RETENTION, tenant, str(max_s))
 
 
 def holds_docqueue_data(client: redis.Redis) -> bool:

@@ -40,13 +40,14 @@ def delete_keys(job: Job) -> list[str]:
 
 
 def create_args(job: Job, retention_s: int) -> list[str]:
+    kept_s = job.retention_s or retention_s
     return [
         json.dumps(job.to_redis()),
         stamp(job.updated_at),
         stamp(job.created_at),
-        stamp(job.created_at + retention_s),
+        stamp(job.expires_at(retention_s)),
         keys.JOB_PREFIX,
-        str(retention_s + BACKSTOP_GRACE_S),
+        str(kept_s + BACKSTOP_GRACE_S),
     ]
 
 
@@ -89,8 +90,9 @@ class Update:
             "unset": list(self.unset),
             "event": self.event,
             "terminal": self.terminal,
+            # The job's own `retention_s` field, when it has one, wins (scripts.UPDATE_JOB).
             "retention_s": retention_s,
-            "ttl_s": retention_s + BACKSTOP_GRACE_S,
+            "grace_s": BACKSTOP_GRACE_S,
             "events_maxlen": EVENTS_MAXLEN,
             "dead_letters_maxlen": DEAD_LETTERS_MAXLEN,
         }

@@ -10,6 +10,8 @@ ACTIVE_JOBS = f"{PREFIX}jobs:active"  # zset task_id -> last update, non-termina
 JOB_EXPIRY = f"{PREFIX}jobs:expiry"  # zset task_id -> epoch seconds when retention deletes it
 DEAD_LETTERS = f"{PREFIX}deadletters"  # stream of dead-lettered deliveries
 DEAD_LETTER_INDEX = f"{PREFIX}deadletters:index"  # hash task_id -> its latest dead-letter entry id
+# hash tenant -> the most seconds its jobs are kept after they end (docqueue-keys retention)
+TENANT_MAX_RETENTION = f"{PREFIX}tenants:max_retention_s"
 
 
 def job(task_id: str) -> str:

@@ -141,6 +141,17 @@ class Job(BaseModel):
     # What a succeeded result wants its reader to know ("no_text_found", "ocr_low_confidence"),
     # comma-separated; see docqueue.results.Warning.
     warnings: str | None = None
+    # Seconds the job and its blobs are kept once it ended, when shorter than the deployment's
+    # retention (an upload's `ttl_s`, or its tenant's maximum); None: the deployment's.
+    retention_s: int | None = None
+    # When the client deleted the result and the upload (DELETE /v1/tasks/{id}/result).
+    result_deleted_at: float | None = None
+
+    def expires_at(self, default_retention_s: int) -> float:
+        """When retention deletes the job: its retention after it ended, or after it was created
+        while it has not ended (as the job scripts score the expiry index)."""
+        start = (self.finished_at or self.updated_at) if self.is_terminal else self.created_at
+        return start + (self.retention_s or default_retention_s)
 
     @property
     def warning_list(self) -> list[str]:

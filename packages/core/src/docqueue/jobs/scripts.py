@@ -40,7 +40,8 @@ return {'created', fields['task_id']}
 
 # KEYS: job, events, active zset, expiry zset, history, dead letters stream, dead-letter index
 # ARGV[1]: JSON spec {task_id, now, from?: [states], run_id?: str, set?: {}, incr?: {},
-#   unset?: [], event: bool, terminal: bool, retention_s, ttl_s, events_maxlen,
+#   unset?: [], event: bool, terminal: bool, retention_s (unless the job has its own), grace_s,
+#   events_maxlen,
 #   history?: {...} (appended with the attempt number and new state),
 #   dead_letter?: {...string fields} (appended to the dead letters with tenant, attempts, history),
 #   dead_letters_maxlen}
@@ -85,11 +86,13 @@ if spec['unset'] and #spec['unset'] > 0 then
 end
 redis.call('HSET', KEYS[1], 'updated_at', spec['now'])
 if spec['terminal'] then
+  local retention = tonumber(redis.call('HGET', KEYS[1], 'retention_s') or '') or spec['retention_s']
+  local ttl = retention + spec['grace_s']
   redis.call('ZREM', KEYS[3], spec['task_id'])
-  redis.call('ZADD', KEYS[4], spec['now'] + spec['retention_s'], spec['task_id'])
-  redis.call('EXPIRE', KEYS[1], spec['ttl_s'])
-  redis.call('EXPIRE', KEYS[2], spec['ttl_s'])
-  redis.call('EXPIRE', KEYS[5], spec['ttl_s'])
+  redis.call('ZADD', KEYS[4], spec['now'] + retention, spec['task_id'])
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[5], ttl)
 else
   redis.call('ZADD', KEYS[3], spec['now'], spec['task_id'])
 end

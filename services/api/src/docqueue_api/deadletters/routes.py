@@ -52,7 +52,7 @@ async def get_dead_letter(task_id: str, services: ServicesDep, caller: AdminDep)
     name="dead_letters_replay",
     status_code=202,
     response_model=TaskView,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def replay(task_id: str, request: Request, services: ServicesDep, caller: AdminDep) -> TaskView:
     """Queue the task again (same task id); its attempt history is kept."""

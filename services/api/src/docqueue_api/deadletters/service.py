@@ -67,6 +67,11 @@ async def find_dead_letter(client: aioredis.Redis, caller: Caller, task_id: str)
 async def replay_dead_letter(services: ApiServices, caller: Caller, task_id: str) -> Job:
     """Queue the job again under the same task id; its history is kept, its attempts restart."""
     letter = await find_dead_letter(services.redis, caller, task_id)
+    job = await services.jobs.get(task_id)
+    if job is not None and job.result_deleted_at is not None:
+        raise ProblemError(
+            410, ProblemCode.RESULT_DELETED, "the upload was deleted on request: nothing to replay"
+        )
     result = await services.jobs.update(
         Update(
             task_id=task_id,

@@ -83,6 +83,14 @@ _UPLOAD_BODY = {
                         "format": "uri",
                         "description": "https URL that receives a signed POST when the task ends",
                     },
+                    "ttl_s": {
+                        "type": "integer",
+                        "minimum": 60,
+                        "description": (
+                            "Seconds the task, its result and its upload are kept once it ended, at most "
+                            "the tenant's (or the deployment's) retention; not part of dedupe"
+                        ),
+                    },
                 },
             },
         }

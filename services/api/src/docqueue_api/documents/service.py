@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from docqueue import names
 from docqueue.errors import ProblemCode
+from docqueue.jobs import keys
 from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.storage import StorageError, upload_key
@@ -30,6 +31,10 @@ from docqueue_api.services import ApiServices
 log = logging.getLogger(__name__)
 
 OPTION_FIELDS = frozenset(JobOptions.model_fields)
+# Seconds the task is kept once it ended, shorter than the deployment's (and the tenant's) retention;
+# like callback_url, not part of dedupe.
+TTL_FIELD = "ttl_s"
+MIN_TTL_S = 60
 RETRY_AFTER_S = "5"
 
 
@@ -77,6 +82,7 @@ async def _register(
     options = parse_options(upload.fields, services)
     # Stored on the job, not part of dedupe: a duplicate upload keeps the first job's callback.
     callback_url = await accept_callback_url(upload.fields.get(CALLBACK_FIELD), services.settings)
+    retention_s = await job_retention_s(upload.fields.get(TTL_FIELD), services, caller.tenant)
     idempotency = IdempotencyKeys(services.redis, services.settings.idempotency_ttl_s)
     print_ = fingerprint(upload.sha256, options)
     try:
@@ -87,7 +93,7 @@ async def _register(
                 return Submission(stored.status, Accepted.model_validate(stored.body))
         try:
             submission = await _create_and_enqueue(
-                request, services, caller, task_id, blob_key, upload, options, callback_url
+                request, services, caller, task_id, blob_key, upload, options, callback_url, retention_s
             )
         except BaseException:
             if idempotency_key is not None:
@@ -110,6 +116,7 @@ async def _create_and_enqueue(
     upload: Upload,
     options: JobOptions,
     callback_url: str | None = None,
+    retention_s: int | None = None,
 ) -> Submission:
     now = time.time()
     job = Job(
@@ -124,6 +131,7 @@ async def _create_and_enqueue(
         created_at=now,
         updated_at=now,
         callback_url=callback_url,
+        retention_s=retention_s,
     )
     existing_id = await services.jobs.create(job)
     if existing_id is not None:
@@ -162,8 +170,29 @@ async def refuse_when_backlogged(services: ApiServices) -> None:
         )
 
 
+async def job_retention_s(ttl: str | None, services: ApiServices, tenant: str) -> int | None:
+    """The job's own retention: the upload's `ttl_s`, bounded by the tenant's maximum
+    (docqueue-keys retention) and the deployment's; None when that is the deployment's."""
+    deployment = services.settings.retention_s
+    stored = await services.redis.hget(keys.TENANT_MAX_RETENTION, tenant)
+    ceiling = min(deployment, int(stored)) if stored else deployment
+    if ttl is None:
+        return ceiling if ceiling < deployment else None
+    value = ttl.strip()
+    if not value.isdigit() or not MIN_TTL_S <= int(value) <= ceiling:
+        raise ProblemError(
+            422,
+            ProblemCode.VALIDATION_ERROR,
+            f"ttl_s must be whole seconds from {MIN_TTL_S} to {ceiling} (this tenant's retention)",
+            errors=[
+                {"loc": ["body", TTL_FIELD], "msg": f"between {MIN_TTL_S} and {ceiling}", "type": "range"}
+            ],
+        )
+    return int(value) if int(value) < deployment else None
+
+
 def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
-    unknown = sorted(set(fields) - OPTION_FIELDS - {CALLBACK_FIELD})
+    unknown = sorted(set(fields) - OPTION_FIELDS - {CALLBACK_FIELD, TTL_FIELD})
     if unknown:
         raise ProblemError(
             422,
@@ -181,7 +210,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         "ocr": services.settings.ocr,
         "ocr_languages": services.settings.ocr_languages,
         "chunk_by": services.settings.chunk_by,
-        **{name: value.strip() for name, value in fields.items() if name != CALLBACK_FIELD},
+        **{name: value.strip() for name, value in fields.items() if name not in (CALLBACK_FIELD, TTL_FIELD)},
     }
     try:
         options = JobOptions.model_validate(values)

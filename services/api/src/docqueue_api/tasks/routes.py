@@ -13,7 +13,7 @@ from docqueue.storage import BlobNotFound
 from docqueue_api.dependencies import ReaderDep, ServicesDep, SubmitterDep
 from docqueue_api.problems import ProblemError, problem_responses
 from docqueue_api.tasks.schemas import TaskPage, TaskView
-from docqueue_api.tasks.service import cancel_task, find_task, list_tasks
+from docqueue_api.tasks.service import cancel_task, delete_result, find_task, list_tasks
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -51,12 +51,16 @@ async def get_task(task_id: str, request: Request, services: ServicesDep, caller
     name="tasks_result",
     responses={
         200: {"model": Result, "description": "Document metadata, pages and chunks"},
-        **problem_responses(401, 403, 404, 409),
+        **problem_responses(401, 403, 404, 409, 410),
     },
 )
 async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep) -> Response:
     """The stored result; `409` until the task has succeeded."""
     job = await find_task(services.jobs, caller, task_id)
+    if job.result_deleted_at is not None:
+        raise ProblemError(
+            410, ProblemCode.RESULT_DELETED, "the result and the upload were deleted on request"
+        )
     if job.state != JobState.SUCCEEDED or job.result_key is None:
         raise ProblemError(409, ProblemCode.TASK_NOT_SUCCEEDED, f"the task is {job.state}, not succeeded")
     try:
@@ -65,6 +69,21 @@ async def get_task_result(task_id: str, services: ServicesDep, caller: ReaderDep
     except BlobNotFound as exc:
         raise ProblemError(404, ProblemCode.RESULT_EXPIRED, "the result is no longer stored") from exc
     return Response(body, media_type="application/json")
+
+
+@router.delete(
+    "/{task_id}/result",
+    name="tasks_result_delete",
+    response_model=TaskView,
+    responses=problem_responses(401, 403, 404, 409, 503),
+)
+async def delete_task_result(
+    task_id: str, request: Request, services: ServicesDep, caller: SubmitterDep
+) -> TaskView:
+    """Delete a finished task's result and its uploaded document now, before retention would;
+    the status stays (with `result_deleted_at`) until then, and the result answers `410`."""
+    job = await find_task(services.jobs, caller, task_id)
+    return TaskView.of(await delete_result(services, job), request)
 
 
 @router.delete(

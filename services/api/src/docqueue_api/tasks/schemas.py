@@ -55,6 +55,12 @@ class TaskView(BaseModel):
     callback_url: str | None = None
     # Set once succeeded: "no_text_found", "ocr_low_confidence" (the result carries them too).
     warnings: list[str] = []
+    # When retention deletes the task, its result and its upload: its retention (the upload's
+    # `ttl_s`, else the tenant's or the deployment's) after it ended, or after it was created
+    # while it runs.
+    expires_at: datetime | None = None
+    # Set once DELETE /v1/tasks/{task_id}/result removed the result and the upload.
+    result_deleted_at: datetime | None = None
     # Shown by GET /v1/tasks/{task_id}; null where it is not read (lists, events).
     callback_deliveries: list[CallbackDelivery] | None = None
 
@@ -88,6 +94,8 @@ class TaskView(BaseModel):
             events_url=links.events_url,
             callback_url=job.callback_url,
             warnings=job.warning_list,
+            expires_at=datetime.fromtimestamp(job.expires_at(_retention_s(request)), tz=UTC),
+            result_deleted_at=_time(job.result_deleted_at),
             callback_deliveries=(
                 None
                 if callback_deliveries is None
@@ -101,6 +109,11 @@ class TaskPage(BaseModel):
 
     items: list[TaskView]
     next_cursor: str | None
+
+
+def _retention_s(request: Request) -> int:
+    retention_s: int = request.app.state.services.settings.retention_s
+    return retention_s
 
 
 def _time(epoch_s: float | None) -> datetime | None:

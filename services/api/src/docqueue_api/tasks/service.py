@@ -1,18 +1,24 @@
-"""Reading, listing and cancelling the caller's tasks."""
+"""Reading, listing and cancelling the caller's tasks, and deleting their results."""
 
 import base64
 import binascii
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from docqueue.errors import ErrorCode, ProblemCode
+from docqueue.jobs import keys
 from docqueue.jobs.async_store import AsyncJobStore
-from docqueue.jobs.commands import Update
+from docqueue.jobs.commands import Update, fingerprint
 from docqueue.jobs.model import TERMINAL_STATES, Job, JobState
+from docqueue.storage import StorageError
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
+
+if TYPE_CHECKING:
+    from docqueue_api.services import ApiServices
 
 CANCELLABLE = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.RETRYING})
 # Candidates scanned per list request when filtering by state, so a page stays cheap.
@@ -61,6 +67,42 @@ async def cancel_task(
         for listener in on_terminal:
             await anyio.to_thread.run_sync(listener, result.job)
     return result.job
+
+
+async def delete_result(services: "ApiServices", job: Job) -> Job:
+    """Delete a finished task's result and upload now; the status stays, with
+    `result_deleted_at`. Safe to repeat: a retry after a storage error deletes what is left."""
+    if job.state not in TERMINAL_STATES:
+        raise ProblemError(
+            409,
+            ProblemCode.TASK_NOT_FINISHED,
+            f"the task is {job.state}: cancel it first (DELETE /v1/tasks/{job.task_id})",
+        )
+    deleted = job
+    if job.result_deleted_at is None:
+        result = await services.jobs.update(
+            Update(
+                task_id=job.task_id,
+                now=time.time(),
+                from_states=TERMINAL_STATES,
+                set={"result_deleted_at": time.time()},
+                unset=["result_key"],
+                history={"event": "result_deleted"},
+            )
+        )
+        if result.job is None:
+            raise ProblemError(404, ProblemCode.TASK_NOT_FOUND, "no such task")
+        deleted = result.job
+        # The same bytes uploaded again make a new task, not this one without its result.
+        await services.redis.delete(keys.dedupe(job.tenant, fingerprint(job.sha256, job.options)))
+    try:
+        await anyio.to_thread.run_sync(services.blobs.purge_task, job.task_id)
+    except StorageError as exc:
+        raise ProblemError(
+            503, ProblemCode.SERVICE_UNAVAILABLE, "document storage is unavailable; retry the DELETE",
+            headers={"Retry-After": "5"},
+        ) from exc  # fmt: skip
+    return deleted
 
 
 async def list_tasks(
