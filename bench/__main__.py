@@ -17,13 +17,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, e2e, engines, formats, ocr, sync_async, upload, worker
+from bench import backlog, e2e, engines, formats, ocr, prefer_wait, sync_async, upload, worker
 from bench.pdfs import bench_files, real_files
 from bench.report import plot, table
 from bench.stack import BENCH_ENV, bench_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("upload", "worker", "e2e", "backlog", "sync_async", "engines", "ocr", "formats")
+SECTIONS = ("upload", "worker", "e2e", "backlog", "sync_async", "engines", "ocr", "formats", "prefer_wait")
 
 
 def load_average() -> list[float]:
@@ -133,6 +133,9 @@ def main() -> None:
         if "ocr" in sections:
             print("ocr", flush=True)
             results["ocr"] = ocr.run(bench, files["plain"], quick)
+        if "prefer_wait" in sections:
+            print("prefer wait", flush=True)
+            results["prefer_wait"] = prefer_wait.run(bench, files["one_page"], 50 if quick else 300)
         if "formats" in sections:
             print("formats", flush=True)
             results["formats"] = formats.run(bench, files["plain"], quick)

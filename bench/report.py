@@ -157,6 +157,7 @@ def table(results: dict[str, Any]) -> str:
         )
     lines += ocr_rows(results.get("ocr"))
     lines += format_rows(results.get("formats"))
+    lines += prefer_wait_rows(results.get("prefer_wait"))
     out = "\n".join(lines)
     if results.get("engines"):
         out += "\n\n" + engine_table(results["engines"])
@@ -213,6 +214,34 @@ def ocr_rows(ocr: dict[str, Any] | None) -> list[str]:
             "",
         ),
     ]
+
+
+PREFER_WAIT_MAX = 1.3
+
+
+def prefer_wait_rows(result: dict[str, Any] | None) -> list[str]:
+    """Prefer: wait against upload-then-poll and upload-then-SSE (p50 end to end, requests)."""
+    if not result:
+        return []
+    prefer = result["prefer_wait"]
+    rows = []
+    for name, key, ratio in (
+        ("upload then poll", "upload_then_poll", result["p50_ratio_vs_poll"]),
+        ("upload then SSE", "upload_then_sse", result["p50_ratio_vs_sse"]),
+    ):
+        other = result[key]
+        rows.append(
+            _row(
+                "Prefer: wait p50",
+                f"{result['file']} vs {name}",
+                f"{prefer['p50_ms']:.1f} ms, {prefer['requests_per_document']:g} req.",
+                f"{other['p50_ms']:.1f} ms, {other['requests_per_document']:g} req.",
+                f"{ratio:.2f}x",
+                f"<= {PREFER_WAIT_MAX}x",
+                _mark(ratio <= PREFER_WAIT_MAX),
+            )
+        )
+    return rows
 
 
 def format_rows(formats: dict[str, Any] | None) -> list[str]:
