@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +25,7 @@ from docqueue_api.settings import ApiSettings
 from tests.support.documents import make_pdf
 from tests.support.held_jobs import hold_job
 from tests.support.keys import tenant_key
+from tests.support.stacks import other_database
 
 # A database of this module's own: no worker of the suite listens to its queue.
 DB = 7
@@ -33,8 +34,7 @@ Scenario = Callable[[httpx.AsyncClient], Awaitable[Any]]
 
 @pytest.fixture(scope="module")
 def db_url(redis_url: str) -> Iterator[str]:
-    parts = urlsplit(redis_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{DB}", parts.query, parts.fragment))
+    url = other_database(redis_url, DB)
     yield url
     redis.Redis.from_url(url).flushdb()
 

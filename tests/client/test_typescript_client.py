@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -19,6 +18,7 @@ from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.keys import tenant_key
+from tests.support.stacks import other_database
 
 CLIENT_TS = Path(__file__).resolve().parents[2] / "packages/client-ts"
 SECRET = secrets.token_urlsafe(32)
@@ -33,11 +33,6 @@ ENV = {
     "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
     "DOCQUEUE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
 }
-
-
-def other_database(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -28,3 +29,10 @@ def private_stack(root: Path, env: Mapping[str, str]) -> Iterator[PrivateStack]:
             yield PrivateStack(stack, url, redis.Redis.from_url(server.url))
         finally:
             stack.stop()
+
+
+def other_database(url: str, db: int) -> str:
+    """The same Redis, another database: for a stack whose queues no other worker of the suite
+    listens to."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from tests.conftest import TEST_ENV
 from tests.support.documents import corrupt_pdf, make_pdf
 from tests.support.held_jobs import hold_job
 from tests.support.http import submit, upload, wait_terminal
+from tests.support.stacks import other_database
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 SECRET = secrets.token_urlsafe(32)
@@ -53,11 +53,6 @@ class HookStack:
             redis.Redis.from_url(self.redis_url), key, tenant or f"t-{uuid.uuid4().hex[:8]}", set(Scope)
         )
         return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-
-def other_database(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="module")
