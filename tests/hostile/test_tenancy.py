@@ -12,7 +12,7 @@ import redis
 
 from docqueue import names
 from docqueue.auth import Scope, hash_api_key
-from docqueue.deadletters import dead_letter_fields
+from docqueue.dead_letters import dead_letter_fields
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import JobState

@@ -17,14 +17,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from docqueue_client import deadletters_cli
+from docqueue_client import dead_letters_cli
 from docqueue_client.cli_options import JsonOpt, KeyOpt, UrlOpt, emit
 from docqueue_client.client import Client
 from docqueue_client.errors import DocqueueError
 from docqueue_client.models import TaskStatus
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(deadletters_cli.app, name="dead-letters")
+app.add_typer(dead_letters_cli.app, name="dead-letters")
 console = Console(stderr=True)
 
 SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "warnings", "seconds", "task_id"]

@@ -17,7 +17,7 @@ from typing import Any, Unpack
 import httpx
 
 from docqueue_client import _common
-from docqueue_client.deadletters import DeadLetters
+from docqueue_client.dead_letters import DeadLetters
 from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
 from docqueue_client.models import Accepted, TaskStatus
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 import docqueue
-from docqueue_api.deadletters.routes import router as dead_letters_router
+from docqueue_api.dead_letters.routes import router as dead_letters_router
 from docqueue_api.documents.routes import router as documents_router
 from docqueue_api.events.routes import router as events_router
 from docqueue_api.health.routes import router as health_router

@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from docqueue import names
 from docqueue.backoff import equal_jitter_s
-from docqueue.deadletters import dead_letter_fields
+from docqueue.dead_letters import dead_letter_fields
 from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, TransientError
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage

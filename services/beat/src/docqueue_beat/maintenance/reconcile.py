@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docqueue import names
-from docqueue.deadletters import dead_letter_fields
+from docqueue.dead_letters import dead_letter_fields
 from docqueue.errors import ErrorCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from docqueue.deadletters import DeadLetter
+from docqueue.dead_letters import DeadLetter
 
 
 class DeadLetterView(BaseModel):

@@ -7,7 +7,7 @@ import anyio
 import redis.asyncio as aioredis
 
 from docqueue import names
-from docqueue.deadletters import DeadLetter
+from docqueue.dead_letters import DeadLetter
 from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from docqueue_api.deadletters.schemas import DeadLetterPage, DeadLetterView, Purged
-from docqueue_api.deadletters.service import (
+from docqueue_api.dead_letters.schemas import DeadLetterPage, DeadLetterView, Purged
+from docqueue_api.dead_letters.service import (
     find_dead_letter,
     list_dead_letters,
     purge_all,
