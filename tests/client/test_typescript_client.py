@@ -2,6 +2,7 @@
 upload limit and callbacks on, a documents worker and a callbacks worker, on a Redis database of
 their own. Its tests run with node's test runner; this test fails unless every one of them passed."""
 
+import json
 import os
 import re
 import secrets
@@ -86,3 +87,31 @@ def test_the_typescript_clients_tests_pass_against_a_live_stack(
     }
     assert counts.get("tests", 0) == counts.get("pass") == 9, report[-3000:]
     assert counts.get("fail") == counts.get("skipped") == counts.get("todo") == 0, report[-3000:]
+
+
+def test_the_npm_package_ships_esm_with_its_types_and_nothing_else(live: tuple[str, str]) -> None:
+    """What `npm publish` would upload (after the test above built dist/): the ESM module, its
+    declarations, the OpenAPI document and the README; no tests."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed (`make deps` installs it)")
+    packed = subprocess.run(
+        [npm, "pack", "--dry-run", "--json"],
+        cwd=CLIENT_TS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    files = {entry["path"] for entry in json.loads(packed.stdout)[0]["files"]}
+    assert {"dist/src/index.js", "dist/src/index.d.ts", "openapi.json", "README.md", "package.json"} <= files
+    assert not [path for path in files if path.startswith(("dist/test", "src/"))]
+    manifest = json.loads((CLIENT_TS / "package.json").read_text())
+    assert manifest["type"] == "module"
+    assert manifest["exports"]["."] == {"types": "./dist/src/index.d.ts", "import": "./dist/src/index.js"}
+    exported = subprocess.run(
+        ["node", "--input-type=module", "-e",
+         "const m = await import('./dist/src/index.js'); console.log(Object.keys(m).sort().join(' '))"],
+        cwd=CLIENT_TS, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert {"DocqueueClient", "ProblemError", "verifyWebhook", "isFinished"} <= set(exported.stdout.split())
