@@ -1,7 +1,7 @@
 # docqueue's three images, one target each, from the repository root (see `make images`):
-#   podman build --target api --build-arg SERVICE=api -t docqueue-api .         FastAPI under uvicorn
-#   podman build --target worker --build-arg SERVICE=worker -t docqueue-worker . the Celery worker
-#   podman build --target beat --build-arg SERVICE=beat -t docqueue-beat .      RedBeat's scheduler
+#   podman build --target api --build-arg SERVICE=api -t docqueue/api .         FastAPI under uvicorn
+#   podman build --target worker --build-arg SERVICE=worker -t docqueue/worker . the Celery worker
+#   podman build --target beat --build-arg SERVICE=beat -t docqueue/beat .      RedBeat's scheduler
 # Each runs as uid 10001 with a read-only root filesystem (only /tmp needs to be writable) and
 # holds only its own service's packages, at the versions of pins.txt.
 # compose.yaml also runs three images of the stack's other parts, built here from the same base so

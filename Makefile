@@ -116,7 +116,7 @@ container-tools: ## podman and a local base image (no registry is pulled from)
 
 images: install container-tools ## the api, worker and beat images of this source (and redis, flower, exporter for compose), hadolint
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES) $(IMAGE_PARTS); do \
-	  image=$(IMAGE_PREFIX)-$$service; \
+	  image=$(IMAGE_PREFIX)/$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
 	  else $(PODMAN_BUILD) --target $$service --build-arg SERVICE=$$service -t $$image:$$tag -f Dockerfile . || exit 1; fi; \
 	  podman tag $$image:$$tag $$image:$(IMAGE_TAG); \

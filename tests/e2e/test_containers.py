@@ -49,7 +49,7 @@ def stack(engine: Engine, image_tag: str) -> Iterator[Stack]:
 
         def start(alias: str, service: str, **options: Any) -> Container:
             container = Container(
-                engine, f"localhost/docqueue-{service}:{image_tag}", network, alias, **options
+                engine, f"localhost/docqueue/{service}:{image_tag}", network, alias, **options
             )
             cleanup.callback(container.stop)
             return container.start()
@@ -163,7 +163,7 @@ def distributions(engine: Engine, image: str) -> dict[str, str]:
 def test_every_package_in_the_images_is_at_the_version_the_tests_ran(
     engine: Engine, image_tag: str, image: str
 ) -> None:
-    shipped = distributions(engine, f"localhost/docqueue-{image}:{image_tag}")
+    shipped = distributions(engine, f"localhost/docqueue/{image}:{image_tag}")
     ours = {name for name in shipped if canonical(name).startswith("docqueue")}
     assert ours == ({"docqueue", f"docqueue-{image}"} if image in licenses.SERVICES else set())
     pins = pinned("pins-exporter.txt" if image == "exporter" else "pins.txt")
@@ -180,7 +180,7 @@ def test_the_charts_helm_test_script_passes_in_the_api_image(
 ) -> None:
     """The same script the chart's test pod runs, with the same image and environment."""
     smoke = Container(
-        engine, f"localhost/docqueue-api:{image_tag}", stack["api"].network, "smoke",
+        engine, f"localhost/docqueue/api:{image_tag}", stack["api"].network, "smoke",
         env={"DOCQUEUE_API_URL": "http://api:8000", "DOCQUEUE_REDIS_URL": ENV["DOCQUEUE_REDIS_URL"],
              "DOCQUEUE_TEST_TIMEOUT_S": "120"},
         command=["/scripts/smoke_test.py"], entrypoint="python",
