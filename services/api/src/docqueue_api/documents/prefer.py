@@ -3,11 +3,20 @@ seconds, else the usual 202. The wait follows the job's event stream (one blocki
 change, no polling), holds no worker, and takes one of the process's event-stream slots; with
 none free the preference is simply not applied (RFC 7240 lets a server ignore a preference)."""
 
+import logging
 import re
 import time
 
+from fastapi import Request
+from redis.exceptions import RedisError
+
 from docqueue.jobs.model import TERMINAL_STATES, Job
+from docqueue_api.documents.schemas import Accepted, Finished
 from docqueue_api.events.source import START_ID, TaskEvents
+from docqueue_api.services import ApiServices
+from docqueue_api.tasks.schemas import TaskView
+
+log = logging.getLogger(__name__)
 
 # One preference: a token, optionally `=value` (a token or a quoted string), then parameters.
 _PREFERENCE = re.compile(r'^\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*("[^"]*"|[^;,\s]*))?')
@@ -43,3 +52,27 @@ async def wait_for_end(events: TaskEvents, task_id: str, timeout_s: float) -> Jo
             if entry.job.state in TERMINAL_STATES:
                 return entry.job
     return None
+
+
+async def finished_within(
+    services: ApiServices, request: Request, accepted: Accepted
+) -> tuple[Finished | None, int | None]:
+    """The upload's `Prefer: wait`, applied: the finished task (or None) and the seconds waited
+    (None when the preference was not applied). The task was accepted before this runs, so a
+    Redis error while waiting gives the usual 202, never an error."""
+    wait_s = min(
+        requested_wait_s(request.headers.getlist("prefer")) or 0, services.settings.max_prefer_wait_s
+    )
+    # The wait is an event stream held open: it counts against the same cap.
+    if wait_s <= 0 or not services.events.has_free_slot():
+        return None, None
+    try:
+        async with services.events.slot():
+            job = await wait_for_end(services.events, accepted.task_id, wait_s)
+    except RedisError:
+        log.warning("the wait for an upload's end was cut short", extra={"task_id": accepted.task_id})
+        return None, wait_s
+    if job is None:
+        return None, wait_s
+    view = TaskView.of(job, request)
+    return Finished(**view.model_dump(), deduplicated=accepted.deduplicated), wait_s

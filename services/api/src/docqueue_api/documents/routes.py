@@ -7,11 +7,10 @@ from fastapi.responses import JSONResponse
 
 from docqueue.media import MediaType
 from docqueue_api.dependencies import ServicesDep, SubmitterDep
-from docqueue_api.documents.prefer import requested_wait_s, wait_for_end
+from docqueue_api.documents.prefer import finished_within
 from docqueue_api.documents.schemas import Accepted, Finished
 from docqueue_api.documents.service import submit_document
 from docqueue_api.problems import problem_responses
-from docqueue_api.tasks.schemas import TaskView
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -145,16 +144,10 @@ async def upload_document(
     submission = await submit_document(request, services, caller, idempotency_key)
     accepted = submission.accepted
     headers = {"Location": accepted.status_url}
-    # Every Prefer header counts (RFC 7240 allows several); `prefer` is the first, for the schema.
-    wanted = requested_wait_s(request.headers.getlist("prefer")) if prefer else None
-    wait_s = min(wanted or 0, services.settings.max_prefer_wait_s)
-    # The wait is an event stream held open: it counts against the same cap, and is simply not
-    # applied when no slot is free.
-    if wait_s > 0 and services.events.has_free_slot():
-        async with services.events.slot():
-            job = await wait_for_end(services.events, accepted.task_id, wait_s)
-        headers["Preference-Applied"] = f"wait={wait_s}"
-        if job is not None:
-            finished = Finished(**TaskView.of(job, request).model_dump(), deduplicated=accepted.deduplicated)
-            return JSONResponse(finished.model_dump(mode="json"), status_code=200, headers=headers)
+    # Every Prefer header counts (RFC 7240 allows several): `prefer` is here for the schema.
+    finished, waited_s = await finished_within(services, request, accepted) if prefer else (None, None)
+    if waited_s is not None:
+        headers["Preference-Applied"] = f"wait={waited_s}"
+    if finished is not None:
+        return JSONResponse(finished.model_dump(mode="json"), status_code=200, headers=headers)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=submission.status, headers=headers)
