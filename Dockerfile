@@ -5,7 +5,7 @@
 # Each runs as uid 10001 with a read-only root filesystem (only /tmp needs to be writable) and
 # holds only its own service's packages, at the versions of pins.txt.
 # compose.yaml also runs three images of the stack's other parts, built here from the same base so
-# that no registry is needed: --target redis (Debian's redis-server), flower, exporter.
+# that no registry is needed: --target redis (Debian's redis-server), flower, celery-exporter.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- builders: one virtual environment per service under /opt/docqueue ---------------------------
@@ -45,14 +45,14 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # Flower at pins.txt's version, and the celery-exporter in an environment of its own (it pins older
-# redis and prometheus-client than docqueue's: pins-exporter.txt).
+# redis and prometheus-client than docqueue's: pins-celery-exporter.txt).
 FROM builder AS build-flower
 RUN printf 'flower\ncelery[redis]\n' > requirements.txt \
  && python -m uv pip install --python /opt/docqueue/bin/python -r requirements.txt --constraint pins.txt
 
-FROM builder AS build-exporter
-COPY pins-exporter.txt pins-exporter.txt
-RUN python -m uv pip sync --python /opt/docqueue/bin/python pins-exporter.txt
+FROM builder AS build-celery-exporter
+COPY pins-celery-exporter.txt pins-celery-exporter.txt
+RUN python -m uv pip sync --python /opt/docqueue/bin/python pins-celery-exporter.txt
 
 # --- runtime: the same user, paths and environment for every service -------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -119,8 +119,8 @@ EXPOSE 5555
 # The broker comes from CELERY_BROKER_URL, the options from FLOWER_* variables (as in the chart).
 ENTRYPOINT ["celery", "flower"]
 
-FROM runtime AS exporter
-COPY --from=build-exporter /opt/docqueue /opt/docqueue
+FROM runtime AS celery-exporter
+COPY --from=build-celery-exporter /opt/docqueue /opt/docqueue
 USER 10001:10001
 EXPOSE 9808
 # prometheus-exporter-celery ships its click command (src.cli:cli) but no script of its own.

@@ -5,12 +5,12 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 # uv from PATH, else a private copy under .tools/ (installed with the machine's python3).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
-EXPORTER_VENV := .run/exporter-venv
+EXPORTER_VENV := .run/celery-exporter-venv
 EXPORTER_PYTHON := $(EXPORTER_VENV)/bin/python
 PY_PACKAGES := packages/core/src packages/client/src packages/devstack/src services/api/src services/worker/src services/beat/src
 WORKSPACE_MEMBERS := packages/core packages/client packages/devstack services/api services/worker services/beat
 
-.PHONY: help install deps run test lint format exporter clean docs docs-check docs-reference pins pins-upgrade pins-check licenses
+.PHONY: help install deps run test lint format celery-exporter clean docs docs-check docs-reference pins pins-upgrade pins-check licenses
 
 help: ## this list
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,7 +30,7 @@ $(CURDIR)/.tools/bin/uv:
 
 install: .venv/.synced ## the project's Python environment (uv, then every pinned package and dev tool)
 
-pins: | $(UV) ## regenerate pins.txt and pins-exporter.txt after a pyproject.toml change
+pins: | $(UV) ## regenerate pins.txt and the tools' pin lists after a pyproject.toml change
 	UV=$(UV) python3 scripts/pins write
 
 pins-upgrade: | $(UV) ## move every pin to the newest version the pyproject.toml ranges allow
@@ -39,17 +39,17 @@ pins-upgrade: | $(UV) ## move every pin to the newest version the pyproject.toml
 pins-check: | $(UV) ## fail when the pin lists are stale against the pyproject.toml files
 	UV=$(UV) python3 scripts/pins check
 
-licenses: install exporter ## every Python package each image ships, with its licence; fails on GPL or AGPL
+licenses: install celery-exporter ## every Python package each image ships, with its licence; fails on GPL or AGPL
 	$(UV) run python -m docqueue_devstack.licenses
 
 # prometheus-exporter-celery pins redis<6 and an older prometheus-client: its own environment,
-# holding exactly pins-exporter.txt.
-$(EXPORTER_VENV)/.synced: pins-exporter.txt | $(UV)
+# holding exactly pins-celery-exporter.txt.
+$(EXPORTER_VENV)/.synced: pins-celery-exporter.txt | $(UV)
 	$(UV) venv --quiet --allow-existing --python 3.11 $(EXPORTER_VENV)
-	$(UV) pip sync --quiet --python $(EXPORTER_PYTHON) pins-exporter.txt
+	$(UV) pip sync --quiet --python $(EXPORTER_PYTHON) pins-celery-exporter.txt
 	@touch $@
 
-exporter: $(EXPORTER_VENV)/.synced ## the celery-exporter in an environment of its own
+celery-exporter: $(EXPORTER_VENV)/.synced ## the celery-exporter in an environment of its own
 
 # openapi-python-client (the OpenAPI document's compatibility check) wants an older typer than the
 # CLI's: its own environment too, holding exactly pins-sdkgen.txt.
@@ -62,7 +62,7 @@ $(SDKGEN_VENV)/.synced: pins-sdkgen.txt | $(UV)
 .PHONY: sdkgen
 sdkgen: $(SDKGEN_VENV)/.synced ## openapi-python-client in an environment of its own
 
-run: install exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
+run: install celery-exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
 	$(UV) run docqueue-devstack
 
 lint: install ## ruff check, ruff format --check, mypy --strict
@@ -94,10 +94,10 @@ IMAGE_PREFIX ?= localhost/docqueue
 IMAGE_TAG ?= dev
 IMAGE_SERVICES := api worker beat
 # The stack's other parts for compose.yaml, built from the same base (no registry is pulled from).
-IMAGE_PARTS := redis flower exporter
+IMAGE_PARTS := redis flower celery-exporter
 # Everything an image is built from; the images are tagged src-<hash of it>, so an unchanged source
 # is never rebuilt (podman's layer cache covers the partial cases).
-IMAGE_INPUTS = $(sort Dockerfile .containerignore pins.txt pins-exporter.txt deploy/images/install-service packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/worker/jbig-stub/*.c) \
+IMAGE_INPUTS = $(sort Dockerfile .containerignore pins.txt pins-celery-exporter.txt deploy/images/install-service packages/core/pyproject.toml $(wildcard services/*/pyproject.toml services/worker/jbig-stub/*.c) \
 	$(shell find packages/core/src services/*/src -type f -name '*.py' -not -path '*/__pycache__/*'))
 SOURCE_TAG = src-$(shell sha256sum $(IMAGE_INPUTS) | sha256sum | cut -c1-16)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -114,7 +114,7 @@ $(CURDIR)/.tools/bin/helm:
 container-tools: ## podman and a local base image (no registry is pulled from)
 	@scripts/build-machine container-base
 
-images: install container-tools ## the api, worker and beat images of this source (and redis, flower, exporter for compose), hadolint
+images: install container-tools ## the api, worker and beat images of this source (and redis, flower, celery-exporter for compose), hadolint
 	@tag=$(SOURCE_TAG); for service in $(IMAGE_SERVICES) $(IMAGE_PARTS); do \
 	  image=$(IMAGE_PREFIX)/$$service; \
 	  if podman image exists $$image:$$tag; then echo "$$image:$$tag is up to date"; \
@@ -222,7 +222,7 @@ client-ts-check: install client-ts-deps ## fails when the committed openapi.json
 
 # --- The suite ------------------------------------------------------------------------------------
 # Everything the suites need, system packages included, so no test installs anything itself.
-deps: install exporter sdkgen tesseract prometheus chromium fonts container-tools client-ts-deps | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts, npm packages
+deps: install celery-exporter sdkgen tesseract prometheus chromium fonts container-tools client-ts-deps | $(HELM) ## what the test suites need: environments, Tesseract data, helm, podman, prometheus, Chromium, fonts, npm packages
 
 # Tesseract's language data for OCR (the engine is tesserocr, a Python dependency), and the
 # tesseract command the OCR benchmark compares against. OCR_LANGUAGES as in the worker image.

@@ -166,7 +166,7 @@ def test_every_package_in_the_images_is_at_the_version_the_tests_ran(
     shipped = distributions(engine, f"localhost/docqueue/{image}:{image_tag}")
     ours = {name for name in shipped if canonical(name).startswith("docqueue")}
     assert ours == ({"docqueue", f"docqueue-{image}"} if image in licenses.SERVICES else set())
-    pins = pinned("pins-exporter.txt" if image == "exporter" else "pins.txt")
+    pins = pinned("pins-celery-exporter.txt" if image == "celery-exporter" else "pins.txt")
     unpinned = {name: version for name, version in shipped.items() if name not in ours
                 and pins.get(canonical(name)) != version}  # fmt: skip
     assert unpinned == {}, f"packages in the {image} image at versions the pin list does not name"

@@ -33,7 +33,7 @@ from tests.support.http import submit, wait_for, wait_terminal
 from tests.support.keys import tenant_key
 from tests.support.scans import image_file, page_images
 
-EXPORTER_PYTHON = ROOT / ".run" / "exporter-venv" / "bin" / "python"
+EXPORTER_PYTHON = ROOT / ".run" / "celery-exporter-venv" / "bin" / "python"
 ARTIFACTS = ROOT / "test-artifacts" / "monitoring"
 FLOWER_AUTH = ("admin", uuid.uuid4().hex)
 RUNAWAY_PAGES = 4000  # far longer than the soft time limit below allows

@@ -5,7 +5,7 @@ What an image ships is found the way the Dockerfile installs it: the dependencie
 packages/core and of the service's pyproject.toml (for Flower's image: flower and celery[redis]),
 followed through each installed package's own requirements (markers evaluated), in this
 environment (.venv holds pins.txt, which the images are built from); the celery-exporter's image
-holds pins-exporter.txt, as does the environment `make exporter` builds."""
+holds pins-celery-exporter.txt, as does the environment `make celery-exporter` builds."""
 
 import importlib.metadata as metadata
 import re
@@ -20,11 +20,11 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[4]
 SERVICES = ("api", "worker", "beat")
 # compose.yaml's images of the stack's other parts that carry Python packages (Redis's is Debian's).
-IMAGES = (*SERVICES, "flower", "exporter")
-# What the Dockerfile's flower and exporter stages install.
+IMAGES = (*SERVICES, "flower", "celery-exporter")
+# What the Dockerfile's flower and celery-exporter stages install.
 FLOWER = ("flower", "celery[redis]")
 EXPORTER = ("prometheus-exporter-celery",)
-EXPORTER_SITE = ROOT / ".run/exporter-venv/lib/python3.11/site-packages"
+EXPORTER_SITE = ROOT / ".run/celery-exporter-venv/lib/python3.11/site-packages"
 # Any GPL family licence, by SPDX id or by classifier text.
 FORBIDDEN = re.compile(r"\b(A|L)?GPL|General Public License", re.I)
 OURS = re.compile(r"^docqueue")
@@ -68,7 +68,7 @@ def requirements_of(pyproject: Path) -> list[Requirement]:
 def roots(image: str) -> list[Requirement]:
     if image == "flower":
         return [Requirement(line) for line in FLOWER]
-    if image == "exporter":
+    if image == "celery-exporter":
         return [Requirement(line) for line in EXPORTER]
     return requirements_of(ROOT / "packages/core/pyproject.toml") + requirements_of(
         ROOT / f"services/{image}/pyproject.toml"
@@ -76,11 +76,11 @@ def roots(image: str) -> list[Requirement]:
 
 
 def installed(name: str, image: str) -> metadata.Distribution:
-    if image != "exporter":
+    if image != "celery-exporter":
         return metadata.distribution(name)
     found = next(iter(metadata.distributions(name=name, path=[str(EXPORTER_SITE)])), None)
     if found is None:
-        raise SystemExit(f"{name} is not in {EXPORTER_SITE}: run `make exporter` first")
+        raise SystemExit(f"{name} is not in {EXPORTER_SITE}: run `make celery-exporter` first")
     return found
 
 

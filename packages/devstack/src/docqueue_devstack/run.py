@@ -42,7 +42,7 @@ def run() -> None:
     flower_port = int(os.environ.get("DOCQUEUE_FLOWER_PORT", str(FLOWER_PORT)))
     exporter_port = int(os.environ.get("DOCQUEUE_EXPORTER_PORT", str(EXPORTER_PORT)))
     flower_auth = os.environ.get("DOCQUEUE_FLOWER_BASIC_AUTH", "admin:admin")
-    exporter_python = run_dir / "exporter-venv" / "bin" / "python"
+    exporter_python = run_dir / "celery-exporter-venv" / "bin" / "python"
     try:
         choice = resolve_redis_url()
     except RedisUrlConflict as exc:
@@ -82,7 +82,7 @@ def run() -> None:
         )
         stack.start_beat()
         _, flower_url = stack.start_flower(port=flower_port, basic_auth=flower_auth)
-        exporter_url = "(not installed: run `make exporter`)"
+        exporter_url = "(not installed: run `make celery-exporter`)"
         if exporter_python.exists():
             _, exporter_url = stack.start_exporter(exporter_python, port=exporter_port)
         # Printed only now: every service above answered its readiness check.
