@@ -49,16 +49,19 @@ def live(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         stack.stop()
 
 
+def npm_command() -> str:
+    """npm and the package's dependencies, which `make deps` (run by `make test`) installs."""
+    npm = shutil.which("npm")
+    assert npm is not None, "npm is missing: run `make deps` (make test does)"
+    assert (CLIENT_TS / "node_modules/.installed").exists(), "run `make client-ts-deps` (make test does)"
+    return npm
+
+
 @pytest.mark.timeout(600)
 def test_the_typescript_clients_tests_pass_against_a_live_stack(
     live: tuple[str, str], tmp_path: Path
 ) -> None:
-    npm = shutil.which("npm")
-    if npm is None and os.environ.get("CI"):
-        pytest.fail("CI must run the TypeScript client's tests: npm is missing (`make deps` installs it)")
-    if npm is None:
-        pytest.skip("npm is not installed (`make deps` installs it)")
-    assert (CLIENT_TS / "node_modules/.installed").exists(), "run `make client-ts-deps` (make test does)"
+    npm = npm_command()
     url, db_url = live
     key = tenant_key(redis.Redis.from_url(db_url), None, {Scope.SUBMIT, Scope.READ})
     document = tmp_path / "three-pages.pdf"
@@ -92,9 +95,7 @@ def test_the_typescript_clients_tests_pass_against_a_live_stack(
 def test_the_npm_package_ships_esm_with_its_types_and_nothing_else(live: tuple[str, str]) -> None:
     """What `npm publish` would upload (after the test above built dist/): the ESM module, its
     declarations, the OpenAPI document and the README; no tests."""
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed (`make deps` installs it)")
+    npm = npm_command()
     packed = subprocess.run(
         [npm, "pack", "--dry-run", "--json"],
         cwd=CLIENT_TS,

@@ -181,19 +181,21 @@ WEBHOOK_HEADERS = {
 }
 
 
+# Operation id -> an example of its request body.
+BODIES: dict[str, Any] = {"documents_upload": UPLOAD, "webhooks_task_finished": WEBHOOK}
+
+
 def add_examples(operation: dict[str, Any]) -> None:
     """The examples of one operation, where it has none of its own."""
+    operation_id = operation.get("operationId", "")
+    known = {**PARAMETERS, **WEBHOOK_HEADERS}
     for parameter in operation.get("parameters", []):
-        if parameter["name"] in PARAMETERS:
-            parameter.setdefault("example", PARAMETERS[parameter["name"]])
-        elif parameter["name"] in WEBHOOK_HEADERS:
-            parameter.setdefault("example", WEBHOOK_HEADERS[parameter["name"]])
-    body = operation.get("requestBody", {}).get("content", {})
-    if "multipart/form-data" in body:
-        body["multipart/form-data"].setdefault("example", UPLOAD)
-    if "application/json" in body and operation.get("operationId") == "webhooks_task_finished":
-        body["application/json"].setdefault("example", WEBHOOK)
-    for status, example in RESPONSES.get(operation.get("operationId", ""), {}).items():
+        if parameter["name"] in known:
+            parameter.setdefault("example", known[parameter["name"]])
+    if operation_id in BODIES:
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            media.setdefault("example", BODIES[operation_id])
+    for status, example in RESPONSES.get(operation_id, {}).items():
         content = operation["responses"].get(status, {}).get("content", {})
         for media in content.values():
             media.setdefault("example", example)

@@ -80,12 +80,13 @@ async def delete_result(services: "ApiServices", job: Job) -> Job:
         )
     deleted = job
     if job.result_deleted_at is None:
+        now = time.time()
         result = await services.jobs.update(
             Update(
                 task_id=job.task_id,
-                now=time.time(),
+                now=now,
                 from_states=TERMINAL_STATES,
-                set={"result_deleted_at": time.time()},
+                set={"result_deleted_at": now},
                 unset=["result_key"],
                 history={"event": "result_deleted"},
             )
