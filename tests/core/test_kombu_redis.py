@@ -8,15 +8,15 @@ import redis
 from kombu import Connection
 
 from docqueue.celery_app import celery_config, create_celery_app
-from docqueue.kombu_redis import KOMBU_TRANSPORT, TRANSPORT, Channel, transport
+from docqueue.kombu_redis import KOMBU_TRANSPORT, SENTINEL_TRANSPORT, TRANSPORT, Channel, transport
 from docqueue.settings import Settings
 
 
 def test_redis_brokers_use_it_and_other_schemes_are_left_alone() -> None:
     assert celery_config(Settings(redis_url="redis://r:6379/0"))["broker_transport"] == TRANSPORT
     assert celery_config(Settings(redis_url="rediss://r:6380/0"))["broker_transport"] == TRANSPORT
-    config = celery_config(Settings(redis_url="redis://r:6379/0", broker_url="memory://"))
-    assert config["broker_transport"] is None
+    sentinel = Settings(redis_url="redis+sentinel://s1:26379,s2:26379/docqueue/0")
+    assert celery_config(sentinel)["broker_transport"] == SENTINEL_TRANSPORT
 
 
 def test_one_client_per_pool_and_a_new_one_when_the_pool_is_replaced(redis_url: str) -> None:

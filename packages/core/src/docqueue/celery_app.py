@@ -8,11 +8,15 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from docqueue import kombu_redis, names
+from docqueue.redis_url import kombu_broker
 from docqueue.settings import Settings
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings derived from ours. Kept as data so tests can assert on them."""
+    # A redis+sentinel:// URL becomes kombu's sentinel:// form, with the master's name and the
+    # sentinels' credentials as transport options (see docqueue.redis_url).
+    broker = kombu_broker(settings.effective_broker_url, settings.sentinel_password)
     transport_options = {
         # One visibility timeout for every Redis connection Celery makes (see Settings check).
         "visibility_timeout": settings.visibility_timeout_s,
@@ -20,16 +24,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": 5,
         "health_check_interval": 25,
         "retry_on_timeout": True,
+        **broker.transport_options,
     }
     return {
-        "broker_url": settings.effective_broker_url,
+        "broker_url": broker.url,
         # kombu's Redis transport, minus a client object per command (see docqueue.kombu_redis).
         "broker_transport": (
-            kombu_redis.transport()
-            if urlsplit(settings.effective_broker_url).scheme in ("redis", "rediss")
+            kombu_redis.transport(sentinel=broker.sentinel)
+            if broker.sentinel or urlsplit(broker.url).scheme in ("redis", "rediss")
             else None
         ),
         "broker_transport_options": transport_options,
+        **({"broker_use_ssl": broker.use_ssl} if broker.use_ssl else {}),
         "broker_connection_retry_on_startup": True,
         # The job record in Redis is the only state clients read; Celery results are not kept.
         "result_backend": None,

@@ -27,26 +27,32 @@ log = logging.getLogger(__name__)
 # The `broker_transport` setting that selects this transport, and kombu's own.
 TRANSPORT = "docqueue.kombu_redis:Transport"
 KOMBU_TRANSPORT = "redis"
+# The same for a master found through Sentinel.
+SENTINEL_TRANSPORT = "docqueue.kombu_redis:SentinelTransport"
+KOMBU_SENTINEL_TRANSPORT = "sentinel"
 # Releases whose `Channel.conn_or_acquire` yields `self._create_client()` per call, as read.
 KOMBU_RELEASES = frozenset({"5.5", "5.6", "5.7"})
 
 
-def transport(version: str | None = None) -> str:
+def transport(version: str | None = None, sentinel: bool = False) -> str:
     """This transport on a kombu release it was written for, else kombu's own."""
     version = version or installed_version("kombu")
     release = ".".join(version.split(".")[:2])
     if release in KOMBU_RELEASES:
-        return TRANSPORT
+        return SENTINEL_TRANSPORT if sentinel else TRANSPORT
     log.warning(
         "kombu %s is not one docqueue's Redis transport was written for (%s): using kombu's own",
         version,
         ", ".join(sorted(KOMBU_RELEASES)),
     )
-    return KOMBU_TRANSPORT
+    return KOMBU_SENTINEL_TRANSPORT if sentinel else KOMBU_TRANSPORT
 
 
-class Channel(kombu_redis.Channel):
+class _SharedCommandClient:
+    """The override, for kombu's Redis channel and its Sentinel channel alike."""
+
     _command_client: Any = None
+    pool: Any
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
@@ -60,5 +66,17 @@ class Channel(kombu_redis.Channel):
         yield shared
 
 
+class Channel(_SharedCommandClient, kombu_redis.Channel):
+    pass
+
+
+class SentinelChannel(_SharedCommandClient, kombu_redis.SentinelChannel):
+    pass
+
+
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    Channel = SentinelChannel

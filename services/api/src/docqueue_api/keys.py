@@ -13,7 +13,7 @@ import redis
 from docqueue import names
 from docqueue.auth import Scope, generate_api_key, hash_api_key, revoke_api_key, store_api_key
 from docqueue.jobs import keys
-from docqueue.redis_url import describe_redis_url
+from docqueue.redis_url import describe_redis_url, redis_client
 from docqueue.settings import Settings, load_settings
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = load_settings(Settings, "docqueue-keys")
-    client: redis.Redis = redis.Redis.from_url(settings.redis_url)
+    client: redis.Redis = redis_client(settings.redis_url, settings.sentinel_password)
     where = describe_redis_url(settings.redis_url)
     if args.command == "create":
         scopes = {Scope(scope.strip()) for scope in args.scopes.split(",") if scope.strip()}

@@ -4,7 +4,6 @@ served from `/metrics` (computed from Redis at scrape time, see docqueue.metrics
 import logging
 from collections.abc import Callable
 
-import redis
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
@@ -13,6 +12,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from docqueue.jobs.model import Job
 from docqueue.metrics import ApiMetrics, api_metrics, finished_labels, zero_known_series
 from docqueue.metrics_queues import QueueCollector, count_submissions, stamp_publish_time
+from docqueue.redis_url import redis_client
 from docqueue_api.middleware.metrics import HttpMetricsMiddleware
 from docqueue_api.settings import ApiSettings
 
@@ -46,13 +46,15 @@ def finished_listener(metrics: ApiMetrics) -> Callable[[Job], None]:
 
 def start_queue_metrics(settings: ApiSettings, registry: CollectorRegistry = REGISTRY) -> Callable[[], None]:
     """Register the queue gauges for this app's lifetime; returns the function that stops them."""
-    broker = redis.Redis.from_url(
+    broker = redis_client(
         settings.effective_broker_url,
+        settings.sentinel_password,
         socket_timeout=SCRAPE_REDIS_TIMEOUT_S,
         socket_connect_timeout=SCRAPE_REDIS_TIMEOUT_S,
     )
-    store = redis.Redis.from_url(
+    store = redis_client(
         settings.redis_url,
+        settings.sentinel_password,
         socket_timeout=SCRAPE_REDIS_TIMEOUT_S,
         socket_connect_timeout=SCRAPE_REDIS_TIMEOUT_S,
     )

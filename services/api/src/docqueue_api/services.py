@@ -11,6 +11,7 @@ from docqueue.callbacks import enqueue_callback
 from docqueue.celery_app import create_celery_app
 from docqueue.jobs.async_store import AsyncJobStore
 from docqueue.jobs.model import Job
+from docqueue.redis_url import async_redis_client
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_api.auth import KeyResolver
 from docqueue_api.events.source import TaskEvents
@@ -40,19 +41,25 @@ class ApiServices:
 
 
 def build_services(settings: ApiSettings) -> ApiServices:
-    client = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=25
+    client = async_redis_client(
+        settings.redis_url,
+        settings.sentinel_password,
+        socket_timeout=5,
+        socket_connect_timeout=3,
+        health_check_interval=25,
     )
     celery = create_celery_app(settings, main="docqueue_api")
     return ApiServices(
         settings=settings,
         redis=client,
         jobs=AsyncJobStore(client, settings.retention_s),
-        blobs=open_blob_store(settings.storage_url),
+        blobs=open_blob_store(settings.storage_url, settings.sentinel_password),
         celery=celery,
         keys=KeyResolver(client, settings.api_key_cache_s),
         rate_limiter=RateLimiter(client, settings.rate_limit_per_s, settings.rate_limit_burst),
-        events=TaskEvents(settings.redis_url, settings.sse_max_streams, settings.sse_heartbeat_s),
+        events=TaskEvents(
+            settings.redis_url, settings.sentinel_password, settings.sse_max_streams, settings.sse_heartbeat_s
+        ),
         on_terminal=[_callback_listener(celery)],
     )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import redis
 
 from docqueue.jobs.store import JobStore
+from docqueue.redis_url import redis_client
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_beat.settings import BeatSettings
 
@@ -28,15 +29,16 @@ class BeatContextHolder:
 
     def __call__(self) -> BeatContext:
         if self._context is None or self._pid != os.getpid():
-            client: redis.Redis = redis.Redis.from_url(
-                self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5
+            password = self.settings.sentinel_password
+            client = redis_client(
+                self.settings.redis_url, password, socket_timeout=10, socket_connect_timeout=5
             )
             jobs = JobStore(client, self.settings.retention_s)
-            broker = redis.Redis.from_url(
-                self.settings.effective_broker_url, socket_timeout=10, socket_connect_timeout=5
+            broker = redis_client(
+                self.settings.effective_broker_url, password, socket_timeout=10, socket_connect_timeout=5
             )
             self._context = BeatContext(
-                self.settings, jobs, open_blob_store(self.settings.storage_url), broker
+                self.settings, jobs, open_blob_store(self.settings.storage_url, password), broker
             )
             self._pid = os.getpid()
         return self._context

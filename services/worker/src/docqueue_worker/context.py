@@ -10,6 +10,7 @@ from celery import Celery
 
 from docqueue.callbacks import enqueue_callback
 from docqueue.jobs.store import JobStore
+from docqueue.redis_url import redis_client
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_worker.callbacks import CallbackSender
@@ -28,11 +29,15 @@ class WorkerContext:
 
 
 def build_context(settings: Settings, app: Celery | None = None) -> WorkerContext:
-    client: redis.Redis = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=25
+    client = redis_client(
+        settings.redis_url,
+        settings.sentinel_password,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=25,
     )
     jobs = JobStore(client, settings.retention_s)
-    blobs = open_blob_store(settings.storage_url)
+    blobs = open_blob_store(settings.storage_url, settings.sentinel_password)
     # A job that ends queues its webhook on the callbacks queue: never delivered inline.
     listeners = [partial(enqueue_callback, app)] if app is not None else []
     processor = DocumentProcessor(

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, cast
 import redis
 
 from docqueue.jobs import keys
+from docqueue.redis_url import redis_client
 from docqueue.storage.base import BlobNotFound, StorageError, check_key, upload_key
 from docqueue.storage.spool import READ_CHUNK_BYTES, spool
 
@@ -91,9 +92,9 @@ class RedisBlobStore:
         self.commit_script: Any = client.register_script(_COMMIT)
 
     @classmethod
-    def from_url(cls, url: str) -> "RedisBlobStore":
-        client: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=25
+    def from_url(cls, url: str, sentinel_password: str | None = None) -> "RedisBlobStore":
+        client = redis_client(
+            url, sentinel_password, socket_timeout=10, socket_connect_timeout=5, health_check_interval=25
         )
         return cls(client)
 

@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 from prometheus_client import Gauge
 
 from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.model import Job
+from docqueue.redis_url import async_redis_client
 from docqueue.text import as_text
 from docqueue_api.problems import ProblemError
 
@@ -39,9 +39,12 @@ class TaskEvents:
     """Blocking reads on a Redis client of their own (its socket timeout outlasts a heartbeat
     wait; the API's main client keeps its short one), and a cap on open streams per process."""
 
-    def __init__(self, redis_url: str, max_streams: int, heartbeat_s: float) -> None:
-        self.redis = aioredis.Redis.from_url(
+    def __init__(
+        self, redis_url: str, sentinel_password: str | None, max_streams: int, heartbeat_s: float
+    ) -> None:
+        self.redis = async_redis_client(
             redis_url,
+            sentinel_password,
             socket_timeout=heartbeat_s + 10,
             socket_connect_timeout=3,
             health_check_interval=25,
