@@ -17,11 +17,13 @@ from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.celery_app import create_celery_app
 from docqueue.jobs import keys
+from docqueue.redis_url import redis_client
 from docqueue.settings import Settings
 from docqueue.text import as_text
 from docqueue_devstack.processes import Process
 from docqueue_devstack.profiles import FAULT_ENV
 from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.sentinel import SentinelCluster
 from docqueue_devstack.stack import Stack
 from tests.support.http import TERMINAL
 
@@ -36,33 +38,48 @@ class FaultStack:
     root: Path
     env: dict[str, str] = field(default_factory=lambda: dict(FAULT_ENV))
     separate_broker: bool = False
+    # A master, a replica and three sentinels instead of one Redis; `redis_server` is then the
+    # first master (which a failover turns into a replica).
+    sentinel: bool = False
+    cluster: SentinelCluster | None = field(init=False, default=None)
     redis_server: RedisServer = field(init=False)
     broker_server: RedisServer | None = field(init=False, default=None)
     stack: Stack = field(init=False)
     api_url: str = field(init=False, default="")
+    api_process: Process | None = field(init=False, default=None)
     key: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
-        self.redis_server = RedisServer(self.root / "redis", appendonly=True).start()
+        if self.sentinel:
+            self.cluster = SentinelCluster(self.root / "sentinel").start()
+            self.redis_server = self.cluster.servers[0]
+        else:
+            self.redis_server = RedisServer(self.root / "redis", appendonly=True).start()
         if self.separate_broker:
             # The broker without persistence: a restart wipes the queues, the jobs survive.
             self.broker_server = RedisServer(self.root / "broker", appendonly=False).start()
             self.env["DOCQUEUE_BROKER_URL"] = self.broker_server.url
-        self.stack = Stack(redis_url=self.redis_server.url, run_dir=self.root / "stack", env=self.env)
+        self.stack = Stack(redis_url=self.redis_url, run_dir=self.root / "stack", env=self.env)
+
+    @property
+    def redis_url(self) -> str:
+        return self.cluster.url if self.cluster is not None else self.redis_server.url
 
     @property
     def store(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis_server.url, socket_connect_timeout=1, socket_timeout=5)
+        """The jobs' Redis: through the sentinels, the master of the moment."""
+        return redis_client(self.redis_url, socket_connect_timeout=1, socket_timeout=5)
 
     @property
     def broker(self) -> redis.Redis:
-        server = self.broker_server or self.redis_server
-        return redis.Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=5)
+        url = self.broker_server.url if self.broker_server is not None else self.redis_url
+        return redis_client(url, socket_connect_timeout=1, socket_timeout=5)
 
-    def start_api(self) -> None:
-        _, self.api_url = self.stack.start_api()
+    def start_api(self, env: Mapping[str, str] | None = None) -> Process:
+        self.api_process, self.api_url = self.stack.start_api(env=env)
         self.key = generate_api_key()
         store_api_key(self.store, self.key, f"fault-{uuid.uuid4().hex[:6]}", set(Scope))
+        return self.api_process
 
     def start_worker(
         self,
@@ -83,7 +100,7 @@ class FaultStack:
 
     def publish(self, task_id: str) -> None:
         """Send one more `documents.process` message for the task, as a duplicate would arrive."""
-        settings = Settings(redis_url=self.redis_server.url, broker_url=self.env.get("DOCQUEUE_BROKER_URL"))
+        settings = Settings(redis_url=self.redis_url, broker_url=self.env.get("DOCQUEUE_BROKER_URL"))
         app = create_celery_app(settings)
         try:
             app.send_task(names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id)
@@ -150,10 +167,21 @@ class FaultStack:
             f"broker not drained: queue={broker.llen(names.DOCUMENTS_QUEUE)} unacked={broker.hlen('unacked')}"
         )
 
+    def assert_reconnected(self, *processes: Process) -> None:
+        """The processes lived through the fault: reconnected, never restarted, and the API
+        still serves."""
+        for process in [*processes, *([self.api_process] if self.api_process else [])]:
+            assert process.alive(), f"{process.name} exited:\n{process.log_tail()}"
+            assert process.restarts == 0, f"{process.name} was restarted:\n{process.log_tail()}"
+            assert "Unrecoverable error" not in process.log_path.read_text(errors="replace")
+        assert httpx.get(f"{self.api_url}/readyz", timeout=5).status_code == 200
+
     def stop(self) -> None:
         self.stack.stop()
         if self.broker_server is not None:
             self.broker_server.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         self.redis_server.stop()
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from importlib.metadata import version as installed_version
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,31 @@ def transport(version: str | None = None, sentinel: bool = False) -> str:
     return KOMBU_SENTINEL_TRANSPORT if sentinel else KOMBU_TRANSPORT
 
 
+class BrokerDetached(redis.ConnectionError):
+    """The channel outlived its connection: kombu detached the transport before closing it."""
+
+
 class _SharedCommandClient:
-    """The override, for kombu's Redis channel and its Sentinel channel alike."""
+    """The overrides, for kombu's Redis channel and its Sentinel channel alike."""
 
     _command_client: Any = None
     pool: Any
+    connection: Any
+
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        # When the broker connection drops, Celery's consumer closes the kombu connection, whose
+        # transport is already detached (`transport.client` is None); closing the channel then
+        # restores the unacked messages, which needs a new pool, whose parameters kombu reads
+        # from that missing client: AttributeError. It is not a connection error, so
+        # `Connection.maybe_close_channel` does not swallow it and the worker dies with
+        # "Unrecoverable error" instead of reconnecting (reproduced with kombu 5.7.0 and
+        # Celery 5.7.0 in tests/faults/test_redis_faults.py). Saying what it is, a broker we
+        # cannot reach, lets kombu ignore it and Celery reconnect; the messages stay in the
+        # broker's `unacked` hash, where kombu's visibility timeout and beat's reconciler find
+        # them, exactly as if Redis had refused the restore.
+        if self.connection.client is None:
+            raise BrokerDetached("the broker connection is closed; unacked messages stay in Redis")
+        return super()._connparams(asynchronous)  # type: ignore[misc]
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
