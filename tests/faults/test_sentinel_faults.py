@@ -210,3 +210,32 @@ def test_redbeat_keeps_one_leader_across_a_failover(tmp_path: Path) -> None:
         assert [e["event"] for e in fs.history(lost)].count("requeued") == 1
         assert [holds_lock(b) for b in beats].count(True) <= 2
         fs.assert_reconnected(worker, *beats)
+
+
+def test_an_upload_is_answered_only_once_a_replica_holds_it(tmp_path: Path) -> None:
+    """DOCQUEUE_REDIS_REPLICA_ACKS=1: with the replica away the upload is a 503 whose retry
+    finds the same task, which then runs; nothing the API accepted waits on the master alone."""
+    with fault_stack(tmp_path, sentinel=True) as fs:
+        assert fs.cluster is not None
+        fs.start_api(env={"DOCQUEUE_REDIS_REPLICA_ACKS": "1", "DOCQUEUE_REDIS_REPLICA_ACK_TIMEOUT_MS": "300"})
+        worker = fs.start_worker(restart=True)
+        replica = fs.cluster.servers[1]
+        with fs.client() as api:
+            first = submit(api, make_pdf(2))
+            replica.stop()
+            document, key = make_pdf(7), {"Idempotency-Key": "replica-away-1"}
+            refused = api.post("/v1/documents", files={"file": ("r.pdf", document)}, headers=key)
+            assert_clean_refusal(refused)
+            assert "0 of 1 Redis replicas" in refused.json()["detail"]
+            replica.start()
+            assert wait_until(fs.cluster.replica_in_sync, timeout_s=30)
+            retried = api.post("/v1/documents", files={"file": ("r.pdf", document)}, headers=key)
+            assert retried.status_code in (200, 202), retried.text
+            second = retried.json()["task_id"]
+            # The same document and options without the key: dedupe names the same task.
+            again = api.post("/v1/documents", files={"file": ("r.pdf", document)})
+            assert again.json()["task_id"] == second
+        finals = fs.assert_invariants([first, second])
+        assert all(final["state"] == "succeeded" for final in finals.values())
+        assert len(list((tmp_path / "stack" / "blobs" / "results").iterdir())) == 2
+        fs.assert_reconnected(worker)

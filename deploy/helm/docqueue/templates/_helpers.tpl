@@ -65,6 +65,23 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 
 {{/* ---------------------------------------------------------------- Redis */}}
 
+{{- define "docqueue.redis.sentinel" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.sentinel.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The sentinels as a list of [host, port] pairs. */}}
+{{- define "docqueue.redis.sentinels" -}}
+{{- $pairs := list -}}
+{{- if not .Values.externalRedis.sentinel.hosts -}}
+{{- fail "externalRedis.sentinel.hosts is required when externalRedis.sentinel.enabled" -}}
+{{- end -}}
+{{- range $entry := .Values.externalRedis.sentinel.hosts -}}
+{{- $parts := splitList ":" (toString $entry) -}}
+{{- $pairs = append $pairs (list (first $parts) (ternary (last $parts) "26379" (gt (len $parts) 1))) -}}
+{{- end -}}
+{{- toJson $pairs -}}
+{{- end -}}
+
 {{- define "docqueue.redis.host" -}}
 {{- if .Values.redis.enabled -}}
 {{- include "docqueue.componentName" (list . "redis") -}}
@@ -110,7 +127,14 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- $db := index . 1 -}}
 {{- $user := ternary "" $root.Values.externalRedis.username $root.Values.redis.enabled -}}
 {{- $scheme := ternary "rediss" "redis" (eq (include "docqueue.redis.tls" $root) "true") -}}
-{{- $url := printf "%s://%s:$(REDIS_PASSWORD)@%s:%s/%d" $scheme $user (include "docqueue.redis.host" $root) (include "docqueue.redis.port" $root) (int $db) -}}
+{{- $url := "" -}}
+{{- if eq (include "docqueue.redis.sentinel" $root) "true" -}}
+{{- $hosts := list -}}
+{{- range $pair := include "docqueue.redis.sentinels" $root | fromJsonArray }}{{ $hosts = append $hosts (join ":" $pair) }}{{ end -}}
+{{- $url = printf "%s+sentinel://%s:$(REDIS_PASSWORD)@%s/%s/%d" $scheme $user (join "," $hosts) $root.Values.externalRedis.sentinel.masterName (int $db) -}}
+{{- else -}}
+{{- $url = printf "%s://%s:$(REDIS_PASSWORD)@%s:%s/%d" $scheme $user (include "docqueue.redis.host" $root) (include "docqueue.redis.port" $root) (int $db) -}}
+{{- end -}}
 {{- if eq (include "docqueue.redis.tls" $root) "true" -}}
 {{- $url = printf "%s?ssl_cert_reqs=required" $url -}}
 {{- if $root.Values.externalRedis.tls.caSecret -}}
@@ -120,13 +144,38 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- $url -}}
 {{- end -}}
 
-{{/* The password env var, then the Redis URL composed from it. */}}
+{{/* The broker URL in kombu's own form, for Flower and the celery-exporter (which do not read
+     docqueue's settings): sentinel://:pw@host:port/db;sentinel://... through Sentinel, else the
+     Redis URL. The master's name goes in transport options (docqueue.redis.sentinelOptions). */}}
+{{- define "docqueue.redis.kombuUrl" -}}
+{{- if eq (include "docqueue.redis.sentinel" .) "true" -}}
+{{- $db := include "docqueue.redis.db" . | int -}}
+{{- $user := .Values.externalRedis.username -}}
+{{- $urls := list -}}
+{{- range $pair := include "docqueue.redis.sentinels" . | fromJsonArray }}{{ $urls = append $urls (printf "sentinel://%s:$(REDIS_PASSWORD)@%s:%s/%d" $user (index $pair 0) (index $pair 1) $db) }}{{ end -}}
+{{- join ";" $urls -}}
+{{- else -}}
+{{- include "docqueue.redis.url" (list . (include "docqueue.redis.db" .)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The password env var, then the Redis URL composed from it; through Sentinel, also the
+     sentinels' own password when they have one. */}}
 {{- define "docqueue.redis.env" -}}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "docqueue.redis.secretName" . }}
       key: {{ include "docqueue.redis.secretKey" . }}
+{{- if and (eq (include "docqueue.redis.sentinel" .) "true") .Values.externalRedis.sentinel.existingSecret }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.externalRedis.sentinel.existingSecret }}
+      key: {{ .Values.externalRedis.sentinel.existingSecretPasswordKey }}
+- name: DOCQUEUE_REDIS_SENTINEL_PASSWORD
+  value: "$(REDIS_SENTINEL_PASSWORD)"
+{{- end }}
 - name: DOCQUEUE_REDIS_URL
   value: {{ include "docqueue.redis.url" (list . (include "docqueue.redis.db" .)) | quote }}
 {{- end -}}
@@ -359,6 +408,15 @@ affinity:
       protocol: TCP
 {{- else if .Values.networkPolicy.externalRedisEgress -}}
 {{ toYaml .Values.networkPolicy.externalRedisEgress }}
+{{- else if eq (include "docqueue.redis.sentinel" .) "true" -}}
+{{/* The sentinels' ports, and the Redis port the masters they name listen on. */}}
+{{- $ports := list (toString .Values.externalRedis.port) -}}
+{{- range $pair := include "docqueue.redis.sentinels" . | fromJsonArray }}{{ $ports = append $ports (index $pair 1) }}{{ end }}
+- ports:
+    {{- range $port := $ports | uniq }}
+    - port: {{ $port | int }}
+      protocol: TCP
+    {{- end }}
 {{- else -}}
 - ports:
     - port: {{ .Values.externalRedis.port }}

@@ -16,8 +16,11 @@ from urllib.parse import quote, unquote
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.retry
 import redis.asyncio.sentinel
+import redis.retry
 import redis.sentinel
+from redis.backoff import ExponentialWithJitterBackoff
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # In order of precedence.
@@ -213,10 +216,29 @@ def _master_kwargs(target: SentinelTarget, options: Mapping[str, Any]) -> dict[s
     return kwargs
 
 
+# Commands that meet a dropped connection are sent again on a new one, twice, soon: after a Redis
+# restart or a failover every pooled connection is dead, and without this each one fails one
+# request before the pool replaces it (redis-py's `from_url` clients do not retry by default).
+# Each retry reconnects, which for a Sentinel client means asking the sentinels again.
+# Every docqueue write is safe to repeat: the job scripts compare-and-set, creation answers
+# with the job it already made, and blob commits are keyed by run.
+RECONNECT_RETRIES = 2
+
+
+def _with_retry(options: Mapping[str, Any], asynchronous: bool) -> dict[str, Any]:
+    if "retry" in options:
+        return dict(options)
+    backoff = ExponentialWithJitterBackoff(base=0.05, cap=0.5)
+    retry = (aioredis.retry.Retry if asynchronous else redis.retry.Retry)(backoff, RECONNECT_RETRIES)
+    errors = [redis.ConnectionError, redis.TimeoutError]
+    return {**options, "retry": retry, "retry_on_error": errors}
+
+
 def redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> redis.Redis:
     """A redis-py client for `url`: `Redis.from_url`, or one that follows a Sentinel master
     (it asks the sentinels for the master on every new connection, and drops a connection to a
-    master that was demoted)."""
+    master that was demoted). Retries a command on a new connection when its own was dropped."""
+    options = _with_retry(options, asynchronous=False)
     if not is_sentinel_url(url):
         return redis.Redis.from_url(url, **options)
     target = parse_sentinel_url(url)
@@ -231,6 +253,7 @@ def redis_client(url: str, sentinel_password: str | None = None, **options: Any)
 
 def async_redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> aioredis.Redis:
     """`redis_client` for asyncio."""
+    options = _with_retry(options, asynchronous=True)
     if not is_sentinel_url(url):
         return aioredis.Redis.from_url(url, **options)
     target = parse_sentinel_url(url)

@@ -32,11 +32,15 @@ FAILOVER_TIMEOUT_MS = 5000
 class SentinelProcess:
     """One `redis-server --sentinel` watching `MASTER_NAME`."""
 
-    def __init__(self, data_dir: Path, master_port: int, password: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, master_port: int, password: str | None = None, own_password: str | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.master_port = master_port
+        # The master's password, and the sentinel's own (`requirepass` of the sentinel).
         self.password = password
+        self.own_password = own_password
         self.process: Process | None = None
 
     def config(self) -> str:
@@ -51,6 +55,9 @@ class SentinelProcess:
         ]
         if self.password:
             lines.append(f"sentinel auth-pass {MASTER_NAME} {self.password}")
+        if self.own_password:
+            # Sentinels talk to each other with the same password.
+            lines += [f"requirepass {self.own_password}", f"sentinel sentinel-pass {self.own_password}"]
         return "\n".join(lines) + "\n"
 
     def start(self) -> "SentinelProcess":
@@ -65,7 +72,13 @@ class SentinelProcess:
         return self
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=2)
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.own_password,
+            socket_connect_timeout=0.5,
+            socket_timeout=2,
+        )
 
     def ping(self) -> bool:
         try:
@@ -90,16 +103,24 @@ class SentinelProcess:
 class SentinelCluster:
     """A master, a replica and three sentinels; `url` is what `REDIS_URL` takes."""
 
-    def __init__(self, data_dir: Path, password: str | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        password: str | None = None,
+        appendonly: bool = True,
+        sentinel_password: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.password = password
+        self.sentinel_password = sentinel_password
         master = RedisServer(data_dir / "redis-a", appendonly=appendonly, password=password)
         replica = RedisServer(
             data_dir / "redis-b", appendonly=appendonly, password=password, replica_of=master.port
         )
         self.servers = [master, replica]
         self.sentinels = [
-            SentinelProcess(data_dir / f"sentinel-{i}", master.port, password) for i in range(3)
+            SentinelProcess(data_dir / f"sentinel-{i}", master.port, password, sentinel_password)
+            for i in range(3)
         ]
 
     @property

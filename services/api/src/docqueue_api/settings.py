@@ -30,6 +30,14 @@ class ApiSettings(Settings):
     # never waits. Keep it under the ingress's read timeout and the API's graceful-stop time.
     max_prefer_wait_s: int = Field(default=30, ge=0, le=300)
 
+    # --- replication (Redis with Sentinel, docs/redis.md) -------------------------------------
+    # Replicas that must hold an upload's job record and message before it is answered 202
+    # (Redis `WAIT`); fewer within the timeout answers 503 + Retry-After, and the client's retry
+    # finds the same task (Idempotency-Key or dedupe). 0 (single-node Redis) does not wait.
+    redis_replica_acks: int = Field(default=0, ge=0, le=5)
+    # Milliseconds an upload waits for those replicas.
+    redis_replica_ack_timeout_ms: int = Field(default=500, ge=1, le=10_000)
+
     # --- hostile input and tenants (see README "Security") ----------------------------------
     # Body bytes of any request other than an upload (uploads have max_upload_bytes).
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -32,6 +32,22 @@ class AsyncJobStore:
         status, task_id = reply[0], reply[1]
         return as_text(task_id) if as_text(status) == "existing" else None
 
+    async def wait_for_replicas(self, task_id: str, replicas: int, timeout_ms: int) -> int:
+        """How many replicas hold every write made so far, including the job's record and, on
+        the same Redis, its message (waiting up to `timeout_ms` for `replicas` of them).
+
+        Redis's `WAIT` covers the writes of the connection it runs on, up to the replication
+        offset of that connection's last write; the pooled connection that runs it may have
+        written nothing. So the same pipeline first rewrites the job's own id (a no-op that
+        still replicates), which moves that offset past every earlier write: the record
+        created before, and kombu's LPUSH of its message, sent on another connection.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.job(task_id), "task_id", task_id)
+            pipe.wait(replicas, timeout_ms)
+            reply: list[Any] = await pipe.execute()
+        return int(reply[1])
+
     async def update(self, update: Update) -> UpdateResult:
         reply = await self._update(
             keys=commands.update_keys(update.task_id), args=update.args(self.retention_s)

@@ -13,14 +13,18 @@ reads `dead_lettered` without its dead letter (or the reverse).
 # reader of a job without one sends the job hash as its first event. A stream costs ~4.5 KB even
 # with one entry, more than the rest of a queued job together (see README "Performance").
 CREATE_JOB = """
+local fields = cjson.decode(ARGV[1])
 local existing = redis.call('GET', KEYS[6])
+-- The same creation sent again (a client retry after a dropped connection): it already happened.
+if existing == fields['task_id'] then
+  return {'created', existing}
+end
 if existing then
   local state = redis.call('HGET', ARGV[5] .. existing, 'state')
   if state and state ~= 'cancelled' and state ~= 'dead_lettered' then
     return {'existing', existing}
   end
 end
-local fields = cjson.decode(ARGV[1])
 local flat = {}
 for k, v in pairs(fields) do
   flat[#flat + 1] = k

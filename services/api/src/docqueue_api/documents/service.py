@@ -48,6 +48,14 @@ def unavailable(detail: str) -> ProblemError:
     return ProblemError(503, ProblemCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": RETRY_AFTER_S})
 
 
+class NotReplicated(ProblemError):
+    """A 503 for a job that was created and queued but is not yet on enough replicas: its blob
+    and record stay, so the client's retry finds the task and the task finds its document."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(503, ProblemCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": RETRY_AFTER_S})
+
+
 async def submit_document(
     request: Request, services: ApiServices, caller: Caller, idempotency_key: str | None
 ) -> Submission:
@@ -65,6 +73,8 @@ async def submit_document(
         raise unavailable("document storage is unavailable") from exc
     try:
         return await _register(request, services, caller, task_id, blob_key, upload, idempotency_key)
+    except NotReplicated:
+        raise
     except BaseException:
         await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
         raise
@@ -146,7 +156,29 @@ async def _create_and_enqueue(
         log.warning("enqueue failed; upload refused", extra={"task_id": task_id})
         await services.jobs.delete(job)
         raise unavailable("the queue is unavailable") from exc
+    await _wait_for_replicas(services, task_id)
     return Submission(202, accepted(request, task_id, JobState.QUEUED, deduplicated=False))
+
+
+async def _wait_for_replicas(services: ApiServices, task_id: str) -> None:
+    """No 202 before the job is on `redis_replica_acks` replicas: a failover right after the
+    answer could otherwise lose a job the client was told exists. On a timeout the job stays
+    (the master may well survive and run it); the 503 tells the client to retry, and its retry
+    gets this same task through its Idempotency-Key or the upload's dedupe."""
+    wanted = services.settings.redis_replica_acks
+    if wanted == 0:
+        return
+    timeout_ms = services.settings.redis_replica_ack_timeout_ms
+    acked = await services.jobs.wait_for_replicas(task_id, wanted, timeout_ms)
+    if acked < wanted:
+        log.warning(
+            "upload not on enough replicas; answered 503",
+            extra={"task_id": task_id, "replicas": acked, "wanted": wanted},
+        )
+        raise NotReplicated(
+            f"the upload reached {acked} of {wanted} Redis replicas within {timeout_ms} ms; retry "
+            "with the same Idempotency-Key (or the same file and options) to get this task"
+        )
 
 
 def _publish(services: ApiServices, task_id: str) -> None:
