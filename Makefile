@@ -10,7 +10,7 @@ EXPORTER_PYTHON := $(EXPORTER_VENV)/bin/python
 PY_PACKAGES := packages/core/src packages/client/src packages/devstack/src services/api/src services/worker/src services/beat/src
 WORKSPACE_MEMBERS := packages/core packages/client packages/devstack services/api services/worker services/beat
 
-.PHONY: help install deps run test lint format celery-exporter clean docs docs-check docs-reference pins pins-upgrade pins-check licenses
+.PHONY: help install deps run sentinel test lint format celery-exporter clean docs docs-check docs-reference pins pins-upgrade pins-check licenses
 
 help: ## this list
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ sdkgen: $(SDKGEN_VENV)/.synced ## openapi-python-client in an environment of its
 
 run: install celery-exporter tesseract ## the whole stack on this machine (api, workers, beat, Flower, celery-exporter, Redis)
 	$(UV) run docqueue-devstack
+
+sentinel: install ## a master, a replica and three sentinels on loopback ports, for REDIS_URL=redis+sentinel://... make run
+	$(UV) run python -m docqueue_devstack.sentinel
 
 lint: install ## ruff check, ruff format --check, mypy --strict
 	$(UV) run ruff check .

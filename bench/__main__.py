@@ -17,13 +17,24 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, e2e, engines, formats, ocr, prefer_wait, sync_async, upload, worker
+from bench import backlog, e2e, engines, failover, formats, ocr, prefer_wait, sync_async, upload, worker
 from bench.pdfs import bench_files, real_files
 from bench.report import plot, table
 from bench.stack import BENCH_ENV, bench_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("upload", "worker", "e2e", "backlog", "sync_async", "engines", "ocr", "formats", "prefer_wait")
+SECTIONS = (
+    "upload",
+    "worker",
+    "e2e",
+    "backlog",
+    "sync_async",
+    "engines",
+    "ocr",
+    "formats",
+    "prefer_wait",
+    "failover",
+)
 
 
 def load_average() -> list[float]:
@@ -139,6 +150,10 @@ def main() -> None:
         if "formats" in sections:
             print("formats", flush=True)
             results["formats"] = formats.run(bench, files["plain"], quick)
+    if "failover" in sections:
+        # Stacks of its own: a sentinel setup, and Redis servers it measures.
+        print("failover", flush=True)
+        results["failover"] = failover.run(files["one_page"].read_bytes(), quick)
     if "engines" in sections:
         print("engines", flush=True)
         engine_files = {"plain": files["plain"], "dense": files["dense"], **real_files()}

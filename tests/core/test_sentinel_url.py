@@ -96,8 +96,10 @@ def test_redis_py_clients_follow_the_master_through_the_sentinels() -> None:
             for s in sentinel.sentinels] == [("s1", 26380), ("s2", 26379), ("::1", 26381)]  # fmt: skip
     sentinel_kwargs = sentinel.sentinels[0].connection_pool.connection_kwargs
     assert sentinel_kwargs["password"] == "sentinel-secret"
-    # A dead sentinel is skipped after two seconds, not after the client's ten.
+    # A dead sentinel is skipped after two seconds, not after the client's ten, and at once when
+    # it refuses the connection (no retries: the next sentinel is asked instead).
     assert sentinel_kwargs["socket_timeout"] == 2.0
+    assert sentinel_kwargs["retry"].get_retries() == 0
     aclient = async_redis_client(URL, None, socket_timeout=5)
     assert isinstance(aclient.connection_pool, redis.asyncio.sentinel.SentinelConnectionPool)
     asentinel = aclient.connection_pool.sentinel_manager.sentinels[0]
@@ -122,7 +124,9 @@ def test_kombu_gets_its_sentinel_form_with_the_master_name_as_an_option() -> Non
     # The celery-exporter's --broker-transport-option form: JSON values.
     arguments = dict(argument.split("=", 1) for argument in broker.option_arguments())
     assert arguments["master_name"] == "docqueue"
-    assert json.loads(arguments["sentinel_kwargs"])["password"] == "sentinel-secret"
+    exported = json.loads(arguments["sentinel_kwargs"])
+    assert exported["password"] == "sentinel-secret"
+    assert "retry" not in exported
     tls = kombu_broker("rediss+sentinel://s1/m")
     assert tls.use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
     assert tls.transport_options["sentinel_kwargs"]["ssl"] is True

@@ -33,9 +33,15 @@ class SentinelProcess:
     """One `redis-server --sentinel` watching `MASTER_NAME`."""
 
     def __init__(
-        self, data_dir: Path, master_port: int, password: str | None = None, own_password: str | None = None
+        self,
+        data_dir: Path,
+        master_port: int,
+        password: str | None = None,
+        own_password: str | None = None,
+        down_after_ms: int = DOWN_AFTER_MS,
     ) -> None:
         self.data_dir = data_dir
+        self.down_after_ms = down_after_ms
         self.port = free_port()
         self.master_port = master_port
         # The master's password, and the sentinel's own (`requirepass` of the sentinel).
@@ -49,7 +55,7 @@ class SentinelProcess:
             "bind 127.0.0.1",
             f'dir "{self.data_dir}"',
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {self.master_port} {QUORUM}",
-            f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
+            f"sentinel down-after-milliseconds {MASTER_NAME} {self.down_after_ms}",
             f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
             f"sentinel parallel-syncs {MASTER_NAME} 1",
         ]
@@ -109,6 +115,7 @@ class SentinelCluster:
         password: str | None = None,
         appendonly: bool = True,
         sentinel_password: str | None = None,
+        down_after_ms: int = DOWN_AFTER_MS,
     ) -> None:
         self.data_dir = data_dir
         self.password = password
@@ -119,7 +126,9 @@ class SentinelCluster:
         )
         self.servers = [master, replica]
         self.sentinels = [
-            SentinelProcess(data_dir / f"sentinel-{i}", master.port, password, sentinel_password)
+            SentinelProcess(
+                data_dir / f"sentinel-{i}", master.port, password, sentinel_password, down_after_ms
+            )
             for i in range(3)
         ]
 
