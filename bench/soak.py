@@ -1,12 +1,17 @@
 """Soak: submit many documents while killing and restarting workers at random, then count.
 
     uv run python bench/soak.py --documents 2000 --max-minutes 20
+    uv run python bench/soak.py --documents 600 --failovers 3 --max-minutes 15
 
 Everything runs on this machine (its own Redis with AOF, API, beat and workers, all on
 127.0.0.1) and is stopped by PID at the end. The run is bounded: by --documents, and by
 --max-minutes for submission plus draining. It prints, and writes to bench/results/soak.json:
 accepted, succeeded, failed, dead-lettered, lost (accepted but never terminal: must be 0) and
 duplicated (more than one result or more than one terminal transition for a job: must be 0).
+
+With `--failovers N` Redis is a master, a replica and three sentinels (docqueue_devstack.sentinel)
+and the services get its `redis+sentinel://` URL; N times during the run the master is SIGKILLed,
+the sentinels promote the replica, and the old master is started again (it returns as a replica).
 """
 
 import argparse
@@ -28,10 +33,12 @@ import redis
 
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.jobs import keys
+from docqueue.redis_url import redis_client
 from docqueue.text import as_text
-from docqueue_devstack.processes import Process
+from docqueue_devstack.processes import Process, wait_until
 from docqueue_devstack.profiles import FAULT_ENV
 from docqueue_devstack.redis_server import RedisServer
+from docqueue_devstack.sentinel import SentinelCluster
 from docqueue_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parent
@@ -91,9 +98,12 @@ class Chaos(threading.Thread):
             self.workers[slot] = self.stack.start_worker(name=f"soak-{slot}-{self.generation}", concurrency=2)
 
     def _kill_a_running_child(self) -> bool:
-        active: list[Any] = self.store.zrange(keys.ACTIVE_JOBS, 0, 50)
-        for raw in active:
-            job: dict[Any, Any] = self.store.hgetall(keys.job(as_text(raw)))
+        try:
+            active: list[Any] = self.store.zrange(keys.ACTIVE_JOBS, 0, 50)
+            jobs: list[dict[Any, Any]] = [self.store.hgetall(keys.job(as_text(raw))) for raw in active]
+        except redis.RedisError:  # Redis failing over: kill a whole worker instead
+            return False
+        for job in jobs:
             holder, state = job.get(b"holder"), job.get(b"state")
             if holder and state == b"running":
                 try:
@@ -104,6 +114,30 @@ class Chaos(threading.Thread):
         return False
 
 
+class Failovers(threading.Thread):
+    """`count` times, `interval_s` apart: SIGKILL the master, wait for the sentinels to promote
+    the replica, start the old master again and wait until it is a replica in sync."""
+
+    def __init__(self, cluster: SentinelCluster, count: int, interval_s: float) -> None:
+        super().__init__(name="soak-failovers", daemon=True)
+        self.cluster, self.count, self.interval_s = cluster, count, interval_s
+        self.stop_event = threading.Event()
+        self.done: list[dict[str, float]] = []
+
+    def run(self) -> None:
+        for _ in range(self.count):
+            if self.stop_event.wait(self.interval_s):
+                return
+            master = self.cluster.master
+            killed = time.monotonic()
+            master.kill()
+            self.cluster.wait_failover(master.port, timeout_s=120)
+            promoted = time.monotonic() - killed
+            master.start()
+            wait_until(self.cluster.replica_in_sync, timeout_s=60)
+            self.done.append({"promoted_after_s": round(promoted, 2)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,6 +146,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-minutes", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--failovers", type=int, default=0, help="master failovers during the run (Sentinel)")
+    parser.add_argument("--failover-interval-s", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "soak.json")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -120,10 +156,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="docqueue-soak-") as tmp:
         root = Path(tmp)
-        server = RedisServer(root / "redis", appendonly=True).start()
-        stack = Stack(redis_url=server.url, run_dir=root / "stack", env=SOAK_ENV)
-        store = redis.Redis.from_url(server.url)
+        cluster: SentinelCluster | None = None
+        if args.failovers:
+            cluster = SentinelCluster(root / "sentinel").start()
+            url = cluster.url
+        else:
+            server = RedisServer(root / "redis", appendonly=True).start()
+            url = server.url
+        stack = Stack(redis_url=url, run_dir=root / "stack", env=SOAK_ENV)
+        store = redis_client(url, socket_timeout=5, socket_connect_timeout=2)
         chaos: Chaos | None = None
+        failovers: Failovers | None = None
         try:
             _, api_url = stack.start_api()
             stack.start_beat()
@@ -132,16 +175,28 @@ def main() -> None:
             store_api_key(store, key, "soak", set(Scope))
             chaos = Chaos(stack, workers, rng, store)
             chaos.start()
+            if cluster is not None:
+                failovers = Failovers(cluster, args.failovers, args.failover_interval_s)
+                failovers.start()
             accepted, refused = submit_all(api_url, key, args.documents, rng, deadline)
             # Chaos goes on while the backlog drains, and stops for the last few jobs so the run
             # ends with workers standing.
             finals = drain(store, accepted, deadline, calm_at=CALM_AT, chaos=chaos)
+            if failovers is not None:
+                failovers.join(timeout=300)
             report = count(store, root / "stack" / "blobs", accepted, refused, finals, chaos.actions)
+            if failovers is not None:
+                report["failovers"] = failovers.done
         finally:
             if chaos is not None:
                 chaos.stop_event.set()
+            if failovers is not None:
+                failovers.stop_event.set()
             stack.stop()
-            server.stop()
+            if cluster is not None:
+                cluster.stop()
+            else:
+                server.stop()
     report["seconds"] = round(time.monotonic() - started, 1)
     report["command"] = "uv run python bench/soak.py " + " ".join(sys.argv[1:])
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +247,12 @@ def drain(
         pending = [task_id for task_id in accepted if task_id not in finals]
         for task_id in pending:
             pipe.hget(keys.job(task_id), "state")
-        for task_id, state in zip(pending, pipe.execute(), strict=True):
+        try:
+            states = pipe.execute()
+        except redis.RedisError:  # a failover in progress: ask again in a second
+            time.sleep(1.0)
+            continue
+        for task_id, state in zip(pending, states, strict=True):
             if state is not None and state.decode() in TERMINAL:
                 finals[task_id] = state.decode()
         if len(finals) == len(accepted):

@@ -1,14 +1,22 @@
 """deploy/k8s/ is exactly what `make manifests` renders from the chart now."""
 
-from docqueue_devstack.manifests import render_manifests
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from docqueue_devstack.manifests import render_manifests, render_sentinel_manifests
 from tests.chart.render import REPO
 
 K8S = REPO / "deploy" / "k8s"
 
 
-def test_plain_manifests_match_the_chart() -> None:
-    expected = render_manifests()
-    committed = {path.name: path.read_text() for path in K8S.iterdir() if path.is_file()}
+@pytest.mark.parametrize(
+    ("directory", "render"), [(K8S, render_manifests), (K8S / "sentinel", render_sentinel_manifests)]
+)
+def test_plain_manifests_match_the_chart(directory: Path, render: Callable[[], dict[str, str]]) -> None:
+    expected = render()
+    committed = {path.name: path.read_text() for path in directory.iterdir() if path.is_file()}
     stale = sorted(name for name in expected if committed.get(name) != expected[name])
     extra = sorted(set(committed) - set(expected))
     drifted = stale + extra
@@ -23,3 +31,7 @@ def test_plain_manifests_hold_no_secret_and_no_test_hook() -> None:
     assert not any(name.endswith("-secret.yaml") for name in contents)
     assert not any("helm.sh/hook" in text for text in contents.values())
     assert "docqueue-worker-scaledobject.yaml" in contents
+    sentinel = render_sentinel_manifests()
+    assert "docqueue-redis-node-statefulset.yaml" in sentinel
+    assert "docqueue-redis-statefulset.yaml" not in sentinel
+    assert not any(name.endswith("-secret.yaml") for name in sentinel)

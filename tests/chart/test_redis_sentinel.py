@@ -5,6 +5,7 @@ against a password-protected master, replica and three password-protected sentin
 Flower started the way the chart starts it."""
 
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,98 @@ def test_api_worker_beat_and_flower_run_on_the_rendered_environment(
         if flower is not None:
             flower.stop()
         stack.stop()
+
+
+# --- the bundled Sentinel StatefulSet (redis.architecture=sentinel) ---------------------------
+
+BUNDLED = ["redis.architecture=sentinel", "worker.autoscaling.keda.enabled=true"]
+NODE_HOSTS = [f"docqueue-redis-node-{i}.docqueue-redis-headless.docqueue.svc" for i in range(3)]
+
+
+def test_the_bundled_sentinel_mode_runs_three_pods_each_a_redis_and_a_sentinel() -> None:
+    resources = render(sets=BUNDLED)
+    names = {(r["kind"], r["metadata"]["name"]) for r in resources}
+    assert ("StatefulSet", "docqueue-redis") not in names, "the standalone Redis must not run too"
+    assert ("Service", "docqueue-redis") not in names, "a ClusterIP over all pods would reach replicas"
+    nodes = named(resources, "StatefulSet", "docqueue-redis-node")
+    spec = nodes["spec"]
+    assert spec["replicas"] == 3
+    assert spec["podManagementPolicy"] == "OrderedReady"
+    assert spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "8Gi"
+    pod = spec["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["redis", "sentinel"]
+    anti = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert anti["topologyKey"] == "kubernetes.io/hostname"
+    assert anti["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "redis"
+    redis_container, sentinel_container = pod["containers"]
+    assert redis_container["readinessProbe"]["exec"]["command"] == ["sh", "/scripts/redis-ready.sh"]
+    assert env_of(sentinel_container)["QUORUM"] == "2"
+    assert env_of(sentinel_container)["DOWN_AFTER_MS"] == "5000"
+    pdb = named(resources, "PodDisruptionBudget", "docqueue-redis-node")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    headless = named(resources, "Service", "docqueue-redis-headless")
+    assert {port["port"] for port in headless["spec"]["ports"]} == {6379, 26379}
+    assert headless["spec"]["clusterIP"] == "None"
+
+
+def test_the_bundled_mode_points_every_client_at_its_sentinels() -> None:
+    resources = render(sets=BUNDLED)
+    env = env_of(container(resources, "docqueue-api"))
+    target = parse_sentinel_url(env["DOCQUEUE_REDIS_URL"].replace("$(REDIS_PASSWORD)", "pw"))
+    assert [host for host, _ in target.sentinels] == NODE_HOSTS
+    assert target.master_name == "docqueue"
+    # The bundled sentinels take the Redis password.
+    assert env["REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "docqueue-redis"
+    assert env["DOCQUEUE_REDIS_REPLICA_ACKS"] == "1"
+    triggers = named(resources, "ScaledObject", "docqueue-worker")["spec"]["triggers"]
+    assert {t["type"] for t in triggers} == {"redis-sentinel"}
+    assert triggers[0]["metadata"]["addresses"] == ", ".join(f"{host}:26379" for host in NODE_HOSTS)
+    auth = named(resources, "TriggerAuthentication", "docqueue-worker")["spec"]["secretTargetRef"]
+    assert {ref["parameter"] for ref in auth} == {"password", "sentinelPassword"}
+
+
+def test_the_bundled_redis_pods_talk_to_each_other_and_nothing_else() -> None:
+    resources = render(sets=BUNDLED)
+    policy = named(resources, "NetworkPolicy", "docqueue-redis")["spec"]
+    ingress_ports = [{p["port"] for p in rule["ports"]} for rule in policy["ingress"]]
+    assert {6379, 26379} in ingress_ports
+    assert [{p["port"] for p in rule["ports"]} for rule in policy["egress"]] == [{6379, 26379}]
+    assert (
+        policy["egress"][0]["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "redis"
+    )
+    dns = named(resources, "NetworkPolicy", "docqueue-dns")["spec"]["podSelector"]["matchExpressions"]
+    assert "redis" in next(e["values"] for e in dns if e["key"] == "app.kubernetes.io/component")
+    worker = named(resources, "NetworkPolicy", "docqueue-worker")["spec"]["egress"]
+    assert any({6379, 26379} <= {p["port"] for p in rule.get("ports", [])} for rule in worker)
+
+
+def test_the_bundled_start_scripts_are_valid_shell(tmp_path: Path) -> None:
+    data = named(render(sets=BUNDLED), "ConfigMap", "docqueue-redis-node")["data"]
+    assert set(data) == {"lib.sh", "redis.sh", "sentinel.sh", "redis-ready.sh"}
+    for name, text in data.items():
+        script = tmp_path / name
+        script.write_text(text)
+        checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, f"{name}: {checked.stderr}"
+    assert "sentinel announce-hostnames yes" in data["sentinel.sh"]
+    assert "--replica-announce-ip" in data["redis.sh"]
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["redis.sentinel.replicas=2"], "minimum: got 2, want 3"),
+        (["redis.sentinel.quorum=4"], "cannot exceed"),
+        (["redis.sentinel.replicaAcks=3"], "must be below"),
+    ],
+)
+def test_unsafe_bundled_sentinel_values_are_refused(sets: list[str], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        render(sets=[*BUNDLED, *sets])
+
+
+def test_soft_anti_affinity_prefers_other_nodes() -> None:
+    resources = render(sets=[*BUNDLED, "redis.sentinel.podAntiAffinity=soft"])
+    pod = named(resources, "StatefulSet", "docqueue-redis-node")["spec"]["template"]["spec"]
+    preferred = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"

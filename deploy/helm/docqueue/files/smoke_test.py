@@ -12,10 +12,8 @@ import urllib.request
 import uuid
 from typing import Any
 
-import redis
-
 from docqueue.auth import Scope, generate_api_key, hash_api_key, revoke_api_key, store_api_key
-from docqueue.redis_url import resolve_redis_url
+from docqueue.redis_url import redis_client, resolve_redis_url
 
 PHRASE = "docqueue helm test"
 TERMINAL = {"succeeded", "failed", "cancelled", "dead_lettered"}
@@ -70,7 +68,8 @@ def upload(api: str, key: str, data: bytes) -> str:
 def main() -> None:
     api = os.environ["DOCQUEUE_API_URL"].rstrip("/")
     timeout_s = float(os.environ.get("DOCQUEUE_TEST_TIMEOUT_S", "300"))
-    client = redis.Redis.from_url(resolve_redis_url().url)
+    # Through Sentinel too (the chart's sentinel modes give a redis+sentinel:// URL).
+    client = redis_client(resolve_redis_url().url, os.environ.get("DOCQUEUE_REDIS_SENTINEL_PASSWORD"))
     key = generate_api_key()
     store_api_key(client, key, "helm-test", {Scope.SUBMIT, Scope.READ}, name="helm test")
     try:

@@ -65,13 +65,51 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 
 {{/* ---------------------------------------------------------------- Redis */}}
 
+{{/* "true" when the bundled Redis runs with Sentinel (redis.architecture=sentinel). */}}
+{{- define "docqueue.redis.bundledSentinel" -}}
+{{- if and .Values.redis.enabled (eq .Values.redis.architecture "sentinel") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when clients find the master through Sentinel: bundled or external. */}}
 {{- define "docqueue.redis.sentinel" -}}
-{{- if and (not .Values.redis.enabled) .Values.externalRedis.sentinel.enabled -}}true{{- end -}}
+{{- if or (eq (include "docqueue.redis.bundledSentinel" .) "true") (and (not .Values.redis.enabled) .Values.externalRedis.sentinel.enabled) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The bundled Sentinel StatefulSet's pods and their stable DNS names. */}}
+{{- define "docqueue.redis.nodeName" -}}{{ include "docqueue.componentName" (list . "redis-node") }}{{- end -}}
+{{- define "docqueue.redis.nodeHost" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%d.%s.%s.svc" (include "docqueue.redis.nodeName" $root) (int (index . 1)) (include "docqueue.componentName" (list $root "redis-headless")) $root.Release.Namespace -}}
+{{- end -}}
+
+{{/* The environment both containers of a Sentinel pod start from (redis-node-configmap.yaml). */}}
+{{- define "docqueue.redis.nodeEnv" -}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "docqueue.redis.secretName" . }}
+      key: {{ include "docqueue.redis.secretKey" . }}
+# redis-cli reads the password from here, so it never shows in a process list.
+- name: REDISCLI_AUTH
+  value: "$(REDIS_PASSWORD)"
+- name: NODE
+  value: {{ include "docqueue.redis.nodeName" . | quote }}
+- name: HEADLESS
+  value: {{ printf "%s.%s.svc" (include "docqueue.componentName" (list . "redis-headless")) .Release.Namespace | quote }}
+- name: REPLICAS
+  value: {{ .Values.redis.sentinel.replicas | int | quote }}
+- name: MASTER_NAME
+  value: {{ .Values.redis.sentinel.masterName | quote }}
 {{- end -}}
 
 {{/* The sentinels as a list of [host, port] pairs. */}}
 {{- define "docqueue.redis.sentinels" -}}
 {{- $pairs := list -}}
+{{- if eq (include "docqueue.redis.bundledSentinel" .) "true" -}}
+{{- range $i := until (int .Values.redis.sentinel.replicas) -}}
+{{- $pairs = append $pairs (list (include "docqueue.redis.nodeHost" (list $ $i)) "26379") -}}
+{{- end -}}
+{{- else -}}
 {{- if not .Values.externalRedis.sentinel.hosts -}}
 {{- fail "externalRedis.sentinel.hosts is required when externalRedis.sentinel.enabled" -}}
 {{- end -}}
@@ -79,7 +117,29 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- $parts := splitList ":" (toString $entry) -}}
 {{- $pairs = append $pairs (list (first $parts) (ternary (last $parts) "26379" (gt (len $parts) 1))) -}}
 {{- end -}}
+{{- end -}}
 {{- toJson $pairs -}}
+{{- end -}}
+
+{{- define "docqueue.redis.masterName" -}}
+{{- if eq (include "docqueue.redis.bundledSentinel" .) "true" -}}{{ .Values.redis.sentinel.masterName }}{{- else -}}{{ .Values.externalRedis.sentinel.masterName }}{{- end -}}
+{{- end -}}
+
+{{- define "docqueue.redis.replicaAcks" -}}
+{{- if eq (include "docqueue.redis.bundledSentinel" .) "true" -}}{{ .Values.redis.sentinel.replicaAcks | int }}{{- else -}}{{ .Values.externalRedis.sentinel.replicaAcks | int }}{{- end -}}
+{{- end -}}
+
+{{/* The Secret and key of the sentinels' own password, "" when they have none. The bundled
+     sentinels take the Redis password. */}}
+{{- define "docqueue.redis.sentinelSecretName" -}}
+{{- if eq (include "docqueue.redis.bundledSentinel" .) "true" -}}{{ include "docqueue.redis.secretName" . }}
+{{- else if eq (include "docqueue.redis.sentinel" .) "true" -}}{{ .Values.externalRedis.sentinel.existingSecret }}
+{{- end -}}
+{{- end -}}
+{{- define "docqueue.redis.sentinelSecretKey" -}}
+{{- if eq (include "docqueue.redis.bundledSentinel" .) "true" -}}{{ include "docqueue.redis.secretKey" . }}
+{{- else -}}{{ .Values.externalRedis.sentinel.existingSecretPasswordKey }}
+{{- end -}}
 {{- end -}}
 
 {{- define "docqueue.redis.host" -}}
@@ -131,7 +191,7 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- if eq (include "docqueue.redis.sentinel" $root) "true" -}}
 {{- $hosts := list -}}
 {{- range $pair := include "docqueue.redis.sentinels" $root | fromJsonArray }}{{ $hosts = append $hosts (join ":" $pair) }}{{ end -}}
-{{- $url = printf "%s+sentinel://%s:$(REDIS_PASSWORD)@%s/%s/%d" $scheme $user (join "," $hosts) $root.Values.externalRedis.sentinel.masterName (int $db) -}}
+{{- $url = printf "%s+sentinel://%s:$(REDIS_PASSWORD)@%s/%s/%d" $scheme $user (join "," $hosts) (include "docqueue.redis.masterName" $root) (int $db) -}}
 {{- else -}}
 {{- $url = printf "%s://%s:$(REDIS_PASSWORD)@%s:%s/%d" $scheme $user (include "docqueue.redis.host" $root) (include "docqueue.redis.port" $root) (int $db) -}}
 {{- end -}}
@@ -167,12 +227,12 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
     secretKeyRef:
       name: {{ include "docqueue.redis.secretName" . }}
       key: {{ include "docqueue.redis.secretKey" . }}
-{{- if and (eq (include "docqueue.redis.sentinel" .) "true") .Values.externalRedis.sentinel.existingSecret }}
+{{- with include "docqueue.redis.sentinelSecretName" . }}
 - name: REDIS_SENTINEL_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.externalRedis.sentinel.existingSecret }}
-      key: {{ .Values.externalRedis.sentinel.existingSecretPasswordKey }}
+      name: {{ . }}
+      key: {{ include "docqueue.redis.sentinelSecretKey" $ }}
 - name: DOCQUEUE_REDIS_SENTINEL_PASSWORD
   value: "$(REDIS_SENTINEL_PASSWORD)"
 {{- end }}
@@ -406,6 +466,10 @@ affinity:
   ports:
     - port: 6379
       protocol: TCP
+    {{- if eq (include "docqueue.redis.bundledSentinel" .) "true" }}
+    - port: 26379
+      protocol: TCP
+    {{- end }}
 {{- else if .Values.networkPolicy.externalRedisEgress -}}
 {{ toYaml .Values.networkPolicy.externalRedisEgress }}
 {{- else if eq (include "docqueue.redis.sentinel" .) "true" -}}

@@ -1,4 +1,5 @@
-"""deploy/k8s/: the chart rendered with its defaults, one file per resource, plus a kustomization.
+"""deploy/k8s/: the chart rendered with its defaults, one file per resource, plus a kustomization;
+deploy/k8s/sentinel/: the same with the bundled Redis with Sentinel (redis.architecture=sentinel).
 
 `make manifests` writes them; tests/chart/test_manifests.py fails when they drift from the chart.
 Two departures from `helm template` with defaults, both because static files cannot do better:
@@ -19,6 +20,18 @@ from docqueue_devstack.chart import load, template
 
 HEADER = "# Rendered from deploy/helm/docqueue with its defaults by `make manifests`; do not edit.\n"
 SETS = ("generateSecrets=false",)
+# The Sentinel variant, in deploy/k8s/sentinel.
+SENTINEL_SETS = ("redis.architecture=sentinel",)
+SENTINEL_HEADER = HEADER.replace("with its defaults", "with redis.architecture=sentinel")
+SENTINEL_README = """# docqueue as plain manifests, Redis with Sentinel
+
+The chart rendered with `redis.architecture=sentinel` (three Redis pods, a Sentinel in each; see
+docs/redis.md) by `make manifests`. Create the same two Secrets as for `deploy/k8s` (its README), then:
+
+```sh
+kubectl apply -k deploy/k8s/sentinel
+```
+"""
 README = """# docqueue as plain manifests
 
 Rendered from the Helm chart (`deploy/helm/docqueue`) with its default values by `make manifests`;
@@ -47,21 +60,20 @@ def file_name(resource: dict[str, object]) -> str:
     return f"{re.sub(r'[^a-z0-9-]', '-', name)}-{kind}.yaml"
 
 
-def render_manifests() -> dict[str, str]:
-    """file name -> content of every file deploy/k8s/ holds."""
+def render_manifests(
+    sets: tuple[str, ...] = SETS, header: str = HEADER, readme: str = README
+) -> dict[str, str]:
+    """file name -> content of every file deploy/k8s/ (or a variant's directory) holds."""
     # Each document's text as helm rendered it, so the chart's comments (the reasons) stay.
-    documents = [
-        doc.strip() for doc in re.split(r"^---$", template(sets=SETS, extra=["--skip-tests"]), flags=re.M)
-    ]
+    rendered = template(sets=sets, extra=["--skip-tests"])
+    documents = [doc.strip() for doc in re.split(r"^---$", rendered, flags=re.M)]
     files = {}
     for text in documents:
         resources = load(text)
         if not resources:
             continue
-        files[file_name(resources[0])] = f"{HEADER}{text}\n"
-    assert len(files) == len(load(template(sets=SETS, extra=["--skip-tests"]))), (
-        "two resources share a file name"
-    )
+        files[file_name(resources[0])] = f"{header}{text}\n"
+    assert len(files) == len(load(rendered)), "two resources share a file name"
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -72,9 +84,13 @@ def render_manifests() -> dict[str, str]:
             for service in ("api", "worker", "beat")
         ],
     }
-    files["kustomization.yaml"] = HEADER + yaml.safe_dump(kustomization, sort_keys=False)
-    files["README.md"] = README
+    files["kustomization.yaml"] = header + yaml.safe_dump(kustomization, sort_keys=False)
+    files["README.md"] = readme
     return files
+
+
+def render_sentinel_manifests() -> dict[str, str]:
+    return render_manifests((*SETS, *SENTINEL_SETS), SENTINEL_HEADER, SENTINEL_README)
 
 
 def write(out_dir: Path) -> None:
@@ -83,6 +99,9 @@ def write(out_dir: Path) -> None:
     out_dir.mkdir(parents=True)
     for name, content in render_manifests().items():
         (out_dir / name).write_text(content)
+    (out_dir / "sentinel").mkdir()
+    for name, content in render_sentinel_manifests().items():
+        (out_dir / "sentinel" / name).write_text(content)
 
 
 if __name__ == "__main__":

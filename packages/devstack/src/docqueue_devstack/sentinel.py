@@ -169,11 +169,18 @@ class SentinelCluster:
         return None
 
     def replica_in_sync(self) -> bool:
-        try:
-            info: Any = self.servers[1].client().info("replication")
-        except redis.RedisError:
-            return False
-        return bool(info.get("master_link_status") == "up")
+        """Every server but the master is a replica whose link to the master is up."""
+        seen = 0
+        for server in self.servers:
+            try:
+                info: Any = server.client().info("replication")
+            except redis.RedisError:
+                return False
+            if info.get("role") == "slave":
+                if info.get("master_link_status") != "up":
+                    return False
+                seen += 1
+        return seen == len(self.servers) - 1
 
     def sentinels_agree(self) -> bool:
         for sentinel in self.sentinels:

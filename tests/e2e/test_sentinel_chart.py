@@ -1,0 +1,192 @@
+"""The chart's bundled Redis with Sentinel (redis.architecture=sentinel), its start scripts run
+for real: three containers of the Redis image on a network of their own stand for the three pods
+(each the pod's two containers in one: its Redis and its Sentinel share a name and an address,
+as containers of one pod do), named as the StatefulSet names them, with exactly the scripts and
+environment the chart renders. The API and a worker from their images take the rendered
+`redis+sentinel://` URL. The master's container is killed: the sentinels promote a replica, the
+services follow it, and the killed pod comes back as a replica of the new master."""
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from testcontainers.core.network import Network
+
+from docqueue_devstack.processes import http_ok, wait_until
+from tests.chart.render import RELEASE, env_of, named, render
+from tests.e2e.containers import Container
+from tests.e2e.engine import Engine
+from tests.support.documents import make_pdf
+from tests.support.http import submit, wait_terminal
+
+pytestmark = pytest.mark.timeout(900)
+
+SETS = [
+    "redis.architecture=sentinel",
+    # Seconds, not the chart's five: the test waits for a failover.
+    "redis.sentinel.downAfterMilliseconds=2000",
+    "redis.sentinel.failoverTimeout=10000",
+]
+
+
+def rendered() -> list[Any]:
+    return render(sets=SETS)
+
+
+def node_env(resources: list[Any], password: str) -> dict[str, str]:
+    """The sentinel container's environment as the kubelet would fill it in."""
+    pod = named(resources, "StatefulSet", f"{RELEASE}-redis-node")["spec"]["template"]["spec"]
+    env: dict[str, str] = {}
+    for container in pod["containers"][:2]:
+        for name, value in env_of(container).items():
+            env[name] = password if name == "REDIS_PASSWORD" else value
+    env["REDISCLI_AUTH"] = password
+    return env
+
+
+class Pods:
+    def __init__(self, engine: Engine, image: str, network: Network, scripts: Path, env: dict[str, str]):
+        self.engine, self.image, self.network, self.scripts, self.env = engine, image, network, scripts, env
+        self.headless = env["HEADLESS"]
+        self.containers: dict[int, Container] = {}
+
+    def name(self, index: int) -> str:
+        return f"{RELEASE}-redis-node-{index}"
+
+    def host(self, index: int) -> str:
+        return f"{self.name(index)}.{self.headless}"
+
+    def start(self, index: int) -> Container:
+        container = Container(
+            self.engine, self.image, self.network, self.host(index), env=self.env,
+            hostname=self.name(index), entrypoint=["sh", "-c"],
+            command=["sh /scripts/redis.sh & exec sh /scripts/sentinel.sh"],
+            volumes={str(self.scripts): {"bind": "/scripts", "mode": "ro"}},
+        )  # fmt: skip
+        container.tmpfs["/data"] = "rw,size=64m,mode=1777"
+        container.tmpfs["/sentinel"] = "rw,size=1m,mode=1777"
+        container.start()
+        self.containers[index] = container
+        return container
+
+    def stop(self) -> None:
+        for container in self.containers.values():
+            container.stop()
+
+    def cli(self, index: int, *args: str, port: int = 6379) -> str:
+        code, out, err = self.containers[index].run("redis-cli", "-p", str(port), *args)
+        return out if code == 0 else f"error: {err}"
+
+    def ready(self, index: int) -> bool:
+        code, _, _ = self.containers[index].run("sh", "/scripts/redis-ready.sh")
+        sentinel = self.cli(index, "ping", port=26379).strip() == "PONG"
+        return code == 0 and sentinel
+
+    def role(self, index: int) -> str:
+        return self.cli(index, "info", "replication").split("role:", 1)[-1].split()[0]
+
+    def master_named_by(self, index: int) -> str:
+        answer = self.cli(index, "SENTINEL", "get-master-addr-by-name", self.env["MASTER_NAME"], port=26379)
+        return answer.split()[0] if answer and not answer.startswith("error") else ""
+
+
+@pytest.fixture
+def pods(engine: Engine, image_tag: str, tmp_path: Path) -> Iterator[tuple[Pods, list[Any], str]]:
+    resources = rendered()
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for filename, text in named(resources, "ConfigMap", f"{RELEASE}-redis-node")["data"].items():
+        (scripts / filename).write_text(text)
+    password = secrets.token_hex(16)
+    with contextlib.ExitStack() as cleanup:
+        network = Network(docker_client_kw=engine.client_kw).create()
+        cleanup.callback(network.remove)
+        started = Pods(
+            engine, f"localhost/docqueue/redis:{image_tag}", network, scripts, node_env(resources, password)
+        )
+        cleanup.callback(started.stop)
+        for index in range(3):  # OrderedReady: each pod ready before the next starts
+            pod = started.start(index)
+            assert wait_until(partial(started.ready, index), timeout_s=60), pod.logs()
+        yield started, resources, password
+
+
+def test_three_pods_make_a_master_two_replicas_and_three_sentinels(pods: tuple[Pods, list[Any], str]) -> None:
+    nodes, _, _ = pods
+    assert [nodes.role(i) for i in range(3)] == ["master", "slave", "slave"]
+
+    def agreed() -> bool:
+        state = nodes.cli(0, "SENTINEL", "master", nodes.env["MASTER_NAME"], port=26379).split()
+        fields = dict(zip(state[::2], state[1::2], strict=False))
+        return fields.get("num-slaves") == "2" and fields.get("num-other-sentinels") == "2"
+
+    assert wait_until(agreed, timeout_s=60)
+    assert all(nodes.master_named_by(i) == nodes.host(0) for i in range(3))
+
+
+def test_losing_the_master_pod_fails_over_and_the_services_follow(
+    pods: tuple[Pods, list[Any], str], engine: Engine, image_tag: str
+) -> None:
+    nodes, resources, password = pods
+    api_env = env_of(
+        named(resources, "Deployment", f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]
+    )
+    env = {
+        "DOCQUEUE_REDIS_URL": api_env["DOCQUEUE_REDIS_URL"].replace("$(REDIS_PASSWORD)", password),
+        "DOCQUEUE_REDIS_SENTINEL_PASSWORD": password,
+        "DOCQUEUE_STORAGE_URL": api_env["DOCQUEUE_STORAGE_URL"].replace("$(REDIS_PASSWORD)", password),
+        "DOCQUEUE_REDIS_REPLICA_ACKS": api_env["DOCQUEUE_REDIS_REPLICA_ACKS"],
+        "DOCQUEUE_LOG_FORMAT": "json",
+    }
+    with contextlib.ExitStack() as cleanup:
+
+        def start(alias: str, service: str, **options: Any) -> Container:
+            container = Container(
+                engine, f"localhost/docqueue/{service}:{image_tag}", nodes.network, alias, **options
+            )
+            cleanup.callback(container.stop)
+            return container.start()
+
+        api = start("api", "api", env=env, publish=[8000], command=["--host=0.0.0.0", "--port=8000"])
+        worker = start(
+            "worker", "worker", env={**env, "DOCQUEUE_QUEUES": "documents"}, command=["--hostname=w@%h"]
+        )
+        assert wait_until(lambda: http_ok(f"{api.url(8000)}/readyz"), timeout_s=90), api.logs()
+        assert wait_until(lambda: "ready." in worker.logs(), timeout_s=90), worker.logs()
+        code, key, err = api.run("docqueue-keys", "create", "--tenant", "e2e", "--scopes", "submit,read")
+        assert code == 0, err
+        headers = {"Authorization": f"Bearer {key.strip()}"}
+        with httpx.Client(base_url=api.url(8000), headers=headers, timeout=30) as client:
+            before = wait_terminal(client, submit(client, make_pdf(2), "before.pdf"), timeout_s=120)
+            assert before["state"] == "succeeded", before
+
+            nodes.containers[0].get_wrapped_container().kill()
+            new_master = ""
+
+            def failed_over() -> bool:
+                nonlocal new_master
+                named_now = {nodes.master_named_by(i) for i in (1, 2)}
+                new_master = named_now.pop() if len(named_now) == 1 else ""
+                return new_master in (nodes.host(1), nodes.host(2))
+
+            assert wait_until(failed_over, timeout_s=90), [nodes.containers[i].logs()[-2000:] for i in (1, 2)]
+            promoted = 1 if new_master == nodes.host(1) else 2
+            assert wait_until(lambda: nodes.role(promoted) == "master", timeout_s=30)
+
+            after = wait_terminal(client, submit(client, make_pdf(3), "after.pdf"), timeout_s=180)
+            assert after["state"] == "succeeded", after
+            assert client.get(f"/v1/tasks/{before['task_id']}/result").status_code == 200
+
+            # The killed pod restarts (as the StatefulSet would): it asks the sentinels and
+            # follows the new master instead of coming back as a second one.
+            nodes.containers[0].get_wrapped_container().start()
+            assert wait_until(lambda: nodes.ready(0), timeout_s=90), nodes.containers[0].logs()
+            assert nodes.role(0) == "slave"
+            assert f"starting as a replica of {new_master}" in nodes.containers[0].logs()
+        assert "Unrecoverable error" not in worker.logs()
+        assert worker.get_wrapped_container().attrs["RestartCount"] == 0
