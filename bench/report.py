@@ -158,6 +158,7 @@ def table(results: dict[str, Any]) -> str:
     lines += ocr_rows(results.get("ocr"))
     lines += format_rows(results.get("formats"))
     lines += prefer_wait_rows(results.get("prefer_wait"))
+    lines += failover_rows(results.get("failover"))
     out = "\n".join(lines)
     if results.get("engines"):
         out += "\n\n" + engine_table(results["engines"])
@@ -241,6 +242,55 @@ def prefer_wait_rows(result: dict[str, Any] | None) -> list[str]:
                 _mark(ratio <= PREFER_WAIT_MAX),
             )
         )
+    return rows
+
+
+def failover_rows(result: dict[str, Any] | None) -> list[str]:
+    """Replica acknowledgement cost, recovery after losing the master, Redis cost per document."""
+    if not result:
+        return []
+    acks = result["replica_acks"]
+    medians = acks["uploads_per_s_median"]
+    ratio = acks["ratio_sentinel_acked_vs_standalone"]
+    rows = [
+        _row(
+            "uploads/s, replica acks 1",
+            f"{acks['rounds']} x {acks['uploads_per_round']} one-page uploads, median",
+            f"{medians['sentinel, replica acks 1']:.0f}/s",
+            f"{medians['standalone']:.0f}/s (standalone Redis)",
+            f"{ratio:.2f}x",
+            "measured, no target",
+            "",
+        )
+    ]
+    for case in result["recovery"]:
+        accepted = case["first_upload_accepted_s"]
+        in_flight = f"down-after {case['down_after_ms'] / 1000:g} s, {case['documents_in_flight']} documents"
+        rows.append(
+            _row(
+                "master SIGKILLed",
+                in_flight,
+                f"uploads again after {accepted} s; last affected job done after "
+                f"{case['last_affected_job_finished_s']} s",
+                f"states {case['states']}",
+                "",
+                "measured, no target",
+                "",
+            )
+        )
+    cost = result["redis_cost"]
+    rows.append(
+        _row(
+            "Redis per document",
+            f"{cost['documents']} one-page documents end to end",
+            f"{cost['commands_per_document']:g} commands, {cost['bytes_in_per_document']} B in, "
+            f"{cost['redis_cpu_ms_per_document']:g} ms CPU",
+            f"~{cost['documents_per_s_one_redis_core']} documents/s per Redis core",
+            "",
+            "",
+            "",
+        )
+    )
     return rows
 
 
