@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from docqueue.redis_url import is_sentinel_url, parse_sentinel_url
 from docqueue_api.settings import ApiSettings
 from docqueue_beat.settings import BeatSettings
 from docqueue_worker.settings import WorkerSettings
@@ -75,8 +76,19 @@ def test_keda_reads_the_same_redis_with_the_same_secret(
     auth = named(resources, "TriggerAuthentication", "docqueue-worker")["spec"]["secretTargetRef"]
     assert {"parameter": "password", "name": password_ref["name"], "key": password_ref["key"]} in auth
     url = env_of(worker)["DOCQUEUE_REDIS_URL"]
+    triggers = by_kind(resources, "ScaledObject")[0]["spec"]["triggers"]
+    if is_sentinel_url(url):
+        # The same sentinels and master, through KEDA's redis-sentinel scaler.
+        target = parse_sentinel_url(url.replace("$(REDIS_PASSWORD)", "pw"))
+        for trigger in triggers:
+            assert trigger["type"] == "redis-sentinel"
+            assert trigger["metadata"]["addresses"] == ", ".join(f"{h}:{p}" for h, p in target.sentinels)
+            assert trigger["metadata"]["sentinelMaster"] == target.master_name
+            assert trigger["metadata"]["databaseIndex"] == str(target.db)
+        return
     host_port, db = re.match(r"rediss?://[^@]*@([^/]+)/(\d+)", url).groups()  # type: ignore[union-attr]
-    for trigger in by_kind(resources, "ScaledObject")[0]["spec"]["triggers"]:
+    for trigger in triggers:
+        assert trigger["type"] == "redis"
         assert trigger["metadata"]["address"] == host_port
         assert trigger["metadata"]["databaseIndex"] == db
         assert trigger["authenticationRef"]["name"] == "docqueue-worker"
@@ -185,7 +197,8 @@ def test_every_container_has_probes_resources_and_a_locked_down_security_context
 
 @ALL
 def test_writable_paths_are_only_tmp_and_data(stem: str, rendered: dict[str, list[Resource]]) -> None:
-    allowed = {"/tmp", "/data", "/var/lib/docqueue/blobs"}
+    # /sentinel: the emptyDir where a bundled Sentinel rewrites its own configuration file.
+    allowed = {"/tmp", "/data", "/var/lib/docqueue/blobs", "/sentinel"}
     for owner, template in pod_templates(rendered[stem]):
         for c in template["spec"]["containers"]:
             for mount in c.get("volumeMounts", []):

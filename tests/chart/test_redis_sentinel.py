@@ -55,10 +55,7 @@ def test_every_service_gets_the_sentinel_url_and_the_sentinel_password() -> None
             ("10.0.0.3", 26380),
         )
         assert (target.master_name, target.password) == ("prod", "pw")
-        assert env["DOCQUEUE_REDIS_SENTINEL_PASSWORD"] == "$(REDIS_SENTINEL_PASSWORD)"
-        assert env["REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "managed-sentinel"
-        names = [item["name"] for item in container(resources, name)["env"]]
-        assert names.index("REDIS_SENTINEL_PASSWORD") < names.index("DOCQUEUE_REDIS_SENTINEL_PASSWORD")
+        assert env["DOCQUEUE_REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "managed-sentinel"
     assert env_of(container(resources, "docqueue-api"))["DOCQUEUE_REDIS_REPLICA_ACKS"] == "1"
 
 
@@ -126,7 +123,9 @@ def test_api_worker_beat_and_flower_run_on_the_rendered_environment(
     resources = rendered([f"127.0.0.1:{sentinel.port}" for sentinel in cluster.sentinels], MASTER_NAME)
     env = env_of(container(resources, "docqueue-worker"))
     redis_url = fill(env["DOCQUEUE_REDIS_URL"], cluster)
-    sentinel_password = fill(env["DOCQUEUE_REDIS_SENTINEL_PASSWORD"], cluster)
+    assert env["DOCQUEUE_REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "managed-sentinel"
+    sentinel_password = cluster.sentinel_password
+    assert sentinel_password is not None
     children = {**TEST_ENV, "DOCQUEUE_REDIS_SENTINEL_PASSWORD": sentinel_password}
     stack = Stack(redis_url=redis_url, run_dir=tmp_path, env=children)
     flower: Process | None = None
@@ -213,7 +212,7 @@ def test_the_bundled_mode_points_every_client_at_its_sentinels() -> None:
     assert [host for host, _ in target.sentinels] == NODE_HOSTS
     assert target.master_name == "docqueue"
     # The bundled sentinels take the Redis password.
-    assert env["REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "docqueue-redis"
+    assert env["DOCQUEUE_REDIS_SENTINEL_PASSWORD"]["secretKeyRef"]["name"] == "docqueue-redis"
     assert env["DOCQUEUE_REDIS_REPLICA_ACKS"] == "1"
     triggers = named(resources, "ScaledObject", "docqueue-worker")["spec"]["triggers"]
     assert {t["type"] for t in triggers} == {"redis-sentinel"}

@@ -44,8 +44,8 @@ def node_env(resources: list[Any], password: str) -> dict[str, str]:
     env: dict[str, str] = {}
     for container in pod["containers"][:2]:
         for name, value in env_of(container).items():
-            env[name] = password if name == "REDIS_PASSWORD" else value
-    env["REDISCLI_AUTH"] = password
+            # Every secret of these pods is the Redis password (the sentinels share it).
+            env[name] = password if isinstance(value, dict) else value
     return env
 
 

@@ -91,7 +91,10 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
       key: {{ include "docqueue.redis.secretKey" . }}
 # redis-cli reads the password from here, so it never shows in a process list.
 - name: REDISCLI_AUTH
-  value: "$(REDIS_PASSWORD)"
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "docqueue.redis.secretName" . }}
+      key: {{ include "docqueue.redis.secretKey" . }}
 - name: NODE
   value: {{ include "docqueue.redis.nodeName" . | quote }}
 - name: HEADLESS
@@ -228,13 +231,11 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
       name: {{ include "docqueue.redis.secretName" . }}
       key: {{ include "docqueue.redis.secretKey" . }}
 {{- with include "docqueue.redis.sentinelSecretName" . }}
-- name: REDIS_SENTINEL_PASSWORD
+- name: DOCQUEUE_REDIS_SENTINEL_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ . }}
       key: {{ include "docqueue.redis.sentinelSecretKey" $ }}
-- name: DOCQUEUE_REDIS_SENTINEL_PASSWORD
-  value: "$(REDIS_SENTINEL_PASSWORD)"
 {{- end }}
 - name: DOCQUEUE_REDIS_URL
   value: {{ include "docqueue.redis.url" (list . (include "docqueue.redis.db" .)) | quote }}
