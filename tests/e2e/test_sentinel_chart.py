@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import httpx
 import pytest
 from testcontainers.core.network import Network
@@ -66,10 +67,15 @@ class Pods:
             self.engine, self.image, self.network, self.host(index), env=self.env,
             hostname=self.name(index), entrypoint=["sh", "-c"],
             command=["sh /scripts/redis.sh & exec sh /scripts/sentinel.sh"],
-            volumes={str(self.scripts): {"bind": "/scripts", "mode": "ro"}},
         )  # fmt: skip
-        container.tmpfs["/data"] = "rw,size=64m,mode=1777"
-        container.tmpfs["/sentinel"] = "rw,size=1m,mode=1777"
+        container.with_volume_mapping(str(self.scripts), "/scripts", "ro")
+        # /data is the image's volume (its append-only file outlives a restart of the container,
+        # as the pod's claim does); /sentinel, the pod's emptyDir, a directory of the host's that
+        # outlives it too (a tmpfs would come back root-owned after a restart).
+        emptydir = self.scripts.parent / f"sentinel-{index}"
+        emptydir.mkdir(exist_ok=True)
+        emptydir.chmod(0o777)
+        container.with_volume_mapping(str(emptydir), "/sentinel", "rw")
         container.start()
         self.containers[index] = container
         return container
@@ -79,11 +85,24 @@ class Pods:
             container.stop()
 
     def cli(self, index: int, *args: str, port: int = 6379) -> str:
-        code, out, err = self.containers[index].run("redis-cli", "-p", str(port), *args)
+        try:
+            code, out, err = self.containers[index].run("redis-cli", "-p", str(port), *args)
+        except docker.errors.APIError as exc:  # the container stopped meanwhile
+            return f"error: {exc}"
         return out if code == 0 else f"error: {err}"
 
+    def running(self, index: int) -> bool:
+        wrapped = self.containers[index].get_wrapped_container()
+        wrapped.reload()
+        return bool(wrapped.status == "running")
+
     def ready(self, index: int) -> bool:
-        code, _, _ = self.containers[index].run("sh", "/scripts/redis-ready.sh")
+        if not self.running(index):
+            return False
+        try:
+            code, _, _ = self.containers[index].run("sh", "/scripts/redis-ready.sh")
+        except docker.errors.APIError:
+            return False
         sentinel = self.cli(index, "ping", port=26379).strip() == "PONG"
         return code == 0 and sentinel
 
