@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import docker.errors
+import docker.errors  # type: ignore[import-untyped]
 import httpx
 import pytest
 from testcontainers.core.network import Network
