@@ -6,11 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from docqueue.auth import generate_api_key
 from docqueue_devstack.processes import free_port, wait_until
 from docqueue_devstack.run import port_is_free
+from docqueue_devstack.sentinel import SentinelCluster
 from tests.support.devstack import alive, devstack, devstack_env
+from tests.support.documents import labelled_pdf, make_pdf
+from tests.support.http import submit, wait_terminal
+
+EXPORTER_VENV = Path(__file__).resolve().parents[2] / ".run" / "celery-exporter-venv"
 
 # Ctrl-C, `kill`, the terminal closing, and the devstack itself killed outright.
 ENDINGS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
@@ -66,3 +73,40 @@ def test_a_port_taken_by_something_else_is_named(tmp_path: Path) -> None:
     assert "choose other ports" in refused.stderr
     # Nothing was started: no Redis of its own.
     assert not (tmp_path / "run" / "redis").exists()
+
+
+def test_make_run_on_a_sentinel_url_loses_nothing_when_the_master_is_killed(tmp_path: Path) -> None:
+    """`REDIS_URL=redis+sentinel://... make run` against a master, a replica and three sentinels:
+    every part of the stack (API, workers, beat, Flower, the celery-exporter) follows the master,
+    and killing it with documents in flight loses none."""
+    key = generate_api_key()
+    exporter_port = free_port()
+    with SentinelCluster(tmp_path / "sentinel").start() as cluster:
+        run_dir = tmp_path / "run"
+        run_dir.mkdir()
+        # The celery-exporter's environment `make deps` built, where make run looks for it.
+        (run_dir / "celery-exporter-venv").symlink_to(EXPORTER_VENV, target_is_directory=True)
+        env = {
+            "REDIS_URL": cluster.url,
+            "DOCQUEUE_DEV_API_KEY": key,
+            "DOCQUEUE_EXPORTER_PORT": str(exporter_port),
+        }
+        with devstack(tmp_path, env=env) as run:
+            run.wait_running()
+            assert "(from REDIS_URL)" in run.output()
+            assert not (run_dir / "redis").exists(), "make run started a Redis of its own"
+            base = f"http://127.0.0.1:{run.api_port}"
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+                ids = [submit(api, labelled_pdf(pages, f"doc {pages}")) for pages in (900, 600, 3, 4, 5)]
+                master = cluster.master
+                master.kill()
+                cluster.wait_failover(master.port)
+                ids.append(submit(api, make_pdf(2)))
+                finals = [wait_terminal(api, task_id, timeout_s=180) for task_id in ids]
+            assert [final["state"] for final in finals] == ["succeeded"] * len(ids)
+            flower = httpx.get(f"http://127.0.0.1:{run.flower_port}/flower/healthcheck", timeout=10)
+            assert flower.status_code == 200
+            exporter = httpx.get(f"http://127.0.0.1:{exporter_port}/health", timeout=10)
+            assert exporter.status_code == 200, exporter.text
+            for log in (run_dir / "logs").glob("*.log"):
+                assert "Unrecoverable error" not in log.read_text(errors="replace"), log.name
