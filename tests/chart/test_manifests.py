@@ -1,12 +1,13 @@
 """deploy/k8s/ is exactly what `make manifests` renders from the chart now."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from docqueue_devstack.manifests import render_manifests, render_sentinel_manifests
-from tests.chart.render import REPO
+from docqueue_devstack.manifests import file_name, render_manifests, render_sentinel_manifests
+from tests.chart.render import CI_VALUES, RELEASE, REPO, load, template
 
 K8S = REPO / "deploy" / "k8s"
 
@@ -35,3 +36,24 @@ def test_plain_manifests_hold_no_secret_and_no_test_hook() -> None:
     assert "docqueue-redis-node-statefulset.yaml" in sentinel
     assert "docqueue-redis-statefulset.yaml" not in sentinel
     assert not any(name.endswith("-secret.yaml") for name in sentinel)
+
+
+# Templates that render one resource per entry of a list, so no one name fits the template.
+MANY_FROM_ONE = {"monitoring/monitoring-dashboards-configmap.yaml"}
+
+
+@pytest.mark.parametrize("values", [None, *CI_VALUES], ids=lambda v: v.stem if v else "defaults")
+def test_each_resource_comes_from_the_template_named_like_its_manifest(values: Path | None) -> None:
+    """deploy/k8s/<release>-<name>-<kind>.yaml comes from templates/<component>/<name>-<kind>.yaml:
+    one name for a resource whether one reads the chart or the plain manifests."""
+    rendered = template([values] if values else [])
+    wrong = []
+    for text in re.split(r"^---$", rendered, flags=re.M):
+        source = re.search(r"^# Source: docqueue/templates/(\S+)", text, re.M)
+        resources = load(text)
+        if not source or not resources or source.group(1) in MANY_FROM_ONE:
+            continue
+        expected = file_name(resources[0]).removeprefix(f"{RELEASE}-")
+        if Path(source.group(1)).name != expected:
+            wrong.append(f"{source.group(1)} renders {expected}")
+    assert not wrong, wrong
