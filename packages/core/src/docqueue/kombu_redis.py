@@ -67,7 +67,8 @@ class _SharedCommandClient:
         # from that missing client: AttributeError. It is not a connection error, so
         # `Connection.maybe_close_channel` does not swallow it and the worker dies with
         # "Unrecoverable error" instead of reconnecting (reproduced with kombu 5.7.0 and
-        # Celery 5.7.0 in tests/faults/test_redis_faults.py). Saying what it is, a broker we
+        # Celery 5.7.0 in tests/faults/test_redis_faults.py; celery/kombu#582, closed in 2016,
+        # reported the same AttributeError from another close path). Saying what it is, a broker we
         # cannot reach, lets kombu ignore it and Celery reconnect; the messages stay in the
         # broker's `unacked` hash, where kombu's visibility timeout and beat's reconciler find
         # them, exactly as if Redis had refused the restore.
