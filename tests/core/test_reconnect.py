@@ -2,8 +2,6 @@
 instead of failing once per pooled connection; a creation sent twice is one creation."""
 
 import asyncio
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,9 +10,9 @@ import redis.asyncio as aioredis
 
 from docqueue.jobs import keys
 from docqueue.jobs.async_store import AsyncJobStore
-from docqueue.jobs.model import Job, JobOptions
 from docqueue.redis_url import async_redis_client, redis_client
 from docqueue_devstack.redis_server import RedisServer
+from tests.support.held_jobs import new_job
 
 
 def test_a_client_survives_a_redis_restart_without_an_error(tmp_path: Path) -> None:
@@ -58,20 +56,7 @@ def test_without_our_retry_the_first_async_command_after_a_restart_fails(tmp_pat
 
 
 def test_a_creation_sent_twice_is_one_creation(redis_url: str) -> None:
-    task_id = uuid.uuid4().hex
-    now = time.time()
-    job = Job(
-        task_id=task_id,
-        tenant="retry",
-        filename="a.pdf",
-        media_type="application/pdf",
-        size_bytes=1,
-        sha256=uuid.uuid4().hex,
-        options=JobOptions(),
-        blob_key=f"uploads/{task_id}",
-        created_at=now,
-        updated_at=now,
-    )
+    job = new_job("retry")
 
     async def create_twice() -> list[str | None]:
         client = aioredis.Redis.from_url(redis_url)
@@ -84,4 +69,4 @@ def test_a_creation_sent_twice_is_one_creation(redis_url: str) -> None:
     # Both "created": the second is not "an existing job with the same fingerprint" (whose
     # answer would have deleted this job's own upload).
     assert asyncio.run(create_twice()) == [None, None]
-    assert len(redis.Redis.from_url(redis_url).lrange(keys.job_history(task_id), 0, -1)) == 1
+    assert len(redis.Redis.from_url(redis_url).lrange(keys.job_history(job.task_id), 0, -1)) == 1

@@ -17,11 +17,11 @@ from docqueue.jobs.store import JobStore
 RETENTION_S = 3600
 
 
-def hold_job(redis_url: str, tenant: str, callback_url: str | None = None) -> Job:
-    """A queued job that no worker will pick up."""
+def new_job(tenant: str, callback_url: str | None = None) -> Job:
+    """A queued job's record, not stored yet."""
     now = time.time()
     task_id = uuid.uuid4().hex
-    job = Job(
+    return Job(
         task_id=task_id,
         tenant=tenant,
         filename="held.pdf",
@@ -34,6 +34,11 @@ def hold_job(redis_url: str, tenant: str, callback_url: str | None = None) -> Jo
         updated_at=now,
         callback_url=callback_url,
     )
+
+
+def hold_job(redis_url: str, tenant: str, callback_url: str | None = None) -> Job:
+    """A queued job that no worker will pick up."""
+    job = new_job(tenant, callback_url)
 
     async def create() -> None:
         client = aioredis.Redis.from_url(redis_url)

