@@ -60,7 +60,7 @@ def recovery(data: bytes, down_after_ms: int, documents: int, root: Path) -> dic
     with SentinelCluster(root / "sentinel", down_after_ms=down_after_ms).start() as cluster:
         url = cluster.url
         with stack_on(url, root / "stack") as (stack, api_url, key):
-            stack.start_worker(concurrency=2, env={"DOCQUEUE_QUEUES": "documents"})
+            stack.start_worker(concurrency=2, env={"DOCQUEUE_QUEUES": "documents,documents.bulk"})
             stack.start_beat()
             store = redis_client(url, socket_timeout=5)
             headers = {"Authorization": f"Bearer {key}"}
@@ -182,7 +182,7 @@ def _info(client: redis.Redis) -> dict[str, Any]:
 def redis_cost(data: bytes, documents: int, root: Path) -> dict[str, Any]:
     server = RedisServer(root / "redis", appendonly=True).start()
     with server, stack_on(server.url, root / "stack") as (stack, api_url, key):
-        stack.start_worker(concurrency=2, env={"DOCQUEUE_QUEUES": "documents"})
+        stack.start_worker(concurrency=2, env={"DOCQUEUE_QUEUES": "documents,documents.bulk"})
         stack.start_beat()
         client = redis.Redis.from_url(server.url)
         headers = {"Authorization": f"Bearer {key}"}

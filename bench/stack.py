@@ -54,7 +54,7 @@ class BenchStack:
         return self.api_url
 
     def start_worker(self, concurrency: int, name: str = "worker") -> Process:
-        env = {"DOCQUEUE_QUEUES": "documents"}
+        env = {"DOCQUEUE_QUEUES": "documents,documents.bulk"}
         return self.stack.start_worker(name=name, concurrency=concurrency, env=env)
 
     def stop_process(self, process: Process) -> None:

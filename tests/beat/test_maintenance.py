@@ -64,13 +64,16 @@ class Recorder:
         self.published: list[str] = []
         self.forgotten: list[str] = []
 
+    def publish(self, job: Job) -> None:
+        self.published.append(job.task_id)
+
 
 def reconciler(jobs: JobStore, broker: BrokerView, recorder: Recorder) -> Reconciler:
     return Reconciler(
         jobs=jobs,
         settings=SETTINGS,
         read_broker=lambda: broker,
-        publish=recorder.published.append,
+        publish=recorder.publish,
         forget_deliveries=recorder.forgotten.extend,
         grace_s=GRACE_S,
     )

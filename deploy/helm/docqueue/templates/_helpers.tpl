@@ -284,6 +284,8 @@ file:///var/lib/docqueue/blobs
   value: {{ .retentionSeconds | int64 | quote }}
 - name: DOCQUEUE_MAX_UPLOAD_BYTES
   value: {{ .maxUploadBytes | int64 | quote }}
+- name: DOCQUEUE_BULK_MIN_BYTES
+  value: {{ .bulkMinBytes | int64 | quote }}
 - name: DOCQUEUE_MAX_PAGES
   value: {{ .maxPages | int64 | quote }}
 - name: DOCQUEUE_TASK_SOFT_TIME_LIMIT_S

@@ -24,6 +24,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": 5,
         "health_check_interval": 25,
         "retry_on_timeout": True,
+        # The queues a worker consumes are asked in the order given, interactive lane first
+        # (docqueue.lanes); kombu's default rotates that order after every message.
+        "queue_order_strategy": "priority",
         **broker.transport_options,
     }
     return {
@@ -63,8 +66,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Each queue on its own direct exchange: queues sharing Celery's default exchange and
         # routing key would each receive a copy of every message.
         "task_queues": [
-            Queue(queue, Exchange(queue, type="direct"), routing_key=queue)
-            for queue in (names.DOCUMENTS_QUEUE, names.CALLBACKS_QUEUE, names.MAINTENANCE_QUEUE)
+            Queue(queue, Exchange(queue, type="direct"), routing_key=queue) for queue in names.QUEUES
         ],
         "task_routes": {
             task: {"queue": queue, "exchange": queue, "routing_key": queue}

@@ -105,7 +105,7 @@ class QueueCollector(Collector):
         self,
         broker: redis.Redis,
         store: redis.Redis,
-        queues: Sequence[str] = tuple(dict.fromkeys(names.TASK_QUEUES.values())),
+        queues: Sequence[str] = names.QUEUES,
         cache_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:

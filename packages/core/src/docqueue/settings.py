@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # --- documents -------------------------------------------------------------------------
     # Larger uploads are answered 413 payload_too_large.
     max_upload_bytes: int = Field(default=50 * MIB, ge=1)
+    # Uploads of this many bytes or more wait in the bulk lane (documents.bulk), smaller ones in
+    # the interactive lane (documents), which workers serve first; 0 puts everything in one lane.
+    bulk_min_bytes: int = Field(default=5 * MIB, ge=0)
     # Documents with more pages end failed / too_many_pages.
     max_pages: int = Field(default=2000, ge=1)
     # Characters (or tokens, under chunk_by=tokens) per chunk when an upload does not say

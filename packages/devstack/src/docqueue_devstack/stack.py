@@ -125,7 +125,7 @@ class Stack:
         argv = [
             str(python), "-c", "from src.cli import cli; cli()", "--broker-url", broker.url, *options,
             "--host", "127.0.0.1", "--port", str(port),
-            "--queues", "documents,callbacks,maintenance", "--generic-hostname-task-sent-metric",
+            "--queues", "documents,documents.bulk,callbacks,maintenance", "--generic-hostname-task-sent-metric",
             # Reconnect after a broker error (a Redis restart, a failover): its default 0 exits.
             "--retry-interval", "5",
         ]  # fmt: skip

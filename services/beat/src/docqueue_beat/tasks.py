@@ -7,17 +7,19 @@ from celery import Celery
 
 from docqueue import names
 from docqueue.callbacks import enqueue_callback
+from docqueue.jobs.model import Job
+from docqueue.lanes import publish_document
 from docqueue_beat.context import BeatContext
 from docqueue_beat.maintenance.broker import forget_deliveries, read_broker
 from docqueue_beat.maintenance.reconcile import Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
 
-WATCHED_QUEUES = (names.DOCUMENTS_QUEUE,)
+WATCHED_QUEUES = names.DOCUMENT_QUEUES
 
 
 def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
-    def publish(task_id: str) -> None:
-        app.send_task(names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id)
+    def publish(job: Job) -> None:
+        publish_document(app, job.task_id, job.size_bytes, context().settings)
 
     @app.task(name=names.APPLY_RETENTION, max_retries=0)
     def retention() -> int:

@@ -6,12 +6,12 @@ import time
 import anyio
 import redis.asyncio as aioredis
 
-from docqueue import names
 from docqueue.dead_letters import DeadLetter
 from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage
+from docqueue.lanes import publish_document
 from docqueue.text import as_text
 from docqueue_api.auth import Caller
 from docqueue_api.problems import ProblemError
@@ -89,10 +89,9 @@ async def replay_dead_letter(services: ApiServices, caller: Caller, task_id: str
             409, ProblemCode.TASK_NOT_DEAD_LETTERED, f"the task is {result.job.state}, not dead_lettered"
         )
     await _delete(services.redis, letter)
+    job = result.job
     await anyio.to_thread.run_sync(
-        lambda: services.celery.send_task(
-            names.PROCESS_DOCUMENT, args=[task_id], task_id=task_id, retry=False
-        )
+        lambda: publish_document(services.celery, task_id, job.size_bytes, services.settings, retry=False)
     )
     return result.job
 

@@ -17,6 +17,7 @@ from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
+from docqueue.lanes import document_queue, publish_document
 from docqueue.storage import StorageError, upload_key
 from docqueue_api.auth import Caller
 from docqueue_api.documents.callback_url import CALLBACK_FIELD, accept_callback_url
@@ -143,6 +144,9 @@ async def _create_and_enqueue(
         callback_url=callback_url,
         retention_s=retention_s,
     )
+    queue = document_queue(job.size_bytes, services.settings)
+    if queue != names.DOCUMENTS_QUEUE:
+        await refuse_when_backlogged(services, queue)
     existing_id = await services.jobs.create(job)
     if existing_id is not None:
         existing = await services.jobs.get(existing_id)
@@ -150,7 +154,7 @@ async def _create_and_enqueue(
         state = existing.state if existing else JobState.QUEUED
         return Submission(200, accepted(request, existing_id, state, deduplicated=True))
     try:
-        await anyio.to_thread.run_sync(_publish, services, task_id)
+        await anyio.to_thread.run_sync(_publish, services, task_id, job.size_bytes)
     except (OperationalError, RedisError, OSError) as exc:
         # No 202 without an enqueued message: take the record back so nothing waits forever.
         log.warning("enqueue failed; upload refused", extra={"task_id": task_id})
@@ -181,18 +185,15 @@ async def _wait_for_replicas(services: ApiServices, task_id: str) -> None:
         )
 
 
-def _publish(services: ApiServices, task_id: str) -> None:
-    services.celery.send_task(
-        names.PROCESS_DOCUMENT,
-        args=[task_id],
-        task_id=task_id,
-        retry=False,
-    )
+def _publish(services: ApiServices, task_id: str, size_bytes: int) -> None:
+    publish_document(services.celery, task_id, size_bytes, services.settings, retry=False)
 
 
-async def refuse_when_backlogged(services: ApiServices) -> None:
-    """Backpressure: answer 503 before reading the body when the queue is over its cap."""
-    depth = await services.redis.llen(names.DOCUMENTS_QUEUE)
+async def refuse_when_backlogged(services: ApiServices, queue: str = names.DOCUMENTS_QUEUE) -> None:
+    """Backpressure: 503 when the lane's queue is over its cap. Checked for the interactive lane
+    before the body is read, and for the bulk lane once the upload's size sends it there, so a
+    bulk backlog never refuses a small upload."""
+    depth = await services.redis.llen(queue)
     if depth >= services.settings.max_queue_depth:
         raise ProblemError(
             503,

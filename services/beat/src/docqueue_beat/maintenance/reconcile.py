@@ -43,7 +43,7 @@ class Reconciler:
     jobs: JobStore
     settings: Settings
     read_broker: Callable[[], BrokerView]
-    publish: Callable[[str], None]  # re-enqueue a task id
+    publish: Callable[[Job], None]  # re-enqueue a job (in its lane)
     # Drop unacked broker entries (by delivery tag) that no live worker holds.
     forget_deliveries: Callable[[list[str]], None] = lambda tags: None
     on_terminal: Callable[[Job], None] = lambda job: None
@@ -146,5 +146,5 @@ class Reconciler:
             )
         )
         if result.ok:
-            self.publish(job.task_id)
+            self.publish(job)
             report.requeued.append(job.task_id)

@@ -1,0 +1,39 @@
+"""Which lane a document waits in, and publishing it there.
+
+Two queues carry `documents.process`: `documents` (interactive) and `documents.bulk`. An upload
+of `bulk_min_bytes` or more goes to the bulk lane; anything smaller to the interactive one, so a
+two-page PDF dropped into a chat does not wait behind a folder of scans. A worker consuming both
+takes interactive work first: kombu's Redis transport asks for messages with one BRPOP over its
+queues, which answers from the first non-empty list in the order given, and docqueue sets
+kombu's `queue_order_strategy` to `priority` so that order stays the one in DOCQUEUE_QUEUES
+(kombu's default, `round_robin`, rotates it after every message). With one message prefetched
+per process (`worker_prefetch_multiplier=1`), a small upload waits at most for the documents
+already running. Every publisher (the upload, the dead-letter replay, beat's reconciler) picks
+the lane here, from the job's size, so a re-queued job goes back to the lane it came from.
+"""
+
+from typing import Any
+
+from celery import Celery
+
+from docqueue import names
+from docqueue.settings import Settings
+
+
+def document_queue(size_bytes: int, settings: Settings) -> str:
+    if settings.bulk_min_bytes and size_bytes >= settings.bulk_min_bytes:
+        return names.BULK_QUEUE
+    return names.DOCUMENTS_QUEUE
+
+
+def publish_document(app: Celery, task_id: str, size_bytes: int, settings: Settings, **options: Any) -> None:
+    queue = document_queue(size_bytes, settings)
+    app.send_task(
+        names.PROCESS_DOCUMENT,
+        args=[task_id],
+        task_id=task_id,
+        queue=queue,
+        exchange=queue,
+        routing_key=queue,
+        **options,
+    )
