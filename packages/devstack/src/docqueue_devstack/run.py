@@ -76,7 +76,9 @@ def run() -> None:
         _, api_url = stack.start_api(port=api_port)
         # Documents and webhooks on separate workers, as in Kubernetes: a slow receiver never
         # holds a document slot. Webhook delivery is I/O, so its worker uses threads.
-        stack.start_worker(name="worker", env={"DOCQUEUE_QUEUES": ",".join(names.DOCUMENT_QUEUES)}, restart=True)
+        stack.start_worker(
+            name="worker", env={"DOCQUEUE_QUEUES": ",".join(names.DOCUMENT_QUEUES)}, restart=True
+        )
         stack.start_worker(
             name="callbacks",
             concurrency=8,

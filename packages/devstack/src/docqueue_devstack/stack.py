@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from docqueue import names
 from docqueue.redis_url import REDIS_URL_VARIABLES, kombu_broker
 from docqueue_devstack.processes import Process, Supervisor, free_port, http_ok, wait_until
 
@@ -125,7 +126,7 @@ class Stack:
         argv = [
             str(python), "-c", "from src.cli import cli; cli()", "--broker-url", broker.url, *options,
             "--host", "127.0.0.1", "--port", str(port),
-            "--queues", "documents,documents.bulk,callbacks,maintenance", "--generic-hostname-task-sent-metric",
+            "--queues", ",".join(names.QUEUES), "--generic-hostname-task-sent-metric",
             # Reconnect after a broker error (a Redis restart, a failover): its default 0 exits.
             "--retry-interval", "5",
         ]  # fmt: skip
