@@ -19,6 +19,7 @@ from docqueue_devstack.processes import Process, wait_until
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from docqueue_worker.liveness import LivenessConfig, heartbeat_age_s
+from docqueue_worker.settings import WorkerSettings
 from tests.conftest import TEST_ENV
 
 INTERVAL_S = 0.5
@@ -105,7 +106,7 @@ def test_a_worker_consuming_no_queue_is_not_live(
     assert wait_until(lambda: live(env), timeout_s=10)
     app = create_celery_app(Settings(redis_url=private_redis.url))
     node = f"liveness@{socket.gethostname()}"
-    for queue in ("documents", "callbacks"):
+    for queue in WorkerSettings().queues.split(","):  # every queue it consumes by default
         replies = app.control.cancel_consumer(queue, destination=[node], reply=True, timeout=5)
         assert replies, f"{node} did not answer cancel_consumer({queue})"
     assert wait_until(lambda: not live(env), timeout_s=MAX_AGE_S + 5)
