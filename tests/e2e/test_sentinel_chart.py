@@ -8,6 +8,7 @@ services follow it, and the killed pod comes back as a replica of the new master
 
 import contextlib
 import secrets
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -114,6 +115,18 @@ class Pods:
         return answer.split()[0] if answer and not answer.startswith("error") else ""
 
 
+def submit_until_accepted(client: httpx.Client, data: bytes, filename: str) -> str:
+    headers = {"Idempotency-Key": secrets.token_hex(8)}
+    answer = None
+    for _ in range(60):
+        answer = client.post("/v1/documents", files={"file": (filename, data)}, headers=headers)
+        if answer.status_code in (200, 202):
+            return str(answer.json()["task_id"])
+        assert answer.status_code == 503, answer.text
+        time.sleep(1)
+    raise AssertionError(f"never accepted: {answer.text if answer else ''}")
+
+
 @pytest.fixture
 def pods(engine: Engine, image_tag: str, tmp_path: Path) -> Iterator[tuple[Pods, list[Any], str]]:
     resources = rendered()
@@ -197,15 +210,19 @@ def test_losing_the_master_pod_fails_over_and_the_services_follow(
             promoted = 1 if new_master == nodes.host(1) else 2
             assert wait_until(lambda: nodes.role(promoted) == "master", timeout_s=30)
 
-            after = wait_terminal(client, submit(client, make_pdf(3), "after.pdf"), timeout_s=180)
+            # Right after the failover the new master's replica may still be syncing: the upload
+            # is then a 503 (DOCQUEUE_REDIS_REPLICA_ACKS=1) whose retry with the same key is the task.
+            after_id = submit_until_accepted(client, make_pdf(3), "after.pdf")
+            after = wait_terminal(client, after_id, timeout_s=180)
             assert after["state"] == "succeeded", after
             assert client.get(f"/v1/tasks/{before['task_id']}/result").status_code == 200
 
             # The killed pod restarts (as the StatefulSet would): it asks the sentinels and
             # follows the new master instead of coming back as a second one.
             nodes.containers[0].get_wrapped_container().start()
-            assert wait_until(lambda: nodes.ready(0), timeout_s=90), nodes.containers[0].logs()
-            assert nodes.role(0) == "slave"
+            assert wait_until(lambda: nodes.ready(0) and nodes.role(0) == "slave", timeout_s=120), (
+                nodes.containers[0].logs()
+            )
             assert f"starting as a replica of {new_master}" in nodes.containers[0].logs()
         assert "Unrecoverable error" not in worker.logs()
         assert worker.get_wrapped_container().attrs["RestartCount"] == 0
