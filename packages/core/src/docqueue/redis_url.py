@@ -102,11 +102,6 @@ class SentinelTarget:
     password: str | None = None
     tls: bool = False
 
-    def master_url(self, host: str, port: int) -> str:
-        """A plain URL of the master at `host:port` (what a client that knows no Sentinel takes)."""
-        scheme = "rediss" if self.tls else "redis"
-        return f"{scheme}://{_userinfo(self.username, self.password)}{_bracketed(host)}:{port}/{self.db}"
-
 
 def _userinfo(username: str | None, password: str | None) -> str:
     if password is None:
@@ -241,33 +236,31 @@ def _with_retry(options: Mapping[str, Any], asynchronous: bool) -> dict[str, Any
     return {**options, "retry": retry, "retry_on_error": errors}
 
 
+def _client(url: str, sentinel_password: str | None, options: Mapping[str, Any], asynchronous: bool) -> Any:
+    """`Redis.from_url` for a plain URL, else a client of the master the sentinels name, in
+    redis-py's blocking or asyncio flavour."""
+    options = _with_retry(options, asynchronous)
+    flavour: Any = aioredis if asynchronous else redis
+    if not is_sentinel_url(url):
+        return flavour.Redis.from_url(url, **options)
+    target = parse_sentinel_url(url)
+    sentinel = flavour.sentinel.Sentinel(
+        list(target.sentinels), sentinel_kwargs=_sentinel_kwargs(target, sentinel_password, options)
+    )
+    return sentinel.master_for(target.master_name, **_master_kwargs(target, options))
+
+
 def redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> redis.Redis:
     """A redis-py client for `url`: `Redis.from_url`, or one that follows a Sentinel master
     (it asks the sentinels for the master on every new connection, and drops a connection to a
     master that was demoted). Retries a command on a new connection when its own was dropped."""
-    options = _with_retry(options, asynchronous=False)
-    if not is_sentinel_url(url):
-        return redis.Redis.from_url(url, **options)
-    target = parse_sentinel_url(url)
-    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-        list(target.sentinels), sentinel_kwargs=_sentinel_kwargs(target, sentinel_password, options)
-    )
-    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-        target.master_name, **_master_kwargs(target, options)
-    )
+    client: redis.Redis = _client(url, sentinel_password, options, asynchronous=False)
     return client
 
 
 def async_redis_client(url: str, sentinel_password: str | None = None, **options: Any) -> aioredis.Redis:
     """`redis_client` for asyncio."""
-    options = _with_retry(options, asynchronous=True)
-    if not is_sentinel_url(url):
-        return aioredis.Redis.from_url(url, **options)
-    target = parse_sentinel_url(url)
-    sentinel = aioredis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-        list(target.sentinels), sentinel_kwargs=_sentinel_kwargs(target, sentinel_password, options)
-    )
-    client: aioredis.Redis = sentinel.master_for(target.master_name, **_master_kwargs(target, options))
+    client: aioredis.Redis = _client(url, sentinel_password, options, asynchronous=True)
     return client
 
 
