@@ -23,6 +23,9 @@ TEST_ENV = {
     # (tests/hostile/test_tenancy.py proves the 429 with a low one).
     "DOCQUEUE_RATE_LIMIT_PER_S": "1000",
     "DOCQUEUE_RATE_LIMIT_BURST": "1000",
+    # The suites' documents are read whole, as the tests of progress, limits and faults expect;
+    # tests/worker/test_parts.py and tests/faults/test_part_faults.py turn splitting on.
+    "DOCQUEUE_SPLIT_MIN_PAGES": "0",
 }
 
 

@@ -9,7 +9,8 @@ kombu's `queue_order_strategy` to `priority` so that order stays the one in DOCQ
 (kombu's default, `round_robin`, rotates it after every message). With one message prefetched
 per process (`worker_prefetch_multiplier=1`), a small upload waits at most for the documents
 already running. Every publisher (the upload, the dead-letter replay, beat's reconciler) picks
-the lane here, from the job's size, so a re-queued job goes back to the lane it came from.
+the lane here, from the job's size, so a re-queued job goes back to the lane it came from. The
+parts of a split document (docqueue.jobs.parts) always wait in the bulk lane.
 """
 
 from typing import Any
@@ -24,6 +25,23 @@ def document_queue(size_bytes: int, settings: Settings) -> str:
     if settings.bulk_min_bytes and size_bytes >= settings.bulk_min_bytes:
         return names.BULK_QUEUE
     return names.DOCUMENTS_QUEUE
+
+
+def part_queue(settings: Settings) -> str:
+    """Parts of a split document wait in the bulk lane (the only lane when there is one)."""
+    return names.BULK_QUEUE if settings.bulk_min_bytes else names.DOCUMENTS_QUEUE
+
+
+def publish_part(app: Celery, task_id: str, run_id: str, index: int, settings: Settings) -> None:
+    queue = part_queue(settings)
+    app.send_task(
+        names.PROCESS_PART,
+        args=[task_id, run_id, index],
+        task_id=names.part_message_id(task_id, index),
+        queue=queue,
+        exchange=queue,
+        routing_key=queue,
+    )
 
 
 def publish_document(app: Celery, task_id: str, size_bytes: int, settings: Settings, **options: Any) -> None:

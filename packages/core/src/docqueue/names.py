@@ -15,13 +15,29 @@ QUEUES: Final = (*DOCUMENT_QUEUES, CALLBACKS_QUEUE, MAINTENANCE_QUEUE)
 
 # Task names: "<domain>.<verb>".
 PROCESS_DOCUMENT: Final = "documents.process"
+PROCESS_PART: Final = "documents.process_part"  # one page range of a split document (jobs.parts)
 DELIVER_CALLBACK: Final = "callbacks.deliver"
 APPLY_RETENTION: Final = "maintenance.apply_retention"
 RECONCILE_JOBS: Final = "maintenance.reconcile"
 
 TASK_QUEUES: Final[dict[str, str]] = {
     PROCESS_DOCUMENT: DOCUMENTS_QUEUE,
+    PROCESS_PART: BULK_QUEUE,
     DELIVER_CALLBACK: CALLBACKS_QUEUE,
     APPLY_RETENTION: MAINTENANCE_QUEUE,
     RECONCILE_JOBS: MAINTENANCE_QUEUE,
 }
+
+
+# A part's message id: its job's task id and the part's index. Beat's broker view reads a message's
+# job from it (a part waiting or held keeps its job alive for the reconciler).
+PART_MESSAGE_SEPARATOR: Final = ".part"
+
+
+def part_message_id(task_id: str, index: int) -> str:
+    return f"{task_id}{PART_MESSAGE_SEPARATOR}{index}"
+
+
+def job_of_message(message_id: str) -> str:
+    """The task id of the job a document or part message works for."""
+    return message_id.split(PART_MESSAGE_SEPARATOR, 1)[0]

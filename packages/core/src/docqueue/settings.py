@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # Uploads of this many bytes or more wait in the bulk lane (documents.bulk), smaller ones in
     # the interactive lane (documents), which workers serve first; 0 puts everything in one lane.
     bulk_min_bytes: int = Field(default=5 * MIB, ge=0)
+    # A paged document (PDF) of this many pages or more is processed as parts any worker can take
+    # (docqueue.jobs.parts); 0 never splits. Defaults measured by `make bench` (docs/performance.md).
+    split_min_pages: int = Field(default=64, ge=0)
+    # Pages per part of a split document.
+    split_pages_per_part: int = Field(default=32, ge=1)
     # Documents with more pages end failed / too_many_pages.
     max_pages: int = Field(default=2000, ge=1)
     # Characters (or tokens, under chunk_by=tokens) per chunk when an upload does not say

@@ -10,11 +10,13 @@ from celery import Celery
 
 from docqueue.callbacks import enqueue_callback
 from docqueue.jobs.store import JobStore
+from docqueue.lanes import publish_part
 from docqueue.redis_url import redis_client
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue_worker.callbacks import CallbackSender
 from docqueue_worker.observability import run_observer, terminal_listener
+from docqueue_worker.parts import PartProcessor
 from docqueue_worker.processor import DocumentProcessor
 
 
@@ -25,6 +27,7 @@ class WorkerContext:
     jobs: JobStore
     blobs: BlobStore
     processor: DocumentProcessor
+    parts: PartProcessor
     callbacks: CallbackSender
 
 
@@ -40,14 +43,21 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
     blobs = open_blob_store(settings.storage_url, settings.sentinel_password)
     # A job that ends queues its webhook on the callbacks queue: never delivered inline.
     listeners = [partial(enqueue_callback, app)] if app is not None else []
+    observer = run_observer(settings)
     processor = DocumentProcessor(
         jobs,
         blobs,
         settings,
         on_terminal=[*listeners, terminal_listener(settings)],
-        run_observer=run_observer(settings),
+        run_observer=observer,
+        publish_part=partial(_publish_part, app, settings) if app is not None else None,
     )
-    return WorkerContext(settings, client, jobs, blobs, processor, CallbackSender(client, settings))
+    parts = PartProcessor(processor, run_observer=observer)
+    return WorkerContext(settings, client, jobs, blobs, processor, parts, CallbackSender(client, settings))
+
+
+def _publish_part(app: Celery, settings: Settings, task_id: str, run_id: str, index: int) -> None:
+    publish_part(app, task_id, run_id, index, settings)
 
 
 class ContextHolder:

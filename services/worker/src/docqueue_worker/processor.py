@@ -20,15 +20,17 @@ from docqueue import names
 from docqueue.backoff import equal_jitter_s
 from docqueue.dead_letters import dead_letter_fields
 from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, TransientError
+from docqueue.jobs import parts
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage
+from docqueue.jobs.parts import should_split
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
 from docqueue.storage.base import StorageError, result_key
 from docqueue_worker.lease import LeaseObserver, RunLease
 from docqueue_worker.limits import soft_limit_signals, watch_soft_limit
-from docqueue_worker.pipeline.run import run_pipeline
+from docqueue_worker.pipeline.run import SplitDocument, Stored, assemble, run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class DocumentProcessor:
         clock: Callable[[], float] = time.time,
         on_terminal: Sequence[Callable[[Job], None]] = (),
         run_observer: Callable[[Job], LeaseObserver] | None = None,
+        publish_part: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.jobs = jobs
         self.blobs = blobs
@@ -71,6 +74,8 @@ class DocumentProcessor:
         self.on_terminal = tuple(on_terminal)
         # Makes the observer of each run's lease (stage metrics, spans, log fields).
         self.run_observer = run_observer
+        # Sends one part of a split document (task id, split run, index); None: never split.
+        self.publish_part = publish_part
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     def process(self, task_id: str) -> Outcome:
@@ -103,6 +108,8 @@ class DocumentProcessor:
                     "started_at": self.clock(),
                     "pages_done": 0,
                 },
+                # A split made by an earlier run is made again (parts.SPLIT_JOB) or not at all.
+                unset=("parts_total", "parts_done"),
                 incr={"attempts": 1},
                 history={"event": "started", "run_id": run_id, "holder": self.holder},
             )
@@ -111,9 +118,60 @@ class DocumentProcessor:
             log.info("lost the race to claim", extra={"task_id": task_id})
             return DONE
         self._discard_unpublished(job)
-        return self._run(claimed.job, run_id)
+        claimed_job = claimed.job
+        return self._run(claimed_job, run_id, lambda lease: self._read(lease, claimed_job, run_id))
 
-    def _run(self, job: Job, run_id: str) -> Outcome:
+    def assemble(self, job: Job, split_run: str) -> Outcome:
+        """Make a split job's result from its stored parts, under a lease on the split run (the
+        part delivery that stored the last part calls this)."""
+        return self._run(job, split_run, lambda lease: self._assemble(lease, job, split_run))
+
+    def _read(self, lease: RunLease, job: Job, run_id: str) -> Stored | None:
+        try:
+            return run_pipeline(job, self.blobs, lease, run_id, self.settings, split=self._splits)
+        except SplitDocument as split:
+            return self._split(lease, job, run_id, split.page_count)
+
+    def _splits(self, page_count: int) -> bool:
+        settings = self.settings
+        return self.publish_part is not None and should_split(
+            page_count, settings.split_min_pages, settings.split_pages_per_part
+        )
+
+    def _split(self, lease: RunLease, job: Job, run_id: str, page_count: int) -> Stored | None:
+        """Hand the document to its parts; None: the parts now hold the job."""
+        assert self.publish_part is not None
+        ranges = parts.plan(page_count, self.settings.split_pages_per_part)
+        publish = self.jobs.split(job.task_id, run_id, ranges, self.clock())
+        if publish is None:
+            raise LeaseLost(job.task_id)
+        if not publish:
+            # Every part was stored by an earlier run (whose assembly died): assemble here.
+            return self._assemble(lease, job, run_id)
+        for index in publish:
+            self.publish_part(job.task_id, run_id, index)
+        log.info(
+            "split into parts",
+            extra={"task_id": job.task_id, "parts": len(ranges), "published": len(publish)},
+        )
+        return None
+
+    def _assemble(self, lease: RunLease, job: Job, run_id: str) -> Stored:
+        part_keys = [part.key or "" for part in self.jobs.parts(job.task_id)]
+        if not all(part_keys):
+            raise LeaseLost(job.task_id)  # split again meanwhile: the new split's parts finish it
+        return assemble(job, self.blobs, lease, run_id, self.settings, part_keys)
+
+    def _discard_parts(self, task_id: str) -> None:
+        """Delete a split job's part blobs once its result is published (or it failed for good)."""
+        try:
+            for part in self.jobs.parts(task_id):
+                if part.key:
+                    self.blobs.delete(part.key)
+        except (StorageError, redis.RedisError):
+            log.warning("could not delete part blobs", extra={"task_id": task_id})
+
+    def _run(self, job: Job, run_id: str, work: "Callable[[RunLease], Stored | None]") -> Outcome:
         settings = self.settings
         watch_soft_limit()
         signals_before = soft_limit_signals()
@@ -131,7 +189,7 @@ class DocumentProcessor:
         )
         try:
             with lease:
-                return self._attempt(lease, job, run_id)
+                return self._attempt(lease, job, run_id, work)
         except SoftTimeLimitExceeded:
             # Celery delivers its soft limit once, from a signal handler, wherever the run is: in
             # the pipeline, or while an ending is being written or the lease closed (the lease's
@@ -143,10 +201,11 @@ class DocumentProcessor:
     def _timeout_message(self) -> str:
         return f"processing took longer than {self.settings.task_soft_time_limit_s}s"
 
-    def _attempt(self, lease: RunLease, job: Job, run_id: str) -> Outcome:
-        settings = self.settings
+    def _attempt(
+        self, lease: RunLease, job: Job, run_id: str, work: "Callable[[RunLease], Stored | None]"
+    ) -> Outcome:
         try:
-            stored = run_pipeline(job, self.blobs, lease, run_id, settings)
+            stored = work(lease)
         except DocumentError as exc:
             self._end(lease, job, JobState.FAILED, exc.code, exc.message)
             return DONE
@@ -166,6 +225,8 @@ class DocumentProcessor:
             log.exception("unexpected error", extra={"task_id": job.task_id})
             self._end(lease, job, JobState.DEAD_LETTERED, ErrorCode.INTERNAL_ERROR, repr(exc))
             return DONE
+        if stored is None:
+            return DONE  # split: the parts hold the job now
         finished = lease.finish(
             Update(
                 task_id=job.task_id,
@@ -186,6 +247,8 @@ class DocumentProcessor:
             # Cancelled or taken over while storing: this run's result must not exist.
             self.blobs.delete(stored.result_key)
         elif finished.job is not None:
+            if finished.job.parts_total:
+                self._discard_parts(job.task_id)
             self._notify(finished.job)
         return DONE
 
@@ -234,6 +297,8 @@ class DocumentProcessor:
             )
         )
         if ended.ok and ended.job is not None:
+            if state == JobState.FAILED and ended.job.parts_total:
+                self._discard_parts(job.task_id)  # a permanent failure: a replay starts over
             self._notify(ended.job)
         log.info("job ended", extra={"task_id": job.task_id, "state": state, "error_code": code})
 
@@ -247,6 +312,14 @@ class DocumentProcessor:
 
     def _give_up(self, job: Job, code: ErrorCode, message: str, trace: str, run_id: str | None) -> None:
         """Dead-letter a job this process does not hold a lease on (poison cap, hard time limit)."""
+        self.end_unheld(job, JobState.DEAD_LETTERED, code, message, trace, run_id)
+
+    def end_unheld(
+        self, job: Job, state: JobState, code: ErrorCode, message: str, trace: str, run_id: str | None
+    ) -> bool:
+        """End a job this process holds no job lease on (the poison cap, the hard time limit, a part
+        of a split job), from the state it was read in and only while `run_id` still holds it."""
+        dead = state == JobState.DEAD_LETTERED
         ended = self.jobs.update(
             Update(
                 task_id=job.task_id,
@@ -254,20 +327,24 @@ class DocumentProcessor:
                 from_states={job.state},
                 run_id=run_id,
                 set={
-                    "state": JobState.DEAD_LETTERED,
+                    "state": state,
                     "error_code": code,
                     "error_message": message,
                     "finished_at": self.clock(),
                 },
                 terminal=True,
-                history={"event": "dead_lettered", "error_code": str(code)},
-                dead_letter=self._dead_letter(job, code, message, trace),
+                history={"event": str(state), "error_code": str(code)},
+                dead_letter=self._dead_letter(job, code, message, trace) if dead else None,
             )
         )
-        if ended.ok and ended.job is not None:
-            log.warning("job dead-lettered", extra={"task_id": job.task_id, "error_code": code})
-            self._discard_unpublished(job)
-            self._notify(ended.job)
+        if not (ended.ok and ended.job is not None):
+            return False
+        log.warning("job ended", extra={"task_id": job.task_id, "state": state, "error_code": code})
+        self._discard_unpublished(job)
+        if state == JobState.FAILED and ended.job.parts_total:
+            self._discard_parts(job.task_id)
+        self._notify(ended.job)
+        return True
 
     def _discard_unpublished(self, job: Job) -> None:
         """Delete the result the job's last run may have stored but never published.
@@ -301,9 +378,14 @@ class DocumentProcessor:
     def _lease_alive(self, job: Job) -> bool:
         if self.clock() - job.updated_at >= self.settings.lease_s:
             return False
-        host, _, pid = (job.holder or "").rpartition(":")
-        # A run on this machine whose process is gone (a killed pool child) holds nothing.
-        return not (host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)))
+        return holder_alive(job.holder)
+
+
+def holder_alive(holder: str | None) -> bool:
+    """False for a run on this machine whose process is gone (a killed pool child): it holds
+    nothing, whatever its last write says. A holder elsewhere (or "parts") may be alive."""
+    host, _, pid = (holder or "").rpartition(":")
+    return not (host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)))
 
 
 def _pid_alive(pid: int) -> bool:

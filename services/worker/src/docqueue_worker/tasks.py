@@ -24,7 +24,8 @@ def request_class(context: Callable[[], WorkerContext]) -> type[Request]:
             super().on_timeout(soft, timeout)
             # During a cold shutdown the kill is ours and the message is re-queued: not a failure.
             if not soft and not worker_state.should_terminate:
-                context().processor.dead_letter_timeout(self.id, timeout)
+                # A part's message id names its job (names.part_message_id).
+                context().processor.dead_letter_timeout(names.job_of_message(self.id), timeout)
 
     return DocumentRequest
 
@@ -38,6 +39,17 @@ def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
     )
     def process_document(self: Task[[str], None], task_id: str) -> Any:
         outcome = context().processor.process(task_id)
+        if outcome.retry_in_s is not None:
+            raise self.retry(countdown=outcome.retry_in_s)
+
+    @app.task(
+        name=names.PROCESS_PART,
+        bind=True,
+        max_retries=CELERY_MAX_RETRIES,
+        Request=request_class(context),
+    )
+    def process_part(self: Task[[str, str, int], None], task_id: str, run_id: str, index: int) -> Any:
+        outcome = context().parts.process(task_id, run_id, index)
         if outcome.retry_in_s is not None:
             raise self.retry(countdown=outcome.retry_in_s)
 

@@ -36,7 +36,12 @@ def create_keys(job: Job) -> list[str]:
 
 
 def delete_keys(job: Job) -> list[str]:
-    return [*create_keys(job), keys.DEAD_LETTER_INDEX, keys.job_callbacks(job.task_id)]
+    return [
+        *create_keys(job),
+        keys.DEAD_LETTER_INDEX,
+        keys.job_callbacks(job.task_id),
+        keys.job_parts(job.task_id),
+    ]
 
 
 def create_args(job: Job, retention_s: int) -> list[str]:

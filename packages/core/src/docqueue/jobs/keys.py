@@ -27,6 +27,11 @@ def job_history(task_id: str) -> str:
     return f"{JOB_PREFIX}{task_id}:history"
 
 
+def job_parts(task_id: str) -> str:
+    """A hash of a split job's parts: index -> JSON {first, last, state, claim, ...} (jobs.parts)."""
+    return f"{JOB_PREFIX}{task_id}:parts"
+
+
 def job_callbacks(task_id: str) -> str:
     """A list of the job's webhook delivery attempts (JSON entries)."""
     return f"{JOB_PREFIX}{task_id}:callbacks"
@@ -48,8 +53,8 @@ def api_key(key_hash: str) -> str:
     return f"{PREFIX}apikey:{key_hash}"
 
 
-# Blobs kept in Redis (storage.redis_blobs): a blob, a task's index of its blobs, an upload's
-# part while it is written.
+# Blobs kept in Redis (storage.redis_blobs): a blob, a task's index of its blobs, a blob while it
+# is written (its Redis name says "part", from before documents had parts; kept for stored data).
 BLOB_PREFIX = f"{PREFIX}blob:"
 
 
@@ -61,8 +66,8 @@ def blob_task_index(task_id: str) -> str:
     return f"{BLOB_PREFIX}task:{task_id}"
 
 
-def blob_part(part_id: str) -> str:
-    return f"{BLOB_PREFIX}part:{part_id}"
+def blob_unfinished(write_id: str) -> str:
+    return f"{BLOB_PREFIX}part:{write_id}"
 
 
 def rate_limit(tenant: str) -> str:

@@ -146,6 +146,9 @@ class Job(BaseModel):
     retention_s: int | None = None
     # When the client deleted the result and the upload (DELETE /v1/tasks/{id}/result).
     result_deleted_at: float | None = None
+    # A split job's parts (page ranges, docqueue.jobs.parts): how many, and how many are stored.
+    parts_total: int = 0
+    parts_done: int = 0
 
     def expires_at(self, default_retention_s: int) -> float:
         """When retention deletes the job: its retention after it ended, or after it was created

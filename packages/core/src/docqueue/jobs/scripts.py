@@ -134,11 +134,11 @@ return {'ok', snap}
 """
 
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history, dead-letter index,
-#       webhook attempts
+#       webhook attempts, parts
 # ARGV: task_id
 # Deletes the job and every index entry; the dedupe pointer only if it still names this job.
 DELETE_JOB = """
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[7], KEYS[9])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[7], KEYS[9], KEYS[10])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])

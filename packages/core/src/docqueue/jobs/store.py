@@ -1,10 +1,14 @@
 """The job store over a synchronous Redis client: used by workers and beat."""
 
+import json
+from typing import Any
+
 import redis
 
-from docqueue.jobs import commands, keys, scripts
+from docqueue.jobs import commands, keys, parts, scripts
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import Job
+from docqueue.jobs.parts import Part, PartRange, PartReply
 from docqueue.text import as_text
 
 
@@ -16,6 +20,8 @@ class JobStore:
         self.retention_s = retention_s
         self._update = client.register_script(scripts.UPDATE_JOB)
         self._delete = client.register_script(scripts.DELETE_JOB)
+        self._split = client.register_script(parts.SPLIT_JOB)
+        self._update_part = client.register_script(parts.UPDATE_PART)
 
     def get(self, task_id: str) -> Job | None:
         raw = self.redis.hgetall(keys.job(task_id))
@@ -37,3 +43,30 @@ class JobStore:
 
     def delete(self, job: Job) -> None:
         self._delete(keys=commands.delete_keys(job), args=[job.task_id])
+
+    def split(self, task_id: str, run_id: str, ranges: list[PartRange], now: float) -> list[int] | None:
+        """Split a job running under `run_id` into `ranges`: the indexes of the parts to publish
+        (stored ones are kept), or None when the run no longer holds the job."""
+        status, body = (as_text(item) for item in self._split(
+            keys=parts.part_keys(task_id), args=parts.split_args(run_id, ranges, now, self.retention_s)
+        ))  # fmt: skip
+        return [int(index) for index in json.loads(body)] if status == "ok" else None
+
+    def parts(self, task_id: str) -> list[Part]:
+        """A split job's parts in order (none for a job that was never split)."""
+        raw: dict[Any, Any] = self.redis.hgetall(keys.job_parts(task_id))
+        found = [Part.parse(int(as_text(index)), value) for index, value in raw.items()]
+        return sorted(found, key=lambda part: part.index)
+
+    def part(self, task_id: str, index: int) -> Part | None:
+        raw = self.redis.hget(keys.job_parts(task_id), str(index))
+        return Part.parse(index, raw) if raw is not None else None
+
+    def update_part(
+        self, op: str, task_id: str, run_id: str, index: int, claim: str, now: float, **extra: Any
+    ) -> PartReply:
+        """One compare-and-set on a part (see docqueue.jobs.parts.UPDATE_PART)."""
+        reply = self._update_part(
+            keys=parts.part_keys(task_id), args=parts.part_args(op, run_id, index, claim, now, **extra)
+        )
+        return parts.parse_reply(index, reply)

@@ -5,7 +5,7 @@ from typing import BinaryIO, Protocol
 
 from docqueue.errors import TransientError
 
-_KEY = re.compile(r"^(uploads|results)/[0-9a-f]{32}(/[0-9a-f]{32}\.json)?$")
+_KEY = re.compile(r"^(uploads|results)/[0-9a-f]{32}(/([0-9a-f]{32}|part-[0-9]{6}-[0-9]{6})\.json)?$")
 
 
 class StorageError(TransientError):
@@ -29,6 +29,12 @@ def upload_key(task_id: str) -> str:
 def result_key(task_id: str, run_id: str) -> str:
     """Each run writes its own result blob; only the run holding the job's lease publishes it."""
     return check_key(f"results/{task_id}/{run_id}.json")
+
+
+def part_key(task_id: str, first: int, last: int) -> str:
+    """A split document's part (its pages, read): beside the results, so a task's purge deletes it.
+    Named by its pages, not its run: two deliveries of one part store the same pages."""
+    return check_key(f"results/{task_id}/part-{first:06d}-{last:06d}.json")
 
 
 class BlobWriter(Protocol):

@@ -58,7 +58,7 @@ class RedisBlobWriter:
         self._store = store
         self._key = key
         self._ttl_s = ttl_s
-        self._part = keys.blob_part(uuid.uuid4().hex)
+        self._part = keys.blob_unfinished(uuid.uuid4().hex)
 
     def write(self, data: bytes) -> None:
         try:

@@ -16,6 +16,13 @@ class Progress(BaseModel):
     percent: float
 
 
+class Parts(BaseModel):
+    """A large document processed as page-range parts: how many, and how many are read."""
+
+    total: int
+    done: int
+
+
 class TaskError(BaseModel):
     code: str
     message: str
@@ -61,6 +68,8 @@ class TaskView(BaseModel):
     expires_at: datetime | None = None
     # Set once DELETE /v1/tasks/{task_id}/result removed the result and the upload.
     result_deleted_at: datetime | None = None
+    # Set when the document was split into page-range parts (DOCQUEUE_SPLIT_MIN_PAGES pages or more).
+    parts: Parts | None = None
     # Shown by GET /v1/tasks/{task_id}; null where it is not read (lists, events).
     callback_deliveries: list[CallbackDelivery] | None = None
 
@@ -96,6 +105,7 @@ class TaskView(BaseModel):
             warnings=job.warning_list,
             expires_at=datetime.fromtimestamp(job.expires_at(_retention_s(request)), tz=UTC),
             result_deleted_at=_time(job.result_deleted_at),
+            parts=Parts(total=job.parts_total, done=job.parts_done) if job.parts_total else None,
             callback_deliveries=(
                 None
                 if callback_deliveries is None

@@ -1,4 +1,5 @@
-"""What the Redis broker holds: which task ids have a message waiting or delivered-but-unacked.
+"""What the Redis broker holds: which task ids have a message waiting or delivered-but-unacked
+(a split document's part messages count for their job).
 
 Reads kombu's Redis transport layout (queue lists, including Celery's priority lists, and the
 `unacked` hash with its `unacked_index` delivery times) without consuming anything.
@@ -11,6 +12,7 @@ from typing import Any
 
 import redis
 
+from docqueue import names
 from docqueue.text import as_text
 
 # kombu's Redis transport: priority lists are "<queue>\x06\x16<step>" for the non-zero steps.
@@ -80,4 +82,4 @@ def forget_deliveries(client: redis.Redis, tags: list[str]) -> None:
 def _task_id(message: dict[str, Any]) -> str | None:
     headers = message.get("headers") or {}
     task_id = headers.get("id") or (message.get("properties") or {}).get("correlation_id")
-    return str(task_id) if task_id else None
+    return names.job_of_message(str(task_id)) if task_id else None

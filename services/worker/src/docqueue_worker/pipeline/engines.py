@@ -21,7 +21,7 @@ class PdfSource(Protocol):
 
     page_count: int
 
-    def pages(self) -> Iterator[Page]: ...
+    def pages(self, first: int = 1, last: int | None = None) -> Iterator[Page]: ...
 
     def metadata(self) -> tuple[str | None, str | None]: ...
 
@@ -43,8 +43,8 @@ class PypdfSource(ClosingSource):
         self.reader = reader
         self.page_count = len(reader.pages)
 
-    def pages(self) -> Iterator[Page]:
-        return extract_pdf_pages(self.reader)
+    def pages(self, first: int = 1, last: int | None = None) -> Iterator[Page]:
+        return extract_pdf_pages(self.reader, first, last)
 
     def metadata(self) -> tuple[str | None, str | None]:
         return pdf_metadata(self.reader)

@@ -64,9 +64,10 @@ class PdfiumSource(ClosingSource):
         self.copy = copy
         self.page_count: int = len(document)
 
-    def pages(self) -> Iterator[Page]:
-        """Each page's text; a generator, so the caller may stop between pages."""
-        for index in range(self.page_count):
+    def pages(self, first: int = 1, last: int | None = None) -> Iterator[Page]:
+        """The text of pages `first` to `last` (1-based, inclusive; all by default); a generator,
+        so the caller may stop between pages."""
+        for index in range(first - 1, last or self.page_count):
             with pdfium_errors():
                 text = _page_text(self.document, index)
             yield Page(number=index + 1, text=normalize_text(text))

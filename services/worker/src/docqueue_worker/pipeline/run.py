@@ -1,8 +1,11 @@
 """load blob → validate → extract page by page → chunk → store: the stages in order."""
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from docqueue.errors import DocumentError
 from docqueue.jobs.model import ChunkUnit, Job, OcrMode, PdfEngine, Stage, TextNormalization
 from docqueue.media import FORMATS, IMAGE_TYPES, SNIFF_BYTES, MediaType
 from docqueue.results import DocumentInfo, Page, Result, ResultWarning
@@ -39,13 +42,101 @@ class Stored:
     warnings: list[ResultWarning]
 
 
-def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings) -> Stored:
-    """Process `job`'s upload and store the result."""
+@dataclass(frozen=True)
+class ReadPages:
+    """A document's pages as read, with the title and author it states."""
+
+    pages: list[Page]
+    title: str | None = None
+    author: str | None = None
+
+
+class SplitDocument(Exception):
+    """The document is long enough to be processed as parts (docqueue.jobs.parts); nothing was
+    read beyond its page count."""
+
+    def __init__(self, page_count: int) -> None:
+        super().__init__(page_count)
+        self.page_count = page_count
+
+
+def run_pipeline(
+    job: Job,
+    blobs: BlobStore,
+    progress: Progress,
+    run_id: str,
+    settings: Settings,
+    split: Callable[[int], bool] | None = None,
+) -> Stored:
+    """Process `job`'s upload and store the result; raise SplitDocument instead when `split` says
+    a PDF of that many pages should be processed as parts."""
     ocr = OcrPolicy.of(job.options, settings)
     with blobs.open(job.blob_key) as stream:
         pages, title, author, media_type = read_document(
-            stream, job.filename, progress, settings, job.options.engine, ocr
+            stream, job.filename, progress, settings, job.options.engine, ocr, split
         )
+    return store_result(job, blobs, progress, run_id, settings, ReadPages(pages, title, author), media_type)
+
+
+def read_part(
+    job: Job, blobs: BlobStore, progress: Progress, settings: Settings, first: int, last: int
+) -> list[Page]:
+    """Pages `first` to `last` of a split PDF, reporting each page as a count within the part. A
+    permanent error names the page it happened on."""
+    ocr = OcrPolicy.of(job.options, settings)
+    pages: list[Page] = []
+    with (
+        blobs.open(job.blob_key) as stream,
+        open_source(stream, job.options.engine, settings.max_pages) as pdf,
+    ):
+        scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
+        try:
+            progress.stage(Stage.EXTRACTING)
+            reading = pdf.pages(first, last)
+            while True:
+                number = first + len(pages)
+                try:
+                    page = next(reading, None)
+                    if page is None:
+                        break
+                    page = scanner.read(page)
+                except DocumentError as exc:
+                    raise DocumentError(exc.code, f"page {number}: {exc.message}") from exc
+                pages.append(page)
+                progress.page_done(len(pages), page.method)
+        finally:
+            scanner.close()
+    return pages
+
+
+def assemble(
+    job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings, part_keys: list[str]
+) -> Stored:
+    """The result of a split PDF from its stored parts: the same pages, outline, title and chunks
+    an unsplit run makes (chunking runs once, over every page)."""
+    pages = [Page.model_validate(page) for key in part_keys for page in json.loads(blobs.get(key))]
+    with (
+        blobs.open(job.blob_key) as stream,
+        open_source(stream, job.options.engine, settings.max_pages) as pdf,
+    ):
+        title, author = pdf.metadata()
+        attach(pages, pdf.outline())
+    return store_result(
+        job, blobs, progress, run_id, settings, ReadPages(pages, title, author), MediaType.PDF
+    )
+
+
+def store_result(
+    job: Job,
+    blobs: BlobStore,
+    progress: Progress,
+    run_id: str,
+    settings: Settings,
+    read: ReadPages,
+    media_type: MediaType,
+) -> Stored:
+    """Normalize, chunk and store the pages a document was read into."""
+    pages = read.pages
     progress.stage(Stage.CHUNKING)
     if job.options.text_normalization == TextNormalization.STANDARD:
         pages = normalized(pages)
@@ -74,8 +165,8 @@ def run_pipeline(job: Job, blobs: BlobStore, progress: Progress, run_id: str, se
             format=FORMATS[media_type],
             sha256=job.sha256,
             page_count=len(pages),
-            title=title,
-            author=author,
+            title=read.title,
+            author=read.author,
             ocr_pages=sum(1 for page in pages if page.method == "ocr"),
         ),
         pages=pages,
@@ -122,8 +213,10 @@ def read_document(
     settings: Settings,
     engine: PdfEngine = PdfEngine.PYPDF,
     ocr: OcrPolicy = NEVER_OCR,
+    split: Callable[[int], bool] | None = None,
 ) -> tuple[list[Page], str | None, str | None, MediaType]:
-    """Pages, title and author of an upload, reporting each page."""
+    """Pages, title and author of an upload, reporting each page (or SplitDocument, see
+    run_pipeline)."""
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
     media_type = media_type_of(head, filename)
@@ -141,6 +234,8 @@ def read_document(
         progress.page_done(len(pages))
         return pages, None, None, media_type
     with open_source(stream, engine, settings.max_pages) as pdf:
+        if split is not None and split(pdf.page_count):
+            raise SplitDocument(pdf.page_count)
         scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
         try:
             progress.stage(Stage.EXTRACTING, pages_total=pdf.page_count)

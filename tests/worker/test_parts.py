@@ -1,0 +1,201 @@
+"""Parts: a long PDF is processed as page ranges any worker can take, and its result is the one an
+unsplit run makes (docqueue.jobs.parts, docqueue_worker.parts)."""
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from docqueue import names
+from docqueue.jobs import keys
+from docqueue.jobs.model import JobState
+from docqueue.jobs.parts import STORED, plan, should_split
+from docqueue.jobs.store import JobStore
+from docqueue.storage.base import part_key
+from tests.conftest import TEST_ENV
+from tests.support.documents import make_pdf
+from tests.support.held_jobs import hold_job, move
+from tests.support.http import submit, wait_for, wait_terminal
+from tests.support.keys import tenant_key
+from tests.support.stacks import PrivateStack, private_stack
+
+PAGES = 20
+PER_PART = 3
+SPLIT_ENV = {"DOCQUEUE_SPLIT_MIN_PAGES": "8", "DOCQUEUE_SPLIT_PAGES_PER_PART": str(PER_PART)}
+UNSPLIT_ENV = {"DOCQUEUE_SPLIT_MIN_PAGES": "0"}
+
+
+def test_plan_covers_every_page_once() -> None:
+    ranges = plan(20, 3)
+    assert [(r.first, r.last) for r in ranges][:2] == [(1, 3), (4, 6)]
+    assert ranges[-1].first == 19
+    assert ranges[-1].last == 20
+    assert sum(r.pages for r in ranges) == 20
+    assert [r.index for r in ranges] == list(range(7))
+    assert should_split(64, 64, 32)
+    assert not should_split(63, 64, 32)
+    assert not should_split(10**6, 0, 32)  # 0 turns splitting off
+    assert not should_split(30, 8, 32)  # one part would be the whole document
+
+
+def test_a_second_split_keeps_the_stored_parts(redis_url: str, redis_client: redis.Redis) -> None:
+    """What healing and dead-letter replay rely on: splitting again (a new run) republishes only
+    the parts not stored, keeps their attempts, and counts the stored pages as done."""
+    task_id, now = hold_job(redis_url, "parts").task_id, time.time()
+    jobs = JobStore(redis_client, 3600)
+    move(redis_client, task_id, state=JobState.RUNNING, run_id="run1")
+    ranges = plan(10, 4)
+    assert jobs.split(task_id, "run1", ranges, now) == [0, 1, 2]
+    assert jobs.update_part("claim", task_id, "run1", 1, "c1", now, holder="h:1").ok
+    stored = jobs.update_part("store", task_id, "run1", 1, "c1", now, key=part_key(task_id, 5, 8))
+    assert stored.ok
+    assert (stored.parts_done, stored.parts_total) == (1, 3)
+    assert jobs.update_part("claim", task_id, "run1", 2, "c2", now, holder="h:2").ok  # then lost
+    # A stale run's writes are refused once another run holds the job.
+    move(redis_client, task_id, run_id="run2")
+    assert jobs.update_part("progress", task_id, "run1", 2, "c2", now, pages_done=1).status == "conflict"
+    assert jobs.split(task_id, "run1", ranges, now) is None
+    assert jobs.split(task_id, "run2", ranges, now) == [0, 2]
+    job = jobs.get(task_id)
+    assert job is not None
+    assert (job.parts_total, job.parts_done, job.pages_done) == (3, 1, 4)
+    found = {part.index: part for part in jobs.parts(task_id)}
+    assert found[1].state == STORED
+    assert found[2].attempts == 1
+    assert found[2].state == "queued"
+    jobs.delete(job)
+    assert jobs.parts(task_id) == []
+
+
+@pytest.fixture
+def parts_stack(tmp_path: Path) -> Iterator[PrivateStack]:
+    with private_stack(tmp_path, {**TEST_ENV, **SPLIT_ENV}) as private:
+        yield private
+
+
+def _result(api: httpx.Client, task_id: str) -> dict[str, Any]:
+    response = api.get(f"/v1/tasks/{task_id}/result")
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _same_reading(split: dict[str, Any], whole: dict[str, Any]) -> None:
+    assert split["pages"] == whole["pages"]
+    assert split["chunks"] == whole["chunks"]
+    ignore = {"sha256", "filename"}
+    assert {k: v for k, v in split["document"].items() if k not in ignore} == {
+        k: v for k, v in whole["document"].items() if k not in ignore
+    }
+
+
+def _variant(pdf: bytes, n: int) -> bytes:
+    """The same PDF with a comment after its end: other bytes (no dedupe), the same document."""
+    return pdf + f"\n% variant {n}\n".encode()
+
+
+def _part_blobs(stack: PrivateStack, task_id: str) -> list[str]:
+    folder = stack.stack.run_dir / "blobs" / "results" / task_id
+    return sorted(path.name for path in folder.glob("part-*")) if folder.exists() else []
+
+
+def test_a_split_document_reads_as_the_unsplit_one(parts_stack: PrivateStack) -> None:
+    stack = parts_stack
+    pdf = make_pdf(PAGES, title="Split manual", author="docqueue")
+    key = tenant_key(stack.redis)
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        whole_worker = stack.stack.start_worker("whole", concurrency=1, env=UNSPLIT_ENV)
+        whole_id = submit(api, pdf, chunk_size=400, chunk_overlap=50)
+        whole = wait_terminal(api, whole_id, timeout_s=120)
+        assert whole["state"] == "succeeded"
+        assert whole["parts"] is None
+        whole_worker.stop()
+
+        stack.stack.start_worker("split", concurrency=2)
+        split_id = submit(api, _variant(pdf, 1), chunk_size=400, chunk_overlap=50)
+        seen: list[int] = []
+
+        def progressed(body: dict[str, Any]) -> bool:
+            seen.append(body["progress"]["pages_done"])
+            return bool(body["state"] in {"succeeded", "failed", "dead_lettered", "cancelled"})
+
+        split = wait_for(api, split_id, progressed, timeout_s=180)
+        assert split["state"] == "succeeded", split
+        assert split["parts"] == {"total": 7, "done": 7}
+        assert split["progress"] == {"pages_done": PAGES, "pages_total": PAGES, "percent": 100.0}
+        assert seen == sorted(seen), "pages_done went back"
+        _same_reading(_result(api, split_id), _result(api, whole_id))
+        # Each part ran once, and its blob went with the assembly.
+        jobs = JobStore(stack.redis, 3600)
+        assert [part.attempts for part in jobs.parts(split_id)] == [1] * 7
+        assert _part_blobs(stack, split_id) == []
+        history = [
+            json.loads(entry)["event"] for entry in stack.redis.lrange(keys.job_history(split_id), 0, -1)
+        ]
+        assert history.count("succeeded") == 1, history
+
+
+def test_a_part_whose_pool_process_is_killed_runs_again(parts_stack: PrivateStack) -> None:
+    """SIGKILL of the pool process reading one part: Celery re-queues that part's message
+    (reject on worker lost), the next delivery finds its holder dead and takes it over; every
+    other part ran once and the result is whole."""
+    stack = parts_stack
+    pdf = make_pdf(60)
+    key = tenant_key(stack.redis)
+    env = {"DOCQUEUE_SPLIT_PAGES_PER_PART": "20", "DOCQUEUE_SPLIT_MIN_PAGES": "8"}
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        whole_worker = stack.stack.start_worker("whole", concurrency=1, env=UNSPLIT_ENV)
+        whole_id = submit(api, pdf)
+        assert wait_terminal(api, whole_id, timeout_s=120)["state"] == "succeeded"
+        whole_worker.stop()
+
+        stack.stack.start_worker("split", concurrency=2, env=env)
+        task_id = submit(api, _variant(pdf, 2))
+        jobs = JobStore(stack.redis, 3600)
+        victim = None
+        deadline = time.monotonic() + 120
+        while victim is None and time.monotonic() < deadline:
+            running = [part for part in jobs.parts(task_id) if part.state == "running" and part.holder]
+            victim = running[0] if running else None
+            time.sleep(0.01)
+        assert victim is not None
+        assert victim.holder is not None
+        os.kill(int(victim.holder.rpartition(":")[2]), signal.SIGKILL)
+        final = wait_terminal(api, task_id, timeout_s=180)
+        assert final["state"] == "succeeded", final
+        attempts = {part.index: part.attempts for part in jobs.parts(task_id)}
+        assert attempts[victim.index] == 2, attempts
+        assert all(count == 1 for index, count in attempts.items() if index != victim.index), attempts
+        _same_reading(_result(api, task_id), _result(api, whole_id))
+        assert _part_blobs(stack, task_id) == []
+
+
+def test_cancel_stops_every_part(parts_stack: PrivateStack) -> None:
+    stack = parts_stack
+    key = tenant_key(stack.redis)
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        stack.stack.start_worker("split", concurrency=2)
+        task_id = submit(api, make_pdf(240))
+        wait_for(api, task_id, lambda body: (body["parts"] or {}).get("done", 0) >= 2, timeout_s=120)
+        assert api.delete(f"/v1/tasks/{task_id}").status_code in (200, 202)
+        cancelled = wait_terminal(api, task_id)
+        assert cancelled["state"] == "cancelled"
+        # Every queued part is dropped as stale and every running one stops at its next page.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+            stack.redis.llen(names.BULK_QUEUE) or stack.redis.hlen("unacked")
+        ):
+            time.sleep(0.1)
+        assert stack.redis.llen(names.BULK_QUEUE) == 0
+        assert stack.redis.hlen("unacked") == 0
+        later = api.get(f"/v1/tasks/{task_id}").json()
+        assert later["state"] == "cancelled"
+        assert later["progress"]["pages_done"] == cancelled["progress"]["pages_done"]
+        assert later["parts"]["done"] < later["parts"]["total"]
