@@ -17,6 +17,7 @@ from docqueue import names
 from docqueue.auth import Scope, generate_api_key, store_api_key
 from docqueue.celery_app import create_celery_app
 from docqueue.jobs import keys
+from docqueue.lanes import publish_part
 from docqueue.redis_url import redis_client
 from docqueue.settings import Settings
 from docqueue.text import as_text
@@ -107,6 +108,15 @@ class FaultStack:
         finally:
             app.close()
 
+    def publish_part(self, task_id: str, run_id: str, index: int) -> None:
+        """Send one more `documents.process_part` message, as a duplicate would arrive."""
+        settings = Settings(redis_url=self.redis_url, broker_url=self.env.get("DOCQUEUE_BROKER_URL"))
+        app = create_celery_app(settings)
+        try:
+            publish_part(app, task_id, run_id, index, settings)
+        finally:
+            app.close()
+
     def dead_letter_ids(self) -> list[str]:
         entries = self.store.xrange(keys.DEAD_LETTERS) or []
         return [as_text((fields or {})[b"task_id"]) for _, fields in entries]
@@ -132,7 +142,12 @@ class FaultStack:
         raise AssertionError(f"job {task_id} never matched; last seen {job}")
 
     def result_blobs(self, task_id: str) -> list[Path]:
-        return sorted((self.root / "stack" / "blobs" / "results" / task_id).glob("*.json"))
+        folder = self.root / "stack" / "blobs" / "results" / task_id
+        return sorted(path for path in folder.glob("*.json") if not path.name.startswith("part-"))
+
+    def part_blobs(self, task_id: str) -> list[Path]:
+        """A split job's stored parts (deleted once its result is published)."""
+        return sorted((self.root / "stack" / "blobs" / "results" / task_id).glob("part-*.json"))
 
     def assert_invariants(
         self, task_ids: list[str], bound_s: float = TERMINAL_BOUND_S
@@ -151,6 +166,7 @@ class FaultStack:
             if final["state"] == "succeeded":
                 assert len(blobs) == 1
                 assert final["result_key"].endswith(blobs[0].name)
+                assert self.part_blobs(task_id) == [], f"{task_id} left part blobs"
             ended = [e for e in self.history(task_id) if e["event"] in TERMINAL]
             assert len(ended) == 1, f"{task_id} ended {len(ended)} times: {ended}"
         self.wait_drained(bound_s)
@@ -160,12 +176,14 @@ class FaultStack:
         broker = self.broker
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if broker.llen(names.DOCUMENTS_QUEUE) == 0 and broker.hlen("unacked") == 0:
+            if (
+                all(broker.llen(queue) == 0 for queue in names.DOCUMENT_QUEUES)
+                and broker.hlen("unacked") == 0
+            ):
                 return
             time.sleep(0.2)
-        raise AssertionError(
-            f"broker not drained: queue={broker.llen(names.DOCUMENTS_QUEUE)} unacked={broker.hlen('unacked')}"
-        )
+        queued = {queue: broker.llen(queue) for queue in names.DOCUMENT_QUEUES}
+        raise AssertionError(f"broker not drained: queues={queued} unacked={broker.hlen('unacked')}")
 
     def assert_reconnected(self, *processes: Process) -> None:
         """The processes lived through the fault: reconnected, never restarted, and the API

@@ -21,4 +21,7 @@ FAULT_ENV: dict[str, str] = {
     "DOCQUEUE_RECONCILE_GRACE_S": "3",
     "DOCQUEUE_RETENTION_INTERVAL_S": "5",
     "DOCQUEUE_LOG_FORMAT": "json",
+    # Documents are read whole, as the fault tests of one long run expect; the part faults
+    # (tests/faults/test_part_faults.py) turn splitting on.
+    "DOCQUEUE_SPLIT_MIN_PAGES": "0",
 }
