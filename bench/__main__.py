@@ -17,7 +17,19 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, e2e, engines, failover, formats, ocr, prefer_wait, sync_async, upload, worker
+from bench import (
+    backlog,
+    e2e,
+    engines,
+    failover,
+    formats,
+    ocr,
+    prefer_wait,
+    split,
+    sync_async,
+    upload,
+    worker,
+)
 from bench.pdfs import bench_files, real_files
 from bench.report import plot, table
 from bench.stack import BENCH_ENV, bench_stack
@@ -34,6 +46,7 @@ SECTIONS = (
     "formats",
     "prefer_wait",
     "failover",
+    "split",
 )
 
 
@@ -150,6 +163,9 @@ def main() -> None:
         if "formats" in sections:
             print("formats", flush=True)
             results["formats"] = formats.run(bench, files["plain"], quick)
+        if "split" in sections:
+            print("split", flush=True)
+            results["split"] = split.run(bench, quick)
     if "failover" in sections:
         # Stacks of its own: a sentinel setup, and Redis servers it measures.
         print("failover", flush=True)

@@ -159,6 +159,7 @@ def table(results: dict[str, Any]) -> str:
     lines += format_rows(results.get("formats"))
     lines += prefer_wait_rows(results.get("prefer_wait"))
     lines += failover_rows(results.get("failover"))
+    lines += split_rows(results.get("split"))
     out = "\n".join(lines)
     if results.get("engines"):
         out += "\n\n" + engine_table(results["engines"])
@@ -289,6 +290,60 @@ def failover_rows(result: dict[str, Any] | None) -> list[str]:
             "",
             "",
             "",
+        )
+    )
+    return rows
+
+
+SPLIT_SPEEDUP_MIN = 1.7
+SMALL_DURING_LARGE_MAX = 2.0
+
+
+def split_rows(result: dict[str, Any] | None) -> list[str]:
+    """A large document split into parts against read whole, part cost, a small upload meanwhile."""
+    if not result:
+        return []
+    rows = []
+    for name in ("dense_600", "plain_600", "ocr_scan"):
+        case = result[name]
+        whole = case["whole"]["seconds"]
+        for split in case["split"]:
+            rows.append(
+                _row(
+                    "split vs whole",
+                    f"{name}, {result['processes']} processes, {split['pages_per_part']} pages/part "
+                    f"({split['parts']} parts)",
+                    f"{split['seconds']:.2f} s",
+                    f"{whole:.2f} s (SPLIT_MIN_PAGES=0)",
+                    f"{split['speedup']:.2f}x sooner",
+                    f">= {SPLIT_SPEEDUP_MIN}x",
+                    _mark(split["speedup"] >= SPLIT_SPEEDUP_MIN),
+                )
+            )
+    overhead = result["overhead"]
+    rows.append(
+        _row(
+            "part overhead",
+            f"{overhead['pages']} pages, 1 process, {overhead['parts']} parts",
+            f"{overhead['split_s']:.2f} s split",
+            f"{overhead['whole_s']:.2f} s whole",
+            f"{overhead['overhead_per_part_ms']:g} ms per part",
+            "measured, no target",
+            "",
+        )
+    )
+    small = result["small_during_large"]
+    part_s = small["large_s"] / max(1, small["large_parts"])
+    bound = SMALL_DURING_LARGE_MAX * small["idle_s"] + part_s
+    rows.append(
+        _row(
+            "1-page upload during a 2000-page run",
+            f"median of the busy samples (max {small['busy_max_s']:.2f} s)",
+            f"{small['busy_s']:.2f} s",
+            f"{small['idle_s']:.2f} s idle",
+            f"{small['busy_s'] / max(small['idle_s'], 1e-6):.2f}x",
+            f"<= 2x idle + one part ({bound:.2f} s)",
+            _mark(small["busy_s"] <= bound),
         )
     )
     return rows

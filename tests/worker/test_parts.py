@@ -19,6 +19,7 @@ from docqueue.jobs.model import JobState
 from docqueue.jobs.parts import STORED, plan, should_split
 from docqueue.jobs.store import JobStore
 from docqueue.storage.base import part_key
+from docqueue_client.models import TaskStatus
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.held_jobs import hold_job, move
@@ -66,12 +67,17 @@ def test_a_second_split_keeps_the_stored_parts(redis_url: str, redis_client: red
     job = jobs.get(task_id)
     assert job is not None
     assert (job.parts_total, job.parts_done, job.pages_done) == (3, 1, 4)
+    # Its ten pages count for its tenant while it is unfinished (fair shares), and no longer once
+    # it is gone.
+    assert int(redis_client.hget(keys.TENANT_PAGES_IN_FLIGHT, "parts") or 0) >= 10
     found = {part.index: part for part in jobs.parts(task_id)}
     assert found[1].state == STORED
     assert found[2].attempts == 1
     assert found[2].state == "queued"
+    before = int(redis_client.hget(keys.TENANT_PAGES_IN_FLIGHT, "parts") or 0)
     jobs.delete(job)
     assert jobs.parts(task_id) == []
+    assert int(redis_client.hget(keys.TENANT_PAGES_IN_FLIGHT, "parts") or 0) == before - 10
 
 
 @pytest.fixture
@@ -129,6 +135,8 @@ def test_a_split_document_reads_as_the_unsplit_one(parts_stack: PrivateStack) ->
         split = wait_for(api, split_id, progressed, timeout_s=180)
         assert split["state"] == "succeeded", split
         assert split["parts"] == {"total": 7, "done": 7}
+        status = TaskStatus.from_json(split)  # the Python client (and its CLI's progress text)
+        assert (status.parts_total, status.parts_done) == (7, 7)
         assert split["progress"] == {"pages_done": PAGES, "pages_total": PAGES, "percent": 100.0}
         assert seen == sorted(seen), "pages_done went back"
         _same_reading(_result(api, split_id), _result(api, whole_id))
@@ -199,3 +207,31 @@ def test_cancel_stops_every_part(parts_stack: PrivateStack) -> None:
         assert later["state"] == "cancelled"
         assert later["progress"]["pages_done"] == cancelled["progress"]["pages_done"]
         assert later["parts"]["done"] < later["parts"]["total"]
+
+
+def test_a_tenant_over_its_page_cap_waits_and_others_do_not(tmp_path: Path) -> None:
+    """Fair shares: while tenant A's large document runs, A's next upload is a 429 with
+    Retry-After; tenant B's small upload is accepted and finishes first; A may upload again once
+    its document ended (the count goes back to zero)."""
+    env = {**TEST_ENV, **SPLIT_ENV, "DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT": "100"}
+    with private_stack(tmp_path, env) as stack:
+        key_a, key_b = tenant_key(stack.redis, "tenant-a"), tenant_key(stack.redis, "tenant-b")
+        url = stack.api_url
+        with (
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key_a}"}, timeout=60) as a,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key_b}"}, timeout=60) as b,
+        ):
+            stack.stack.start_worker("split", concurrency=1)
+            large = submit(a, make_pdf(240))
+            wait_for(a, large, lambda body: body["progress"]["pages_total"] == 240, timeout_s=120)
+            refused = a.post("/v1/documents", files={"file": ("more.pdf", make_pdf(1), "application/pdf")})
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.json()["code"] == "too_many_pages_in_flight"
+            assert int(refused.headers["Retry-After"]) > 0
+            small = submit(b, make_pdf(1))
+            done = wait_terminal(b, small, timeout_s=120)
+            assert done["state"] == "succeeded"
+            assert wait_terminal(a, large, timeout_s=300)["state"] == "succeeded"
+            assert int(stack.redis.hget(keys.TENANT_PAGES_IN_FLIGHT, "tenant-a") or 0) == 0
+            assert wait_terminal(a, submit(a, make_pdf(1)), timeout_s=120)["state"] == "succeeded"

@@ -421,6 +421,7 @@ export interface components {
             expires_at?: string | null;
             /** Result Deleted At */
             result_deleted_at?: string | null;
+            parts?: components["schemas"]["Parts"] | null;
             /** Callback Deliveries */
             callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
             /** Deduplicated */
@@ -452,6 +453,16 @@ export interface components {
             method: "text" | "ocr";
             /** Ocr Confidence */
             ocr_confidence?: number | null;
+        };
+        /**
+         * Parts
+         * @description A large document processed as page-range parts: how many, and how many are read.
+         */
+        Parts: {
+            /** Total */
+            total: number;
+            /** Done */
+            done: number;
         };
         /**
          * Problem
@@ -590,6 +601,7 @@ export interface components {
             expires_at?: string | null;
             /** Result Deleted At */
             result_deleted_at?: string | null;
+            parts?: components["schemas"]["Parts"] | null;
             /** Callback Deliveries */
             callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
         };

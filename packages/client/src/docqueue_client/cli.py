@@ -165,7 +165,8 @@ def _follow_one(
 
 def _state_text(task: TaskStatus) -> str:
     if task.state == "running":
-        return f"{task.stage} {task.pages_done}/{task.pages_total}"
+        parts = f" (parts {task.parts_done}/{task.parts_total})" if task.parts_total else ""
+        return f"{task.stage} {task.pages_done}/{task.pages_total}{parts}"
     if task.error and task.state != "succeeded":
         return f"{task.state}: {task.error.get('code')}"
     return task.state

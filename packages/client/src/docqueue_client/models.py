@@ -25,6 +25,10 @@ class TaskStatus:
     raw: dict[str, Any]
     # Said of a succeeded task: "no_text_found", "ocr_low_confidence".
     warnings: tuple[str, ...] = ()
+    # A large document read as page-range parts by several workers: how many, how many are read
+    # (0 and 0 for a document read whole).
+    parts_total: int = 0
+    parts_done: int = 0
 
     @property
     def is_terminal(self) -> bool:
@@ -42,6 +46,7 @@ class TaskStatus:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TaskStatus":
         progress = data.get("progress") or {}
+        parts = data.get("parts") or {}
         return cls(
             task_id=data["task_id"],
             state=data["state"],
@@ -57,6 +62,8 @@ class TaskStatus:
             events_url=data.get("events_url", ""),
             raw=data,
             warnings=tuple(data.get("warnings") or ()),
+            parts_total=int(parts.get("total", 0)),
+            parts_done=int(parts.get("done", 0)),
         )
 
 

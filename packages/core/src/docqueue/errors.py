@@ -67,6 +67,7 @@ class ProblemCode(StrEnum):
     TASK_NOT_FOUND = "task_not_found"
     TASK_NOT_SUCCEEDED = "task_not_succeeded"
     TOO_MANY_FILES = "too_many_files"
+    TOO_MANY_PAGES_IN_FLIGHT = "too_many_pages_in_flight"
     TOO_MANY_PARTS = "too_many_parts"
     TOO_MANY_STREAMS = "too_many_streams"
     UNAUTHORIZED = "unauthorized"

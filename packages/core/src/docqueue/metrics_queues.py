@@ -90,7 +90,7 @@ def read_queues(broker: redis.Redis, store: redis.Redis, queues: Sequence[str], 
     store_pipe.xlen(keys.DEAD_LETTERS)
     pending = [(queue, task_id) for queue, ids in unstamped.items() for task_id in ids]
     for _, task_id in pending:
-        store_pipe.hget(keys.job(task_id), "created_at")
+        store_pipe.hget(keys.job(names.job_of_message(task_id)), "created_at")
     store_replies: list[Any] = store_pipe.execute()
     for (queue, _), created in zip(pending, store_replies[1:], strict=True):
         if created is not None:

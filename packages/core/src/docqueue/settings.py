@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     split_min_pages: int = Field(default=64, ge=0)
     # Pages per part of a split document.
     split_pages_per_part: int = Field(default=32, ge=1)
+    # Fair shares: while a tenant's unfinished documents hold this many pages or more (counted
+    # once a worker has opened them), its further uploads are refused with 429 and Retry-After;
+    # other tenants are not affected. 0: no cap.
+    tenant_max_pages_in_flight: int = Field(default=0, ge=0)
     # Documents with more pages end failed / too_many_pages.
     max_pages: int = Field(default=2000, ge=1)
     # Characters (or tokens, under chunk_by=tokens) per chunk when an upload does not say

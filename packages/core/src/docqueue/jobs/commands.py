@@ -41,6 +41,7 @@ def delete_keys(job: Job) -> list[str]:
         keys.DEAD_LETTER_INDEX,
         keys.job_callbacks(job.task_id),
         keys.job_parts(job.task_id),
+        keys.TENANT_PAGES_IN_FLIGHT,
     ]
 
 
@@ -65,6 +66,7 @@ def update_keys(task_id: str) -> list[str]:
         keys.job_history(task_id),
         keys.DEAD_LETTERS,
         keys.DEAD_LETTER_INDEX,
+        keys.TENANT_PAGES_IN_FLIGHT,
     ]
 
 

@@ -10,6 +10,9 @@ ACTIVE_JOBS = f"{PREFIX}jobs:active"  # zset task_id -> last update, non-termina
 JOB_EXPIRY = f"{PREFIX}jobs:expiry"  # zset task_id -> epoch seconds when retention deletes it
 DEAD_LETTERS = f"{PREFIX}deadletters"  # stream of dead-lettered deliveries
 DEAD_LETTER_INDEX = f"{PREFIX}deadletters:index"  # hash task_id -> its latest dead-letter entry id
+# hash tenant -> pages of its unfinished jobs whose page count is known (fair shares: the API
+# answers 429 above DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT); kept by the job scripts
+TENANT_PAGES_IN_FLIGHT = f"{PREFIX}tenants:pages_in_flight"
 # hash tenant -> the most seconds its jobs are kept after they end (docqueue-keys retention)
 TENANT_MAX_RETENTION = f"{PREFIX}tenants:max_retention_s"
 

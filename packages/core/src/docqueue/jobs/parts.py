@@ -105,7 +105,7 @@ class PartReply:
         return self.status == "ok"
 
 
-# KEYS: job, parts, events, active zset
+# KEYS: job, parts, events, active zset, tenants' pages in flight
 # ARGV[1]: JSON {run_id, now, ranges: [[first, last], ...], ttl, events_maxlen}
 # Returns {status, JSON list of the indexes to publish}. A stored part whose range is unchanged is
 # kept (its pages count as done); every other part starts queued, keeping its attempts.
@@ -142,6 +142,12 @@ local last = spec['ranges'][#spec['ranges']]
 redis.call('HSET', KEYS[1], 'parts_total', #spec['ranges'], 'parts_done', stored, 'pages_done', pages,
   'pages_total', last[2], 'stage', 'extracting', 'holder', 'parts', 'updated_at', spec['now'])
 redis.call('ZADD', KEYS[4], spec['now'], redis.call('HGET', KEYS[1], 'task_id'))
+-- Fair shares (scripts.UPDATE_JOB): the document's pages count for its tenant until it ends.
+local counted = tonumber(redis.call('HGET', KEYS[1], 'pages_counted') or '0')
+if last[2] ~= counted then
+  redis.call('HINCRBY', KEYS[5], redis.call('HGET', KEYS[1], 'tenant'), last[2] - counted)
+  redis.call('HSET', KEYS[1], 'pages_counted', last[2])
+end
 local snap = {}
 raw = redis.call('HGETALL', KEYS[1])
 for i = 1, #raw, 2 do snap[raw[i]] = raw[i + 1] end
@@ -223,7 +229,13 @@ return {'ok', cjson.encode({
 
 
 def part_keys(task_id: str) -> list[str]:
-    return [keys.job(task_id), keys.job_parts(task_id), keys.job_events(task_id), keys.ACTIVE_JOBS]
+    return [
+        keys.job(task_id),
+        keys.job_parts(task_id),
+        keys.job_events(task_id),
+        keys.ACTIVE_JOBS,
+        keys.TENANT_PAGES_IN_FLIGHT,
+    ]
 
 
 def split_args(run_id: str, ranges: list[PartRange], now: float, retention_s: int) -> list[str]:

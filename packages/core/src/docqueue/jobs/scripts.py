@@ -42,7 +42,8 @@ redis.call('EXPIRE', KEYS[7], ttl)
 return {'created', fields['task_id']}
 """
 
-# KEYS: job, events, active zset, expiry zset, history, dead letters stream, dead-letter index
+# KEYS: job, events, active zset, expiry zset, history, dead letters stream, dead-letter index,
+#       tenants' pages in flight
 # ARGV[1]: JSON spec {task_id, now, from?: [states], run_id?: str, set?: {}, incr?: {},
 #   unset?: [], event: bool, terminal: bool, retention_s (unless the job has its own), grace_s,
 #   events_maxlen,
@@ -55,6 +56,18 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'missing', ''}
 end
 local spec = cjson.decode(ARGV[1])
+-- Fair shares: a job's pages count for its tenant (KEYS[8]) from when they are known until it ends.
+local function count_pages(total)
+  local counted = tonumber(redis.call('HGET', KEYS[1], 'pages_counted') or '0')
+  if total ~= counted then
+    redis.call('HINCRBY', KEYS[8], redis.call('HGET', KEYS[1], 'tenant'), total - counted)
+    if total > 0 then
+      redis.call('HSET', KEYS[1], 'pages_counted', total)
+    else
+      redis.call('HDEL', KEYS[1], 'pages_counted')
+    end
+  end
+end
 local function snapshot()
   local raw = redis.call('HGETALL', KEYS[1])
   local out = {}
@@ -89,6 +102,11 @@ if spec['unset'] and #spec['unset'] > 0 then
   redis.call('HDEL', KEYS[1], unpack(spec['unset']))
 end
 redis.call('HSET', KEYS[1], 'updated_at', spec['now'])
+if spec['terminal'] then
+  count_pages(0)
+elseif spec['set'] and spec['set']['pages_total'] then
+  count_pages(tonumber(spec['set']['pages_total']))
+end
 if spec['terminal'] then
   local retention = tonumber(redis.call('HGET', KEYS[1], 'retention_s') or '') or spec['retention_s']
   local ttl = retention + spec['grace_s']
@@ -134,10 +152,14 @@ return {'ok', snap}
 """
 
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history, dead-letter index,
-#       webhook attempts, parts
+#       webhook attempts, parts, tenants' pages in flight
 # ARGV: task_id
 # Deletes the job and every index entry; the dedupe pointer only if it still names this job.
 DELETE_JOB = """
+local counted = tonumber(redis.call('HGET', KEYS[1], 'pages_counted') or '0')
+if counted > 0 then
+  redis.call('HINCRBY', KEYS[11], redis.call('HGET', KEYS[1], 'tenant'), -counted)
+end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[7], KEYS[9], KEYS[10])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])

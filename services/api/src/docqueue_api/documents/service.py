@@ -64,6 +64,7 @@ async def submit_document(
     if idempotency_key is not None:
         IdempotencyKeys.check_key(idempotency_key)
     await refuse_when_backlogged(services)
+    await refuse_over_fair_share(services, caller.tenant)
     task_id = uuid.uuid4().hex
     blob_key = upload_key(task_id)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
@@ -200,6 +201,28 @@ async def refuse_when_backlogged(services: ApiServices, queue: str = names.DOCUM
             ProblemCode.QUEUE_FULL,
             f"{depth} documents are waiting; try again later",
             headers={"Retry-After": "30"},
+        )
+
+
+# Seconds a tenant over its page cap is told to wait: about what a part of a large document takes.
+FAIR_SHARE_RETRY_AFTER_S = "10"
+
+
+async def refuse_over_fair_share(services: ApiServices, tenant: str) -> None:
+    """Fair shares: 429 while the tenant's unfinished documents hold DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT
+    pages or more. Refused, not queued behind: the client keeps its file and retries, and nothing
+    the API accepted waits on a hidden second queue. One HGET, before the body is read."""
+    cap = services.settings.tenant_max_pages_in_flight
+    if not cap:
+        return
+    in_flight = int(await services.redis.hget(keys.TENANT_PAGES_IN_FLIGHT, tenant) or 0)
+    if in_flight >= cap:
+        raise ProblemError(
+            429,
+            ProblemCode.TOO_MANY_PAGES_IN_FLIGHT,
+            f"this tenant's unfinished documents hold {in_flight} pages (the cap is {cap}); "
+            "try again when some have finished",
+            headers={"Retry-After": FAIR_SHARE_RETRY_AFTER_S},
         )
 
 

@@ -22,6 +22,7 @@ from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, r
 from docqueue_worker.pipeline.images import open_image
 from docqueue_worker.pipeline.normalize import normalize_characters, normalize_pages
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
+from docqueue_worker.pipeline.opened import OPEN_DOCUMENT
 from docqueue_worker.pipeline.outline import attach, with_outline
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
@@ -70,6 +71,7 @@ def run_pipeline(
 ) -> Stored:
     """Process `job`'s upload and store the result; raise SplitDocument instead when `split` says
     a PDF of that many pages should be processed as parts."""
+    OPEN_DOCUMENT.close()  # a part's document, left open for a next part that did not come
     ocr = OcrPolicy.of(job.options, settings)
     with blobs.open(job.blob_key) as stream:
         pages, title, author, media_type = read_document(
@@ -85,10 +87,8 @@ def read_part(
     permanent error names the page it happened on."""
     ocr = OcrPolicy.of(job.options, settings)
     pages: list[Page] = []
-    with (
-        blobs.open(job.blob_key) as stream,
-        open_source(stream, job.options.engine, settings.max_pages) as pdf,
-    ):
+    try:
+        stream, pdf = OPEN_DOCUMENT.get(job, blobs, settings)
         scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
         try:
             progress.stage(Stage.EXTRACTING)
@@ -106,6 +106,9 @@ def read_part(
                 progress.page_done(len(pages), page.method)
         finally:
             scanner.close()
+    except BaseException:
+        OPEN_DOCUMENT.close()
+        raise
     return pages
 
 
@@ -115,12 +118,12 @@ def assemble(
     """The result of a split PDF from its stored parts: the same pages, outline, title and chunks
     an unsplit run makes (chunking runs once, over every page)."""
     pages = [Page.model_validate(page) for key in part_keys for page in json.loads(blobs.get(key))]
-    with (
-        blobs.open(job.blob_key) as stream,
-        open_source(stream, job.options.engine, settings.max_pages) as pdf,
-    ):
+    try:
+        _, pdf = OPEN_DOCUMENT.get(job, blobs, settings)
         title, author = pdf.metadata()
         attach(pages, pdf.outline())
+    finally:
+        OPEN_DOCUMENT.close()
     return store_result(
         job, blobs, progress, run_id, settings, ReadPages(pages, title, author), MediaType.PDF
     )
