@@ -159,7 +159,7 @@ def run(bench: BenchStack, quick: bool) -> dict[str, Any]:
     one = cached("one-page.pdf", lambda: plain_pdf(1, seed=4)).read_bytes()
     scan_pages = 8 if quick else 16
     scan = scan_pdf(scan_pages).read_bytes()
-    sizes = (32,) if quick else (16, 32, 64, 150)
+    sizes = (64,) if quick else (32, 64, 100, 150)
     results: dict[str, Any] = {
         "processes": 2,
         "dense_600": split_against_whole(bench, dense, sizes, runs),

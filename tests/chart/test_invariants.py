@@ -377,3 +377,26 @@ def test_format_ocr_and_chunking_settings_reach_every_service() -> None:
         assert env["DOCQUEUE_CHUNK_BY"] == "tokens"
         assert env["DOCQUEUE_MAX_UNPACKED_BYTES"] == "1073741824"
         assert (env["DOCQUEUE_OCR_DPI"], env["DOCQUEUE_OCR_MAX_PIXELS"]) == ("200", "20000000")
+
+
+def test_split_and_fair_share_values_reach_every_service() -> None:
+    """config.splitMinPages and splitPagesPerPart decide in the worker; the API reads
+    tenantMaxPagesInFlight; the chart's defaults are the settings' defaults."""
+    defaults = {"DOCQUEUE_SPLIT_MIN_PAGES": "128", "DOCQUEUE_SPLIT_PAGES_PER_PART": "64"}
+    worker = WorkerSettings()
+    assert (str(worker.split_min_pages), str(worker.split_pages_per_part)) == tuple(defaults.values())
+    for sets, expected in (
+        ([], {**defaults, "DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT": "0"}),
+        (
+            ["config.splitMinPages=0", "config.splitPagesPerPart=16", "config.tenantMaxPagesInFlight=5000"],
+            {
+                "DOCQUEUE_SPLIT_MIN_PAGES": "0",
+                "DOCQUEUE_SPLIT_PAGES_PER_PART": "16",
+                "DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT": "5000",
+            },
+        ),
+    ):
+        resources = render(sets=sets)
+        for deployment, name in (("docqueue-worker", "worker"), ("docqueue-api", "api")):
+            env = env_of(container(resources, deployment, name))
+            assert {key: env.get(key) for key in expected} == expected, (deployment, sets)

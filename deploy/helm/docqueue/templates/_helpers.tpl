@@ -286,6 +286,12 @@ file:///var/lib/docqueue/blobs
   value: {{ .maxUploadBytes | int64 | quote }}
 - name: DOCQUEUE_BULK_MIN_BYTES
   value: {{ .bulkMinBytes | int64 | quote }}
+- name: DOCQUEUE_SPLIT_MIN_PAGES
+  value: {{ .splitMinPages | int64 | quote }}
+- name: DOCQUEUE_SPLIT_PAGES_PER_PART
+  value: {{ .splitPagesPerPart | int64 | quote }}
+- name: DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT
+  value: {{ .tenantMaxPagesInFlight | int64 | quote }}
 - name: DOCQUEUE_MAX_PAGES
   value: {{ .maxPages | int64 | quote }}
 - name: DOCQUEUE_TASK_SOFT_TIME_LIMIT_S

@@ -70,9 +70,9 @@ class Settings(BaseSettings):
     bulk_min_bytes: int = Field(default=5 * MIB, ge=0)
     # A paged document (PDF) of this many pages or more is processed as parts any worker can take
     # (docqueue.jobs.parts); 0 never splits. Defaults measured by `make bench` (docs/performance.md).
-    split_min_pages: int = Field(default=64, ge=0)
+    split_min_pages: int = Field(default=128, ge=0)
     # Pages per part of a split document.
-    split_pages_per_part: int = Field(default=32, ge=1)
+    split_pages_per_part: int = Field(default=64, ge=1)
     # Fair shares: while a tenant's unfinished documents hold this many pages or more (counted
     # once a worker has opened them), its further uploads are refused with 429 and Retry-After;
     # other tenants are not affected. 0: no cap.
