@@ -1,6 +1,7 @@
 """Parts: a long PDF is processed as page ranges any worker can take, and its result is the one an
 unsplit run makes (docqueue.jobs.parts, docqueue_worker.parts)."""
 
+import io
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from pypdf import PdfReader, PdfWriter
 
 from docqueue import names
 from docqueue.jobs import keys
@@ -21,6 +23,7 @@ from docqueue.jobs.store import JobStore
 from docqueue.storage.base import part_key
 from docqueue_client.models import TaskStatus
 from tests.conftest import TEST_ENV
+from tests.hostile.images import pdf_with_huge_image
 from tests.support.documents import make_pdf
 from tests.support.held_jobs import hold_job, move
 from tests.support.http import submit, wait_for, wait_terminal
@@ -55,7 +58,7 @@ def test_a_second_split_keeps_the_stored_parts(redis_url: str, redis_client: red
     ranges = plan(10, 4)
     assert jobs.split(task_id, "run1", ranges, now) == [0, 1, 2]
     assert jobs.update_part("claim", task_id, "run1", 1, "c1", now, holder="h:1").ok
-    stored = jobs.update_part("store", task_id, "run1", 1, "c1", now, key=part_key(task_id, 5, 8))
+    stored = jobs.update_part("store", task_id, "run1", 1, "c1", now, key=part_key(task_id, 5, 8, "c" * 32))
     assert stored.ok
     assert (stored.parts_done, stored.parts_total) == (1, 3)
     assert jobs.update_part("claim", task_id, "run1", 2, "c2", now, holder="h:2").ok  # then lost
@@ -235,3 +238,30 @@ def test_a_tenant_over_its_page_cap_waits_and_others_do_not(tmp_path: Path) -> N
             assert wait_terminal(a, large, timeout_s=300)["state"] == "succeeded"
             assert int(stack.redis.hget(keys.TENANT_PAGES_IN_FLIGHT, "tenant-a") or 0) == 0
             assert wait_terminal(a, submit(a, make_pdf(1)), timeout_s=120)["state"] == "succeeded"
+
+
+def test_a_permanent_error_in_one_part_fails_the_document_naming_its_page(parts_stack: PrivateStack) -> None:
+    """Page 15 of 20 claims a 900-megapixel image (tests/hostile/images.py): its part fails the
+    whole document, `document_too_complex`, and the message names the page."""
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(make_pdf(PAGES))).pages:
+        writer.add_page(page)
+    writer.insert_page(PdfReader(io.BytesIO(pdf_with_huge_image())).pages[0], index=14)
+    writer.remove_page(PAGES)  # still 20 pages: the bomb is page 15
+    out = io.BytesIO()
+    writer.write(out)
+    key = tenant_key(parts_stack.redis)
+    url = parts_stack.api_url
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        parts_stack.stack.start_worker("split", concurrency=2)
+        task_id = submit(api, out.getvalue(), ocr="auto")
+        final = wait_terminal(api, task_id, timeout_s=120)
+        assert final["state"] == "failed", final
+        assert final["error"]["code"] == "document_too_complex"
+        assert final["error"]["message"].startswith("page 15: "), final["error"]
+        assert final["parts"]["total"] == 7
+        # A failure for good deletes the parts already stored (a replay would start over).
+        deadline = time.monotonic() + 30
+        while _part_blobs(parts_stack, task_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _part_blobs(parts_stack, task_id) == []

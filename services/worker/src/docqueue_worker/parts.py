@@ -146,12 +146,15 @@ class PartProcessor:
         split_run = job.run_id or ""
         try:
             pages = read_part(job, self.blobs, lease, self.settings, part.first, part.last)
-            key = part_key(job.task_id, part.first, part.last)
+            key = part_key(job.task_id, part.first, part.last, claim)
             body = json.dumps([page.model_dump(mode="json") for page in pages]).encode()
             self.blobs.put(key, body, ttl_s=self.settings.retention_s)
             stored = self.jobs.update_part(
                 "store", job.task_id, split_run, part.index, claim, self.clock(), key=key
             )
+            if not stored.ok:
+                # Cancelled, ended or taken over meanwhile: these pages are nobody's part.
+                self.blobs.delete(key)
         except DocumentError as exc:
             self._end(job, JobState.FAILED, exc.code, exc.message)
             return DONE, False

@@ -5,7 +5,10 @@ from typing import BinaryIO, Protocol
 
 from docqueue.errors import TransientError
 
-_KEY = re.compile(r"^(uploads|results)/[0-9a-f]{32}(/([0-9a-f]{32}|part-[0-9]{6}-[0-9]{6})\.json)?$")
+# An upload, a run's result, or a stored part (part_key).
+_KEY = re.compile(
+    r"^(uploads|results)/[0-9a-f]{32}(/([0-9a-f]{32}|part-[0-9]{6}-[0-9]{6}-[0-9a-f]{32})\.json)?$"
+)
 
 
 class StorageError(TransientError):
@@ -31,10 +34,10 @@ def result_key(task_id: str, run_id: str) -> str:
     return check_key(f"results/{task_id}/{run_id}.json")
 
 
-def part_key(task_id: str, first: int, last: int) -> str:
-    """A split document's part (its pages, read): beside the results, so a task's purge deletes it.
-    Named by its pages, not its run: two deliveries of one part store the same pages."""
-    return check_key(f"results/{task_id}/part-{first:06d}-{last:06d}.json")
+def part_key(task_id: str, first: int, last: int, claim: str) -> str:
+    """A split document's part (its pages, read) as one delivery (`claim`) stored it: beside the
+    results, so a task's purge deletes it; a delivery whose store was refused deletes its own."""
+    return check_key(f"results/{task_id}/part-{first:06d}-{last:06d}-{claim}.json")
 
 
 class BlobWriter(Protocol):
