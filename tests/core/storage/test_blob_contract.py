@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from docqueue.storage.base import BlobNotFound, BlobStore, result_key, upload_key
+from docqueue.storage.base import BlobNotFound, BlobStore, part_key, result_key, upload_key
 
 TTL_S = 600
 MIB = 1024 * 1024
@@ -79,7 +79,9 @@ def test_delete_removes_one_blob(store: BlobStore) -> None:
 
 def test_purge_task_deletes_upload_and_every_run_result_only_of_that_task(store: BlobStore) -> None:
     task, other = new_task(), new_task()
+    # Every run's result, and the parts of a split document (retention deletes them with it).
     runs = [result_key(task, new_task()) for _ in range(3)]
+    runs += [part_key(task, first, first + 63, new_task()) for first in (1, 65)]
     store.put(upload_key(task), b"upload", TTL_S)
     for key in runs:
         store.put(key, b"{}", TTL_S)
