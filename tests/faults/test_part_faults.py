@@ -2,6 +2,8 @@
 Each test ends with the harness's invariants, which also say that a succeeded split job left no
 part blobs behind."""
 
+import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -116,3 +118,47 @@ def test_a_duplicate_part_delivery_racing_the_original(tmp_path: Path) -> None:
         # The duplicate found the part held (or stored) and never read it again.
         assert [part.attempts for part in _parts(fs, task_id)] == [1] * (PAGES // PER_PART)
         _assert_whole(fs, task_id, "duplicated")
+
+
+def test_a_poison_part_is_dead_lettered_and_its_replay_reruns_only_the_unfinished_parts(
+    tmp_path: Path,
+) -> None:
+    """One part's pool process is SIGKILLed at every delivery: at the poison cap
+    (DOCQUEUE_MAX_ATTEMPTS=4) the document is dead-lettered `worker_lost`, naming the pages. The
+    replay splits it again keeping the parts stored before, so only the others run again; the
+    result is whole and its parts' blobs are gone."""
+    with fault_stack(tmp_path) as fs:
+        fs.env.update(SPLIT)
+        fs.start_api()
+        fs.start_worker(concurrency=2)
+        with fs.client() as api:
+            task_id = submit(api, slow_pdf("poison"))
+        victim = _running(_wait_parts(fs, task_id, lambda parts: bool(_running(parts))))[0].index
+        killed: set[int] = set()
+        deadline = time.monotonic() + 120
+        while fs.job(task_id).get("state") == "running" and time.monotonic() < deadline:
+            part = next(part for part in _parts(fs, task_id) if part.index == victim)
+            pid = _holder(part)
+            if pid > 0 and pid not in killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            time.sleep(0.01)
+        dead = fs.wait_job(task_id, lambda j: j.get("state") == "dead_lettered", timeout_s=60)
+        assert dead["error_code"] == "worker_lost", dead
+        first, last = victim * PER_PART + 1, (victim + 1) * PER_PART
+        assert f"pages {first}-{last} were delivered 4 times" in dead["error_message"]
+        stored_before = {part.index for part in _parts(fs, task_id) if part.state == "stored"}
+        assert victim not in stored_before
+        assert stored_before, "no part was stored before the dead letter: nothing to keep"
+
+        with fs.client() as api:
+            assert api.post(f"/v1/dead-letters/{task_id}/replay").status_code in (200, 202)
+        finals = fs.assert_invariants([task_id], bound_s=180, endings=2)  # dead letter, success
+        assert finals[task_id]["state"] == "succeeded", finals[task_id]
+        _assert_whole(fs, task_id, "poison")
+        attempts = {part.index: part.attempts for part in _parts(fs, task_id)}
+        # Stored before the dead letter: read once, never again. The poisoned part's attempts
+        # restarted with the replay's.
+        assert all(attempts[index] == 1 for index in stored_before), attempts
+        assert attempts[victim] == 1, attempts

@@ -142,7 +142,9 @@ class DocumentProcessor:
         """Hand the document to its parts; None: the parts now hold the job."""
         assert self.publish_part is not None
         ranges = parts.plan(page_count, self.settings.split_pages_per_part)
-        publish = self.jobs.split(job.task_id, run_id, ranges, self.clock())
+        # This run's claim was the job's first attempt: a new job, or a dead-letter replay (which
+        # restarts the attempts): its parts' attempts restart too. A heal keeps counting them.
+        publish = self.jobs.split(job.task_id, run_id, ranges, self.clock(), reset_attempts=job.attempts <= 1)
         if publish is None:
             raise LeaseLost(job.task_id)
         if not publish:

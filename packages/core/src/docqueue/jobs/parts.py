@@ -106,9 +106,10 @@ class PartReply:
 
 
 # KEYS: job, parts, events, active zset, tenants' pages in flight
-# ARGV[1]: JSON {run_id, now, ranges: [[first, last], ...], ttl, events_maxlen}
+# ARGV[1]: JSON {run_id, now, ranges: [[first, last], ...], ttl, events_maxlen, reset_attempts}
 # Returns {status, JSON list of the indexes to publish}. A stored part whose range is unchanged is
-# kept (its pages count as done); every other part starts queued, keeping its attempts.
+# kept (its pages count as done); every other part starts queued, keeping its attempts (the poison
+# cap counts across heals) unless `reset_attempts` (a replay: the job's attempts restarted too).
 SPLIT_JOB = """
 local spec = cjson.decode(ARGV[1])
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -131,7 +132,8 @@ for i, range in ipairs(spec['ranges']) do
     stored = stored + 1
     pages = pages + range[2] - range[1] + 1
   else
-    part = {first = range[1], last = range[2], state = 'queued', attempts = same and prev['attempts'] or 0,
+    local kept = (same and not spec['reset_attempts']) and prev['attempts'] or 0
+    part = {first = range[1], last = range[2], state = 'queued', attempts = kept,
             done = 0, at = spec['now']}
     publish[#publish + 1] = i - 1
   end
@@ -238,8 +240,11 @@ def part_keys(task_id: str) -> list[str]:
     ]
 
 
-def split_args(run_id: str, ranges: list[PartRange], now: float, retention_s: int) -> list[str]:
+def split_args(
+    run_id: str, ranges: list[PartRange], now: float, retention_s: int, reset_attempts: bool = False
+) -> list[str]:
     spec = {
+        "reset_attempts": reset_attempts,
         "run_id": run_id,
         "now": stamp(now),
         "ranges": [[r.first, r.last] for r in ranges],

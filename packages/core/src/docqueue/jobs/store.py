@@ -44,11 +44,13 @@ class JobStore:
     def delete(self, job: Job) -> None:
         self._delete(keys=commands.delete_keys(job), args=[job.task_id])
 
-    def split(self, task_id: str, run_id: str, ranges: list[PartRange], now: float) -> list[int] | None:
+    def split(
+        self, task_id: str, run_id: str, ranges: list[PartRange], now: float, reset_attempts: bool = False
+    ) -> list[int] | None:
         """Split a job running under `run_id` into `ranges`: the indexes of the parts to publish
         (stored ones are kept), or None when the run no longer holds the job."""
         status, body = (as_text(item) for item in self._split(
-            keys=parts.part_keys(task_id), args=parts.split_args(run_id, ranges, now, self.retention_s)
+            keys=parts.part_keys(task_id), args=parts.split_args(run_id, ranges, now, self.retention_s, reset_attempts)
         ))  # fmt: skip
         return [int(index) for index in json.loads(body)] if status == "ok" else None
 
