@@ -28,6 +28,7 @@ from tests.support.documents import make_pdf
 from tests.support.held_jobs import hold_job, move
 from tests.support.http import submit, wait_for, wait_terminal
 from tests.support.keys import tenant_key
+from tests.support.scans import image_file, page_images
 from tests.support.stacks import PrivateStack, private_stack
 
 PAGES = 20
@@ -265,3 +266,24 @@ def test_a_permanent_error_in_one_part_fails_the_document_naming_its_page(parts_
         while _part_blobs(parts_stack, task_id) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _part_blobs(parts_stack, task_id) == []
+
+
+def test_a_multi_page_tiff_is_split_too(parts_stack: PrivateStack) -> None:
+    """A scan as a 9-frame TIFF (every frame read by OCR) runs as 3 parts and reads as unsplit."""
+    tiff = image_file(page_images(make_pdf(9, lambda n: f"Frame {n} of the scanned report.")), "TIFF")
+    key = tenant_key(parts_stack.redis)
+    url = parts_stack.api_url
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        whole_worker = parts_stack.stack.start_worker("whole", concurrency=1, env=UNSPLIT_ENV)
+        whole_id = submit(api, tiff, filename="scan.tif")
+        assert wait_terminal(api, whole_id, timeout_s=180)["state"] == "succeeded"
+        whole_worker.stop()
+        parts_stack.stack.start_worker("split", concurrency=2)
+        split_id = submit(api, tiff + b"\0", filename="scan.tif")  # a trailing byte: no dedupe
+        split = wait_terminal(api, split_id, timeout_s=180)
+        assert split["state"] == "succeeded", split
+        assert split["parts"] == {"total": 3, "done": 3}
+        result = _result(api, split_id)
+        _same_reading(result, _result(api, whole_id))
+        assert result["document"]["ocr_pages"] == 9
+        assert "Frame 7" in result["pages"][6]["text"]

@@ -33,9 +33,10 @@ class ImageSource(ClosingSource):
         self.image = image
         self.page_count = page_count
 
-    def frames(self, max_pixels: int) -> Iterator[Image.Image]:
-        """Each frame in grey, at most `max_pixels`; a generator, so the caller may stop."""
-        for index in range(self.page_count):
+    def frames(self, max_pixels: int, first: int = 1, last: int | None = None) -> Iterator[Image.Image]:
+        """Frames `first` to `last` (1-based, inclusive; all by default) in grey, at most
+        `max_pixels`; a generator, so the caller may stop."""
+        for index in range(first - 1, last or self.page_count):
             with image_errors():
                 self.image.seek(index)
                 check_pixels(*self.image.size)

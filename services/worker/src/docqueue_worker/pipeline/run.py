@@ -1,7 +1,8 @@
 """load blob → validate → extract page by page → chunk → store: the stages in order."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -19,10 +20,10 @@ from docqueue_worker.pipeline.formats.archive import ArchiveLimits
 from docqueue_worker.pipeline.formats.blocks import markdown_headings, render_pages
 from docqueue_worker.pipeline.formats.markup import read_epub, read_html, read_odt
 from docqueue_worker.pipeline.formats.office import Read, read_csv, read_docx, read_pptx, read_xlsx
-from docqueue_worker.pipeline.images import open_image
+from docqueue_worker.pipeline.images import ImageSource, open_image
 from docqueue_worker.pipeline.normalize import normalize_characters, normalize_pages
 from docqueue_worker.pipeline.ocr_pages import OcrPolicy, PdfScanner, ocr_page, result_warnings
-from docqueue_worker.pipeline.opened import OPEN_DOCUMENT
+from docqueue_worker.pipeline.opened import OPEN_DOCUMENT, Opened
 from docqueue_worker.pipeline.outline import attach, with_outline
 from docqueue_worker.pipeline.read import decode_text, media_type_of, text_pages
 
@@ -83,50 +84,62 @@ def run_pipeline(
 def read_part(
     job: Job, blobs: BlobStore, progress: Progress, settings: Settings, first: int, last: int
 ) -> list[Page]:
-    """Pages `first` to `last` of a split PDF, reporting each page as a count within the part. A
-    permanent error names the page it happened on."""
+    """Pages `first` to `last` of a split document (a PDF, or a multi-frame image read by OCR),
+    reporting each page as a count within the part. A permanent error names its page."""
     ocr = OcrPolicy.of(job.options, settings)
     pages: list[Page] = []
     try:
-        stream, pdf = OPEN_DOCUMENT.get(job, blobs, settings)
-        scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
-        try:
-            progress.stage(Stage.EXTRACTING)
-            reading = pdf.pages(first, last)
-            while True:
-                number = first + len(pages)
+        opened = OPEN_DOCUMENT.get(job, blobs, settings)
+        progress.stage(Stage.EXTRACTING)
+        with closing(_part_pages(opened, ocr, settings, first, last)) as reading:
+            for number, read in reading:
                 try:
-                    page = next(reading, None)
-                    if page is None:
-                        break
-                    page = scanner.read(page)
+                    page = read()
                 except DocumentError as exc:
                     raise DocumentError(exc.code, f"page {number}: {exc.message}") from exc
                 pages.append(page)
                 progress.page_done(len(pages), page.method)
-        finally:
-            scanner.close()
     except BaseException:
         OPEN_DOCUMENT.close()
         raise
     return pages
 
 
+def _part_pages(
+    opened: Opened, ocr: OcrPolicy, settings: Settings, first: int, last: int
+) -> Generator[tuple[int, Callable[[], Page]]]:
+    """(page number, how to read it) for each page of the part, in order."""
+    source = opened.source
+    if isinstance(source, ImageSource):
+        frames = source.frames(ocr.max_pixels, first, last)
+        for number in range(first, last + 1):
+            yield number, lambda number=number: ocr_page(number, next(frames), ocr.languages)  # type: ignore[misc]
+        return
+    scanner = PdfScanner(opened.stream, ocr, settings.max_pages, source)
+    try:
+        texts = source.pages(first, last)
+        for number in range(first, last + 1):
+            yield number, lambda: scanner.read(next(texts))
+    finally:
+        scanner.close()
+
+
 def assemble(
     job: Job, blobs: BlobStore, progress: Progress, run_id: str, settings: Settings, part_keys: list[str]
 ) -> Stored:
-    """The result of a split PDF from its stored parts: the same pages, outline, title and chunks
-    an unsplit run makes (chunking runs once, over every page)."""
+    """The result of a split document from its stored parts: the same pages, outline, title and
+    chunks an unsplit run makes (chunking runs once, over every page)."""
     pages = [Page.model_validate(page) for key in part_keys for page in json.loads(blobs.get(key))]
+    title = author = None
     try:
-        _, pdf = OPEN_DOCUMENT.get(job, blobs, settings)
-        title, author = pdf.metadata()
-        attach(pages, pdf.outline())
+        opened = OPEN_DOCUMENT.get(job, blobs, settings)
+        if not isinstance(opened.source, ImageSource):
+            title, author = opened.source.metadata()
+            attach(pages, opened.source.outline())
+        media_type = opened.media_type
     finally:
         OPEN_DOCUMENT.close()
-    return store_result(
-        job, blobs, progress, run_id, settings, ReadPages(pages, title, author), MediaType.PDF
-    )
+    return store_result(job, blobs, progress, run_id, settings, ReadPages(pages, title, author), media_type)
 
 
 def store_result(
@@ -224,7 +237,7 @@ def read_document(
     stream.seek(0)
     media_type = media_type_of(head, filename)
     if media_type in IMAGE_TYPES:
-        return read_image(stream, progress, settings, ocr), None, None, media_type
+        return read_image(stream, progress, settings, ocr, split), None, None, media_type
     if media_type in STRUCTURED:
         read = read_structured(stream, media_type, settings)
         pages = render_pages(read.pages)
@@ -278,9 +291,17 @@ def read_structured(stream: BinaryIO, media_type: MediaType, settings: Settings)
     return read_html(stream.read(), settings.max_html_depth)
 
 
-def read_image(stream: BinaryIO, progress: Progress, settings: Settings, ocr: OcrPolicy) -> list[Page]:
+def read_image(
+    stream: BinaryIO,
+    progress: Progress,
+    settings: Settings,
+    ocr: OcrPolicy,
+    split: Callable[[int], bool] | None = None,
+) -> list[Page]:
     """Every frame of an image, by OCR (whatever `ocr` says: an image has no text layer)."""
     with open_image(stream, settings.max_pages) as image:
+        if split is not None and split(image.page_count):
+            raise SplitDocument(image.page_count)
         progress.stage(Stage.EXTRACTING, pages_total=image.page_count)
         pages = []
         for number, frame in enumerate(image.frames(ocr.max_pixels), start=1):
