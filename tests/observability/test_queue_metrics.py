@@ -89,6 +89,8 @@ def test_the_collector_serves_gauges_and_caches_them(client: redis.Redis) -> Non
     client.lpush(queue, message("a", NOW - 10))
     client.xadd(keys.DEAD_LETTERS, {"task_id": "x"})
     dead = client.xlen(keys.DEAD_LETTERS)
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    client.hset(keys.TENANT_PAGES_IN_FLIGHT, tenant, 7)
     now = [NOW]
     collector = QueueCollector(client, client, [queue], cache_s=1.0, clock=lambda: now[0])
     values = scrape(collector)
@@ -96,6 +98,10 @@ def test_the_collector_serves_gauges_and_caches_them(client: redis.Redis) -> Non
     assert values[("docqueue_queue_depth", (("queue", queue),))] == 1.0
     assert values[("docqueue_queue_oldest_age_seconds", (("queue", queue),))] == 10.0
     assert values[("docqueue_dead_letter_entries", ())] == dead
+    in_flight = sum(max(0, int(v)) for v in client.hvals(keys.TENANT_PAGES_IN_FLIGHT))
+    assert in_flight >= 7
+    assert values[("docqueue_pages_in_flight", ())] == in_flight
+    client.hdel(keys.TENANT_PAGES_IN_FLIGHT, tenant)
     client.lpush(queue, message("b", NOW))
     assert collector.snapshot().depth == {queue: 1}  # within cache_s: no new read
     now[0] += 1.5

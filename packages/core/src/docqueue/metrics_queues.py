@@ -47,6 +47,8 @@ class QueueSnapshot:
     depth: dict[str, int] = field(default_factory=dict)
     oldest_age_s: dict[str, float] = field(default_factory=dict)
     dead_letters: int = 0
+    # Pages of unfinished documents whose page count is known, all tenants (fair shares).
+    pages_in_flight: int = 0
 
 
 def sent_at(raw: bytes | str | None) -> tuple[float | None, str | None]:
@@ -88,14 +90,17 @@ def read_queues(broker: redis.Redis, store: redis.Redis, queues: Sequence[str], 
                 unstamped.setdefault(queue, []).append(task_id)
     store_pipe = store.pipeline(transaction=False)
     store_pipe.xlen(keys.DEAD_LETTERS)
+    store_pipe.hvals(keys.TENANT_PAGES_IN_FLIGHT)
     pending = [(queue, task_id) for queue, ids in unstamped.items() for task_id in ids]
     for _, task_id in pending:
         store_pipe.hget(keys.job(names.job_of_message(task_id)), "created_at")
     store_replies: list[Any] = store_pipe.execute()
-    for (queue, _), created in zip(pending, store_replies[1:], strict=True):
+    pages_in_flight = sum(max(0, int(value)) for value in store_replies[1])
+    for (queue, _), created in zip(pending, store_replies[2:], strict=True):
         if created is not None:
             oldest[queue] = max(oldest[queue], now - float(created))
-    return QueueSnapshot(True, depth, {q: max(0.0, age) for q, age in oldest.items()}, int(store_replies[0]))
+    ages = {q: max(0.0, age) for q, age in oldest.items()}
+    return QueueSnapshot(True, depth, ages, int(store_replies[0]), pages_in_flight)
 
 
 class QueueCollector(Collector):
@@ -139,7 +144,7 @@ class QueueCollector(Collector):
 
     def _families(self, snapshot: QueueSnapshot) -> Iterator[Metric]:
         families = _empty_families()
-        up, depth, age, dead = families
+        up, depth, age, dead, pages = families
         up.add_metric([], 1.0 if snapshot.redis_up else 0.0)
         yield up
         if not snapshot.redis_up:
@@ -148,10 +153,11 @@ class QueueCollector(Collector):
             depth.add_metric([queue], float(snapshot.depth.get(queue, 0)))
             age.add_metric([queue], snapshot.oldest_age_s.get(queue, 0.0))
         dead.add_metric([], float(snapshot.dead_letters))
-        yield from (depth, age, dead)
+        pages.add_metric([], float(snapshot.pages_in_flight))
+        yield from (depth, age, dead, pages)
 
 
-def _empty_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+def _empty_families() -> tuple[GaugeMetricFamily, ...]:
     return (
         GaugeMetricFamily("docqueue_redis_up", "1 when Redis answered this scrape's queue reads, else 0"),
         GaugeMetricFamily(
@@ -165,6 +171,11 @@ def _empty_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetric
             labels=["queue"],
         ),
         GaugeMetricFamily("docqueue_dead_letter_entries", "Dead letters held in the dead-letter stream"),
+        GaugeMetricFamily(
+            "docqueue_pages_in_flight",
+            "Pages of unfinished documents whose page count is known, all tenants "
+            "(DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT caps each tenant's share)",
+        ),
     )
 
 

@@ -49,9 +49,8 @@ class JobStore:
     ) -> list[int] | None:
         """Split a job running under `run_id` into `ranges`: the indexes of the parts to publish
         (stored ones are kept), or None when the run no longer holds the job."""
-        status, body = (as_text(item) for item in self._split(
-            keys=parts.part_keys(task_id), args=parts.split_args(run_id, ranges, now, self.retention_s, reset_attempts)
-        ))  # fmt: skip
+        args = parts.split_args(run_id, ranges, now, self.retention_s, reset_attempts)
+        status, body = (as_text(item) for item in self._split(keys=parts.part_keys(task_id), args=args))
         return [int(index) for index in json.loads(body)] if status == "ok" else None
 
     def parts(self, task_id: str) -> list[Part]:
