@@ -35,17 +35,17 @@ def rendered(path: Path, dpi: int = 300) -> list[Image.Image]:
         document.close()
 
 
-def scan_file() -> Path:
-    """An image-only PDF of SCAN_PAGES plain pages rendered at 200 DPI (a typical office scan)."""
+def scan_file(pages: int = SCAN_PAGES) -> Path:
+    """An image-only PDF of `pages` plain pages rendered at 200 DPI (a typical office scan)."""
 
     def build() -> bytes:
-        text = cached(f"plain-{SCAN_PAGES}.pdf", lambda: plain_pdf(SCAN_PAGES, seed=5))
+        text = cached(f"plain-{pages}.pdf", lambda: plain_pdf(pages, seed=5))
         images = rendered(text, dpi=200)
         out = io.BytesIO()
         images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=200)
         return out.getvalue()
 
-    return cached(f"scan-{SCAN_PAGES}.pdf", build)
+    return cached(f"scan-{pages}.pdf", build)
 
 
 def bindings(path: Path, rounds: int) -> dict[str, float]:

@@ -8,15 +8,13 @@ Every time is the job record's own (`created_at` to `finished_at`, what a client
 after another on a fresh worker; every process is started and stopped by PID, and each case has a
 fixed size."""
 
-import io
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.ocr import rendered
+from bench.ocr import scan_file
 from bench.pdfs import cached, dense_pdf, plain_pdf
 from bench.stack import BenchStack
 from bench.worker import unique_copy
@@ -138,19 +136,6 @@ def small_during_large(
     }
 
 
-def scan_pdf(pages: int) -> Path:
-    """An image-only PDF of `pages` plain pages rendered at 200 DPI."""
-
-    def build() -> bytes:
-        text = cached(f"plain-{pages}-scan-source.pdf", lambda: plain_pdf(pages, seed=6))
-        images = rendered(text, dpi=200)
-        out = io.BytesIO()
-        images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=200)
-        return out.getvalue()
-
-    return cached(f"scan-{pages}.pdf", build)
-
-
 def run(bench: BenchStack, quick: bool) -> dict[str, Any]:
     runs = 1 if quick else 2
     dense = cached("dense-600.pdf", lambda: dense_pdf(600)).read_bytes()
@@ -158,7 +143,7 @@ def run(bench: BenchStack, quick: bool) -> dict[str, Any]:
     large = cached("plain-2000.pdf", lambda: plain_pdf(2000)).read_bytes()
     one = cached("one-page.pdf", lambda: plain_pdf(1, seed=4)).read_bytes()
     scan_pages = 8 if quick else 16
-    scan = scan_pdf(scan_pages).read_bytes()
+    scan = scan_file(scan_pages).read_bytes()
     sizes = (64,) if quick else (32, 64, 100, 150)
     results: dict[str, Any] = {
         "processes": 2,

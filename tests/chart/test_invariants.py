@@ -400,3 +400,34 @@ def test_split_and_fair_share_values_reach_every_service() -> None:
         for deployment, name in (("docqueue-worker", "worker"), ("docqueue-api", "api")):
             env = env_of(container(resources, deployment, name))
             assert {key: env.get(key) for key in expected} == expected, (deployment, sets)
+
+
+def test_the_bulk_lane_can_run_in_a_worker_deployment_of_its_own() -> None:
+    """worker.bulk.separate: docqueue-worker-bulk consumes documents.bulk (large uploads and the
+    parts of split documents) and KEDA scales it on that list alone; the worker keeps the rest.
+    Both are covered by the PodDisruptionBudgets, the worker NetworkPolicy and Redis's ingress."""
+    resources = render(sets=["worker.bulk.separate=true", "worker.bulk.maxReplicas=20"])
+    queues = {
+        deployment: env_of(container(resources, deployment, name))["DOCQUEUE_QUEUES"]
+        for deployment, name in (("docqueue-worker", "worker"), ("docqueue-worker-bulk", "worker"))
+    }
+    assert queues == {"docqueue-worker": "documents", "docqueue-worker-bulk": "documents.bulk"}
+    scaled = {item["metadata"]["name"]: item["spec"] for item in by_kind(resources, "ScaledObject")}
+    assert set(scaled) == {"docqueue-worker", "docqueue-worker-bulk"}
+    lists = {name: [t["metadata"]["listName"] for t in spec["triggers"]] for name, spec in scaled.items()}
+    assert lists == {"docqueue-worker": ["documents"], "docqueue-worker-bulk": ["documents.bulk"]}
+    assert scaled["docqueue-worker-bulk"]["scaleTargetRef"]["name"] == "docqueue-worker-bulk"
+    assert (
+        scaled["docqueue-worker-bulk"]["minReplicaCount"],
+        scaled["docqueue-worker-bulk"]["maxReplicaCount"],
+    ) == (0, 20)
+    assert {pdb["metadata"]["name"] for pdb in by_kind(resources, "PodDisruptionBudget")} >= set(scaled)
+    policy = named(resources, "NetworkPolicy", "docqueue-worker")["spec"]["podSelector"]
+    assert policy["matchExpressions"][0]["values"] == ["worker", "worker-bulk"]
+    redis_from = str(named(resources, "NetworkPolicy", "docqueue-redis")["spec"]["ingress"])
+    assert "worker-bulk" in redis_from
+    # One Deployment consuming both lanes, by default.
+    default = render()
+    assert [
+        d["metadata"]["name"] for d in by_kind(default, "Deployment") if "worker" in d["metadata"]["name"]
+    ] == ["docqueue-worker"]

@@ -427,6 +427,49 @@ affinity:
 {{- toJson $queues -}}
 {{- end -}}
 
+{{/* The document worker Deployments: one consuming every queue, or (worker.bulk.separate) one
+     for the bulk lane (documents.bulk: large uploads and the parts of split documents) and one
+     for the rest, each scaled on its own lists. A list of {component, queues, minReplicas,
+     maxReplicas}. */}}
+{{- define "docqueue.worker.lanes" -}}
+{{- $queues := include "docqueue.worker.queues" . | fromJsonArray -}}
+{{- $scaling := .Values.worker.autoscaling -}}
+{{- if and .Values.worker.bulk.separate (has "documents.bulk" $queues) -}}
+{{- $rest := without $queues "documents.bulk" -}}
+{{- $bulk := .Values.worker.bulk -}}
+{{- toJson (list
+  (dict "component" "worker" "queues" $rest "minReplicas" $scaling.minReplicas "maxReplicas" $scaling.maxReplicas)
+  (dict "component" "worker-bulk" "queues" (list "documents.bulk") "minReplicas" $bulk.minReplicas "maxReplicas" $bulk.maxReplicas)) -}}
+{{- else -}}
+{{- toJson (list (dict "component" "worker" "queues" $queues "minReplicas" $scaling.minReplicas "maxReplicas" $scaling.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The components of the document worker Deployments (for selectors that cover them all). */}}
+{{- define "docqueue.worker.components" -}}
+{{- $components := list -}}
+{{- range $lane := include "docqueue.worker.lanes" . | fromJsonArray -}}
+{{- $components = append $components $lane.component -}}
+{{- end -}}
+{{- toJson $components -}}
+{{- end -}}
+
+{{/* The Redis lists of some queues (and Celery's priority lists when counted). Call with
+     (list $ queues). */}}
+{{- define "docqueue.lane.lists" -}}
+{{- $root := index . 0 -}}
+{{- $lists := list -}}
+{{- range $queue := index . 1 -}}
+{{- $lists = append $lists $queue -}}
+{{- if $root.Values.worker.autoscaling.keda.countPriorityLists -}}
+{{- range $step := list 3 6 9 -}}
+{{- $lists = append $lists (printf "%s\x06\x16%d" $queue $step) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $lists -}}
+{{- end -}}
+
 {{/* The Redis lists of the worker's queues (and Celery's priority lists when counted). */}}
 {{- define "docqueue.worker.lists" -}}
 {{- $lists := list -}}

@@ -22,11 +22,9 @@ from docqueue.jobs.parts import RUNNING, STORED, Part
 from docqueue.jobs.store import JobStore
 from docqueue.storage.base import part_key
 from docqueue_worker.lease import LeaseObserver, RunLease
-from docqueue_worker.limits import soft_limit_signals, watch_soft_limit
 from docqueue_worker.pipeline.run import read_part
 from docqueue_worker.processor import (
     DONE,
-    SOFT_LIMIT_GRACE_S,
     TRANSIENT_ERRORS,
     DocumentProcessor,
     Outcome,
@@ -115,20 +113,8 @@ class PartProcessor:
     def _run(self, job: Job, part: Part, claim: str) -> Outcome:
         settings = self.settings
         split_run = job.run_id or ""
-        watch_soft_limit()
-        signals_before = soft_limit_signals()
         lease = PartLease(
-            self.jobs,
-            job.task_id,
-            split_run,
-            part.index,
-            claim,
-            interval_s=settings.progress_interval_s,
-            heartbeat_s=settings.heartbeat_interval_s,
-            clock=self.clock,
-            observer=self.run_observer(job) if self.run_observer is not None else None,
-            deadline=self.clock() + settings.task_soft_time_limit_s + SOFT_LIMIT_GRACE_S,
-            soft_limit_signalled=lambda: soft_limit_signals() > signals_before,
+            self.jobs, job.task_id, split_run, part.index, claim, **self.processor.lease_options(job)
         )
         try:
             with lease:

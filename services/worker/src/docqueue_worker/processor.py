@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
@@ -173,22 +174,24 @@ class DocumentProcessor:
         except (StorageError, redis.RedisError):
             log.warning("could not delete part blobs", extra={"task_id": task_id})
 
-    def _run(self, job: Job, run_id: str, work: "Callable[[RunLease], Stored | None]") -> Outcome:
+    def lease_options(self, job: Job) -> dict[str, Any]:
+        """How a run's lease (a whole document's or a part's) writes, beats and stops. Call at the
+        run's start: it arms the soft time limit's watch."""
         settings = self.settings
         watch_soft_limit()
         signals_before = soft_limit_signals()
-        lease = RunLease(
-            self.jobs,
-            job.task_id,
-            run_id,
-            interval_s=settings.progress_interval_s,
-            heartbeat_s=settings.heartbeat_interval_s,
-            clock=self.clock,
-            observer=self.run_observer(job) if self.run_observer is not None else None,
+        return {
+            "interval_s": settings.progress_interval_s,
+            "heartbeat_s": settings.heartbeat_interval_s,
+            "clock": self.clock,
+            "observer": self.run_observer(job) if self.run_observer is not None else None,
             # A little after Celery's own soft limit, whose signal normally comes first.
-            deadline=self.clock() + settings.task_soft_time_limit_s + SOFT_LIMIT_GRACE_S,
-            soft_limit_signalled=lambda: soft_limit_signals() > signals_before,
-        )
+            "deadline": self.clock() + settings.task_soft_time_limit_s + SOFT_LIMIT_GRACE_S,
+            "soft_limit_signalled": lambda: soft_limit_signals() > signals_before,
+        }
+
+    def _run(self, job: Job, run_id: str, work: "Callable[[RunLease], Stored | None]") -> Outcome:
+        lease = RunLease(self.jobs, job.task_id, run_id, **self.lease_options(job))
         try:
             with lease:
                 return self._attempt(lease, job, run_id, work)
