@@ -287,3 +287,33 @@ def test_a_multi_page_tiff_is_split_too(parts_stack: PrivateStack) -> None:
         _same_reading(result, _result(api, whole_id))
         assert result["document"]["ocr_pages"] == 9
         assert "Frame 7" in result["pages"][6]["text"]
+
+
+def test_a_scan_is_split_so_each_part_fits_the_soft_time_limit(tmp_path: Path) -> None:
+    """The OCR page budget (issue 13): with a 12 s soft time limit and 4 s a page, two scanned
+    pages fit a part, so a 12-frame scan is read as six parts, each well inside the limit, though
+    it is far below DOCQUEUE_SPLIT_MIN_PAGES; the same pages with a text layer are read whole."""
+    env = {
+        **TEST_ENV,
+        "DOCQUEUE_TASK_SOFT_TIME_LIMIT_S": "12",
+        "DOCQUEUE_TASK_TIME_LIMIT_S": "15",
+        "DOCQUEUE_OCR_PAGE_BUDGET_S": "4",
+        "DOCQUEUE_SPLIT_MIN_PAGES": "128",
+    }
+    pdf = make_pdf(12, lambda n: f"Scanned page {n} of the budget test.")
+    with private_stack(tmp_path, env) as stack:
+        key = tenant_key(stack.redis)
+        with httpx.Client(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as api:
+            stack.stack.start_worker("ocr", concurrency=2)
+            scan = submit(api, image_file(page_images(pdf), "TIFF"), filename="scan.tif")
+            text = submit(api, pdf)
+            done = wait_terminal(api, scan, timeout_s=240)
+            assert done["state"] == "succeeded", done
+            assert done["parts"] == {"total": 6, "done": 6}
+            result = _result(api, scan)
+            assert "Scanned page 11" in result["pages"][10]["text"]
+            whole = wait_terminal(api, text, timeout_s=60)
+            assert whole["state"] == "succeeded"
+            assert whole["parts"] is None

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     split_min_pages: int = Field(default=128, ge=0)
     # Pages per part of a split document.
     split_pages_per_part: int = Field(default=64, ge=1)
+    # Seconds one OCR page may take (Tesseract reads a page in one to a few seconds). A document
+    # read by OCR (an image, or a PDF whose pages are scans) is split into parts of at most
+    # 0.8 x DOCQUEUE_TASK_SOFT_TIME_LIMIT_S / this many pages, whatever its length, so each part
+    # fits the soft time limit that is sized for text pages; 0: OCR documents split like others.
+    ocr_page_budget_s: float = Field(default=10.0, ge=0)
     # Fair shares: while a tenant's unfinished documents hold this many pages or more (counted
     # once a worker has opened them), its further uploads are refused with 429 and Retry-After;
     # other tenants are not affected. 0: no cap.

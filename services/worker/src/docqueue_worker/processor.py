@@ -24,7 +24,7 @@ from docqueue.errors import DocumentError, ErrorCode, JobCancelled, LeaseLost, T
 from docqueue.jobs import parts
 from docqueue.jobs.commands import Update
 from docqueue.jobs.model import Job, JobState, Stage
-from docqueue.jobs.parts import should_split
+from docqueue.jobs.parts import part_size
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore
@@ -131,18 +131,18 @@ class DocumentProcessor:
         try:
             return run_pipeline(job, self.blobs, lease, run_id, self.settings, split=self._splits)
         except SplitDocument as split:
-            return self._split(lease, job, run_id, split.page_count)
+            return self._split(lease, job, run_id, split.page_count, split.pages_per_part)
 
-    def _splits(self, page_count: int) -> bool:
-        settings = self.settings
-        return self.publish_part is not None and should_split(
-            page_count, settings.split_min_pages, settings.split_pages_per_part
-        )
+    def _splits(self, page_count: int, read_by_ocr: Callable[[], bool]) -> int | None:
+        """The part size for a document of `page_count` pages, or None: read it whole."""
+        return part_size(page_count, read_by_ocr, self.settings) if self.publish_part is not None else None
 
-    def _split(self, lease: RunLease, job: Job, run_id: str, page_count: int) -> Stored | None:
+    def _split(
+        self, lease: RunLease, job: Job, run_id: str, page_count: int, pages_per_part: int
+    ) -> Stored | None:
         """Hand the document to its parts; None: the parts now hold the job."""
         assert self.publish_part is not None
-        ranges = parts.plan(page_count, self.settings.split_pages_per_part)
+        ranges = parts.plan(page_count, pages_per_part)
         # This run's claim was the job's first attempt: a new job, or a dead-letter replay (which
         # restarts the attempts): its parts' attempts restart too. A heal keeps counting them.
         publish = self.jobs.split(job.task_id, run_id, ranges, self.clock(), reset_attempts=job.attempts <= 1)

@@ -24,8 +24,9 @@ Records live in one hash per job (`keys.job_parts`), field = part index, value =
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from docqueue.jobs import keys
 from docqueue.jobs.commands import BACKSTOP_GRACE_S, EVENTS_MAXLEN, stamp
@@ -58,6 +59,36 @@ def plan(page_count: int, pages_per_part: int) -> list[PartRange]:
 def should_split(page_count: int, min_pages: int, pages_per_part: int) -> bool:
     """Split when the document is long enough and would make two parts or more."""
     return min_pages > 0 and page_count >= min_pages and page_count > pages_per_part
+
+
+# The share of the soft time limit an OCR part's pages may fill at their budget (the rest: opening,
+# storing, a slow page).
+OCR_PART_SHARE = 0.8
+
+
+def part_size(page_count: int, read_by_ocr: Callable[[], bool], settings: "SplitSettings") -> int | None:
+    """Pages per part when a document of `page_count` pages is split, or None when it is read
+    whole. A document read by OCR (`read_by_ocr`, asked only when it matters) whose pages would
+    not all fit the soft time limit at their budget is split whatever its length, in parts that
+    do fit. split_min_pages=0 turns every split off."""
+    if settings.split_min_pages <= 0:
+        return None
+    size = settings.split_pages_per_part
+    if settings.ocr_page_budget_s > 0:
+        fit = max(1, int(OCR_PART_SHARE * settings.task_soft_time_limit_s / settings.ocr_page_budget_s))
+        needs_ocr_size = page_count > fit or (fit < size and page_count >= settings.split_min_pages)
+        if needs_ocr_size and read_by_ocr():
+            size = min(size, fit)
+            if page_count > fit:
+                return size
+    return size if should_split(page_count, settings.split_min_pages, size) else None
+
+
+class SplitSettings(Protocol):
+    split_min_pages: int
+    split_pages_per_part: int
+    task_soft_time_limit_s: int
+    ocr_page_budget_s: float
 
 
 @dataclass(frozen=True)

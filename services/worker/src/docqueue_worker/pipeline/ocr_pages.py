@@ -19,6 +19,8 @@ from docqueue_worker.pipeline.scan import check_images, render, survey, text_lay
 if TYPE_CHECKING:
     from PIL import Image
 
+    from docqueue_worker.pipeline.engines import PdfSource
+
 
 @dataclass(frozen=True)
 class OcrPolicy:
@@ -66,6 +68,26 @@ class PdfScanner:
             finally:
                 pdf_page.close()
         return ocr_page(page.number, image, self.policy.languages)
+
+    def looks_scanned(self, pdf: "PdfSource") -> bool:
+        """Whether this document's pages will be read by OCR, from its first, middle and last page
+        (a scan is a scan throughout): how its parts are sized (docqueue.jobs.parts.part_size)."""
+        mode = self.policy.mode
+        if mode != OcrMode.AUTO:
+            return mode == OcrMode.ALWAYS
+        count = pdf.page_count
+        for number in sorted({1, (count + 1) // 2, count}):
+            page = next(pdf.pages(number, number))
+            if not text_layer_is_empty(page.text):
+                continue
+            with pdfium_errors():
+                pdf_page = self._document()[number - 1]
+                try:
+                    if survey(pdf_page).scanned:
+                        return True
+                finally:
+                    pdf_page.close()
+        return False
 
     def _document(self) -> pdfium.PdfDocument:
         if self._shared is not None:

@@ -57,9 +57,10 @@ class SplitDocument(Exception):
     """The document is long enough to be processed as parts (docqueue.jobs.parts); nothing was
     read beyond its page count."""
 
-    def __init__(self, page_count: int) -> None:
-        super().__init__(page_count)
+    def __init__(self, page_count: int, pages_per_part: int) -> None:
+        super().__init__(page_count, pages_per_part)
         self.page_count = page_count
+        self.pages_per_part = pages_per_part
 
 
 def run_pipeline(
@@ -68,10 +69,10 @@ def run_pipeline(
     progress: Progress,
     run_id: str,
     settings: Settings,
-    split: Callable[[int], bool] | None = None,
+    split: Callable[[int, Callable[[], bool]], int | None] | None = None,
 ) -> Stored:
-    """Process `job`'s upload and store the result; raise SplitDocument instead when `split` says
-    a PDF of that many pages should be processed as parts."""
+    """Process `job`'s upload and store the result; raise SplitDocument instead when `split` (given
+    the page count, and how to tell whether OCR reads the pages) answers a part size."""
     OPEN_DOCUMENT.close()  # a part's document, left open for a next part that did not come
     ocr = OcrPolicy.of(job.options, settings)
     with blobs.open(job.blob_key) as stream:
@@ -229,7 +230,7 @@ def read_document(
     settings: Settings,
     engine: PdfEngine = PdfEngine.PYPDF,
     ocr: OcrPolicy = NEVER_OCR,
-    split: Callable[[int], bool] | None = None,
+    split: Callable[[int, Callable[[], bool]], int | None] | None = None,
 ) -> tuple[list[Page], str | None, str | None, MediaType]:
     """Pages, title and author of an upload, reporting each page (or SplitDocument, see
     run_pipeline)."""
@@ -250,10 +251,12 @@ def read_document(
         progress.page_done(len(pages))
         return pages, None, None, media_type
     with open_source(stream, engine, settings.max_pages) as pdf:
-        if split is not None and split(pdf.page_count):
-            raise SplitDocument(pdf.page_count)
         scanner = PdfScanner(stream, ocr, settings.max_pages, pdf)
         try:
+            if split is not None:
+                size = split(pdf.page_count, lambda: scanner.looks_scanned(pdf))
+                if size is not None:
+                    raise SplitDocument(pdf.page_count, size)
             progress.stage(Stage.EXTRACTING, pages_total=pdf.page_count)
             pages = []
             for page in pdf.pages():
@@ -296,12 +299,13 @@ def read_image(
     progress: Progress,
     settings: Settings,
     ocr: OcrPolicy,
-    split: Callable[[int], bool] | None = None,
+    split: Callable[[int, Callable[[], bool]], int | None] | None = None,
 ) -> list[Page]:
     """Every frame of an image, by OCR (whatever `ocr` says: an image has no text layer)."""
     with open_image(stream, settings.max_pages) as image:
-        if split is not None and split(image.page_count):
-            raise SplitDocument(image.page_count)
+        size = split(image.page_count, lambda: True) if split is not None else None
+        if size is not None:
+            raise SplitDocument(image.page_count, size)
         progress.stage(Stage.EXTRACTING, pages_total=image.page_count)
         pages = []
         for number, frame in enumerate(image.frames(ocr.max_pixels), start=1):
