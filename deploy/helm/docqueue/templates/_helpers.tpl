@@ -290,6 +290,8 @@ file:///var/lib/docqueue/blobs
   value: {{ .splitMinPages | int64 | quote }}
 - name: DOCQUEUE_SPLIT_PAGES_PER_PART
   value: {{ .splitPagesPerPart | int64 | quote }}
+- name: DOCQUEUE_OCR_PAGE_BUDGET_S
+  value: {{ .ocrPageBudgetSeconds | quote }}
 - name: DOCQUEUE_TENANT_MAX_PAGES_IN_FLIGHT
   value: {{ .tenantMaxPagesInFlight | int64 | quote }}
 - name: DOCQUEUE_MAX_PAGES
