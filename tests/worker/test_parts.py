@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ def test_plan_covers_every_page_once() -> None:
     assert not should_split(63, 64, 32)
     assert not should_split(10**6, 0, 32)  # 0 turns splitting off
     assert not should_split(30, 8, 32)  # one part would be the whole document
+    # A part's message id names its job: beat's broker view and the hard time limit's dead letter
+    # (tasks.request_class) find the job from it.
+    task_id = uuid.uuid4().hex
+    assert names.job_of_message(names.part_message_id(task_id, 12)) == task_id
+    assert names.job_of_message(task_id) == task_id
 
 
 def test_a_second_split_keeps_the_stored_parts(redis_url: str, redis_client: redis.Redis) -> None:
