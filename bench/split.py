@@ -10,6 +10,8 @@ fixed size."""
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -53,22 +55,30 @@ def _wait(bench: BenchStack, task_id: str, timeout_s: float) -> dict[str, float]
     raise RuntimeError(f"{task_id} not done after {timeout_s}s")
 
 
+@contextmanager
+def _worker(bench: BenchStack, processes: int, env: dict[str, str]) -> Iterator[None]:
+    """A worker started with `env` for one case; stopped, and the case's jobs and blobs forgotten,
+    after it."""
+    worker = bench.stack.start_worker(name="split", concurrency=processes, env={**QUEUES, **env})
+    try:
+        yield
+    finally:
+        bench.stop_process(worker)
+        bench.flush()
+        bench.clear_blobs()
+
+
 def _timed(
     bench: BenchStack, data: bytes, env: dict[str, str], processes: int, runs: int, **fields: str
 ) -> dict[str, Any]:
     """Median seconds of `runs` uploads of `data`, one after another, on a worker started with `env`."""
-    worker = bench.stack.start_worker(name="split", concurrency=processes, env={**QUEUES, **env})
-    try:
+    with _worker(bench, processes, env):
         _wait(bench, _submit(bench, data, **fields), 600)  # warm the pool processes' imports
         seconds, parts = [], 0.0
         for _ in range(runs):
             done = _wait(bench, _submit(bench, data, **fields), 600)
             seconds.append(done["seconds"])
             parts = done["parts"]
-    finally:
-        bench.stop_process(worker)
-        bench.flush()
-        bench.clear_blobs()
     return {
         "seconds": round(statistics.median(seconds), 3),
         "all_s": [round(s, 3) for s in seconds],
@@ -112,8 +122,7 @@ def small_during_large(
     bench: BenchStack, small: bytes, large: bytes, per_part: int, samples: int
 ) -> dict[str, Any]:
     """A one-page upload's latency on an idle stack, and while a large split document runs."""
-    worker = bench.stack.start_worker(name="split", concurrency=2, env={**QUEUES, **_split_env(64, per_part)})
-    try:
+    with _worker(bench, 2, _split_env(64, per_part)):
         _wait(bench, _submit(bench, small), 60)
         idle = [_wait(bench, _submit(bench, small), 60)["seconds"] for _ in range(samples)]
         large_id = _submit(bench, large)
@@ -123,10 +132,6 @@ def small_during_large(
             busy.append(_wait(bench, _submit(bench, small), 300)["seconds"])
             time.sleep(0.5)
         large_done = _wait(bench, large_id, 900)
-    finally:
-        bench.stop_process(worker)
-        bench.flush()
-        bench.clear_blobs()
     return {
         "idle_s": round(statistics.median(idle), 3),
         "busy_s": round(statistics.median(busy), 3),

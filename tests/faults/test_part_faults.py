@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,14 +106,21 @@ def test_redis_restarted_while_parts_are_queued(tmp_path: Path) -> None:
         fs.assert_reconnected(worker, beat)
 
 
-def test_a_duplicate_part_delivery_racing_the_original(tmp_path: Path) -> None:
+@contextmanager
+def _running_split(tmp_path: Path, label: str) -> Iterator[tuple[FaultStack, str, Part]]:
+    """A fault stack splitting documents, one worker of two processes, and a slow document of
+    `label` uploaded: (stack, task id, a part of it that is running)."""
     with fault_stack(tmp_path) as fs:
         fs.env.update(SPLIT)
         fs.start_api()
         fs.start_worker(concurrency=2)
         with fs.client() as api:
-            task_id = submit(api, slow_pdf("duplicated"))
-        running = _running(_wait_parts(fs, task_id, lambda parts: bool(_running(parts))))[0]
+            task_id = submit(api, slow_pdf(label))
+        yield fs, task_id, _running(_wait_parts(fs, task_id, lambda parts: bool(_running(parts))))[0]
+
+
+def test_a_duplicate_part_delivery_racing_the_original(tmp_path: Path) -> None:
+    with _running_split(tmp_path, "duplicated") as (fs, task_id, running):
         fs.publish_part(task_id, fs.job(task_id)["run_id"], running.index)
         finals = fs.assert_invariants([task_id], bound_s=180)
         assert finals[task_id]["state"] == "succeeded", finals[task_id]
@@ -127,13 +136,8 @@ def test_a_poison_part_is_dead_lettered_and_its_replay_reruns_only_the_unfinishe
     (DOCQUEUE_MAX_ATTEMPTS=4) the document is dead-lettered `worker_lost`, naming the pages. The
     replay splits it again keeping the parts stored before, so only the others run again; the
     result is whole and its parts' blobs are gone."""
-    with fault_stack(tmp_path) as fs:
-        fs.env.update(SPLIT)
-        fs.start_api()
-        fs.start_worker(concurrency=2)
-        with fs.client() as api:
-            task_id = submit(api, slow_pdf("poison"))
-        victim = _running(_wait_parts(fs, task_id, lambda parts: bool(_running(parts))))[0].index
+    with _running_split(tmp_path, "poison") as (fs, task_id, running):
+        victim = running.index
         killed: set[int] = set()
         deadline = time.monotonic() + 120
         while fs.job(task_id).get("state") == "running" and time.monotonic() < deadline:

@@ -43,21 +43,16 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
     blobs = open_blob_store(settings.storage_url, settings.sentinel_password)
     # A job that ends queues its webhook on the callbacks queue: never delivered inline.
     listeners = [partial(enqueue_callback, app)] if app is not None else []
-    observer = run_observer(settings)
     processor = DocumentProcessor(
         jobs,
         blobs,
         settings,
         on_terminal=[*listeners, terminal_listener(settings)],
-        run_observer=observer,
-        publish_part=partial(_publish_part, app, settings) if app is not None else None,
+        run_observer=run_observer(settings),
+        publish_part=partial(publish_part, app, settings=settings) if app is not None else None,
     )
-    parts = PartProcessor(processor, run_observer=observer)
+    parts = PartProcessor(processor)
     return WorkerContext(settings, client, jobs, blobs, processor, parts, CallbackSender(client, settings))
-
-
-def _publish_part(app: Celery, settings: Settings, task_id: str, run_id: str, index: int) -> None:
-    publish_part(app, task_id, run_id, index, settings)
 
 
 class ContextHolder:

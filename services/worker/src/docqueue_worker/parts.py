@@ -11,7 +11,7 @@ import json
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -21,14 +21,14 @@ from docqueue.jobs.model import Job, JobState
 from docqueue.jobs.parts import RUNNING, STORED, Part
 from docqueue.jobs.store import JobStore
 from docqueue.storage.base import part_key
-from docqueue_worker.lease import LeaseObserver, RunLease
+from docqueue_worker.lease import RunLease
 from docqueue_worker.pipeline.run import read_part
 from docqueue_worker.processor import (
     DONE,
     TRANSIENT_ERRORS,
     DocumentProcessor,
     Outcome,
-    holder_alive,
+    lease_held,
 )
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ class PartLease(RunLease):
     job's), under the part's claim and the job's split run."""
 
     def __init__(
-        self, jobs: JobStore, task_id: str, split_run: str, index: int, claim: str, **kwargs: object
+        self, jobs: JobStore, task_id: str, split_run: str, index: int, claim: str, **kwargs: Any
     ) -> None:
-        super().__init__(jobs, task_id, split_run, **kwargs)  # type: ignore[arg-type]
+        super().__init__(jobs, task_id, split_run, **kwargs)
         self.index = index
         self.claim = claim
 
@@ -61,17 +61,12 @@ class PartLease(RunLease):
 class PartProcessor:
     """Processes one part per call; safe to call again for the same part (at-least-once)."""
 
-    def __init__(
-        self,
-        processor: DocumentProcessor,
-        run_observer: Callable[[Job], LeaseObserver] | None = None,
-    ) -> None:
+    def __init__(self, processor: DocumentProcessor) -> None:
         self.processor = processor
         self.jobs = processor.jobs
         self.blobs = processor.blobs
         self.settings = processor.settings
         self.clock = processor.clock
-        self.run_observer = run_observer
 
     def process(self, task_id: str, split_run: str, index: int) -> Outcome:
         job = self.jobs.get(task_id)
@@ -82,7 +77,7 @@ class PartProcessor:
         part = self.jobs.part(task_id, index)
         if part is None or part.state == STORED:
             return DONE
-        if part.state == RUNNING and self._alive(part):
+        if part.state == RUNNING and lease_held(part.at, part.holder, self.clock(), self.settings.lease_s):
             log.warning("part is held by a live run; delivering again later", extra={"task_id": task_id})
             return Outcome(retry_in_s=max(1.0, part.at + self.settings.lease_s - self.clock()))
         if part.attempts >= self.settings.max_attempts:
@@ -189,8 +184,3 @@ class PartProcessor:
     def _end(self, job: Job, state: JobState, code: ErrorCode, message: str) -> None:
         trace = traceback.format_exc() if state == JobState.DEAD_LETTERED else ""
         self.processor.end_unheld(job, state, code, message, trace, job.run_id)
-
-    def _alive(self, part: Part) -> bool:
-        if self.clock() - part.at >= self.settings.lease_s:
-            return False
-        return holder_alive(part.holder)

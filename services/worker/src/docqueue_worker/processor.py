@@ -85,7 +85,9 @@ class DocumentProcessor:
             # Cancelled before it ran, finished by an earlier delivery, or expired: nothing to do.
             log.info("skipping delivery", extra={"task_id": task_id, "state": job and job.state})
             return DONE
-        if job.state == JobState.RUNNING and self._lease_alive(job):
+        if job.state == JobState.RUNNING and lease_held(
+            job.updated_at, job.holder, self.clock(), self.settings.lease_s
+        ):
             wait_s = max(1.0, job.updated_at + self.settings.lease_s - self.clock())
             log.warning("job is held by a live run; delivering again later", extra={"task_id": task_id})
             return Outcome(retry_in_s=wait_s)
@@ -380,15 +382,13 @@ class DocumentProcessor:
             except Exception:
                 log.exception("terminal listener failed", extra={"task_id": job.task_id})
 
-    def _lease_alive(self, job: Job) -> bool:
-        if self.clock() - job.updated_at >= self.settings.lease_s:
-            return False
-        return holder_alive(job.holder)
 
-
-def holder_alive(holder: str | None) -> bool:
-    """False for a run on this machine whose process is gone (a killed pool child): it holds
-    nothing, whatever its last write says. A holder elsewhere (or "parts") may be alive."""
+def lease_held(last_write: float, holder: str | None, now: float, lease_s: float) -> bool:
+    """Whether a run (a whole document's or a part's) still holds its lease: it wrote within
+    `lease_s`, and it is not a run on this machine whose process is gone (a killed pool child
+    holds nothing, whatever its last write says). A holder elsewhere (or "parts") may be alive."""
+    if now - last_write >= lease_s:
+        return False
     host, _, pid = (holder or "").rpartition(":")
     return not (host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)))
 

@@ -106,7 +106,10 @@ class Part:
 
     @classmethod
     def parse(cls, index: int, raw: Any) -> "Part":
-        fields = json.loads(as_text(raw))
+        return cls.of(index, json.loads(as_text(raw)))
+
+    @classmethod
+    def of(cls, index: int, fields: dict[str, Any]) -> "Part":
         return cls(
             index=index,
             first=int(fields["first"]),
@@ -300,5 +303,5 @@ def parse_reply(index: int, reply: Any) -> PartReply:
         status=status,
         parts_done=int(fields.get("parts_done") or 0),
         parts_total=int(fields.get("parts_total") or 0),
-        part=Part.parse(index, json.dumps(part)) if part else None,
+        part=Part.of(index, part) if part else None,
     )
