@@ -1,5 +1,6 @@
 """Shared fixtures: a real Redis and, for tests over HTTP, a real API and `celery worker`."""
 
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from docqueue.redis_url import resolve_redis_url
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.support.keys import tenant_key
+from tests.support.s3_server import S3_ENV, create_bucket, moto_s3_server
+from tests.support.source_server import SOURCE_ENV, SourceServer, running_source_server
+from tests.support.stacks import DatabaseStack, database_stack
 
 # Settings that keep the suite quick without changing what is tested: stopping a worker waits its
 # soft shutdown, and a small progress interval makes progress visible on small documents.
@@ -92,3 +96,49 @@ def tmp_file(tmp_path: Path) -> Callable[[str, bytes], Path]:
         return path
 
     return write
+
+
+# An API and its workers that may fetch `source_url`s from the suite's source server (127.0.0.2,
+# tests/support/source_server.py) and from moto's S3, with limits small enough to reach in a test,
+# and that sign webhooks; on a Redis database of their own.
+FETCHING_DB = 8
+FETCHING_SECRET = secrets.token_urlsafe(32)
+FETCHING_S3_BUCKET = "source-documents"
+FETCHING_ENV = {
+    **TEST_ENV,
+    **SOURCE_ENV,
+    "DOCQUEUE_SOURCE_MAX_FETCH_S": "3",
+    "DOCQUEUE_SOURCE_TIMEOUT_S": "2",
+    "DOCQUEUE_SOURCE_MAX_REDIRECTS": "3",
+    "DOCQUEUE_SOURCE_S3_BUCKETS": FETCHING_S3_BUCKET,
+    "DOCQUEUE_MAX_UPLOAD_BYTES": str(4 * 1024 * 1024),
+    "DOCQUEUE_MAX_RETRIES": "2",
+    "DOCQUEUE_RETRY_BACKOFF_BASE_S": "0.2",
+    "DOCQUEUE_CALLBACK_SECRET": FETCHING_SECRET,
+    # The test's webhook receiver listens on loopback over plain http: allowed here only.
+    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+}
+
+
+@pytest.fixture(scope="session")
+def source_server() -> Iterator[SourceServer]:
+    with running_source_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_s3_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        create_bucket(endpoint, FETCHING_S3_BUCKET)
+        create_bucket(endpoint, "another-bucket")
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def fetching(
+    redis_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseStack]:
+    env = {**FETCHING_ENV, **S3_ENV, "AWS_ENDPOINT_URL_S3": s3_endpoint}
+    with database_stack(redis_url, FETCHING_DB, tmp_path_factory.mktemp("fetching"), env) as stack:
+        yield stack

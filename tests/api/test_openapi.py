@@ -9,9 +9,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.utils import generate_unique_id
 
-from docqueue.callbacks import SIGNATURE_HEADER, build_event, encode_event
 from docqueue.errors import ErrorCode
 from docqueue.jobs.model import TERMINAL_STATES, Job, JobOptions, JobState
+from docqueue.webhooks import SIGNATURE_HEADER, build_event, encode_event
 from docqueue_api.app import create_app
 from docqueue_api.settings import ApiSettings
 from docqueue_api.webhooks import WebhookEvent

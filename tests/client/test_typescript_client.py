@@ -15,11 +15,10 @@ import pytest
 import redis
 
 from docqueue.auth import Scope
-from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.keys import tenant_key
-from tests.support.stacks import other_database
+from tests.support.stacks import database_stack
 
 CLIENT_TS = Path(__file__).resolve().parents[2] / "packages/client-ts"
 SECRET = secrets.token_urlsafe(32)
@@ -38,15 +37,8 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def live(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    db_url = other_database(redis_url, DB)
-    stack = Stack(redis_url=db_url, run_dir=tmp_path_factory.mktemp("client-ts"), env=ENV)
-    try:
-        _, url = stack.start_api()
-        stack.start_worker("documents-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "documents"})
-        stack.start_worker("callbacks-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "callbacks"})
-        yield url, db_url
-    finally:
-        stack.stop()
+    with database_stack(redis_url, DB, tmp_path_factory.mktemp("client-ts"), ENV) as stack:
+        yield stack.api_url, stack.redis_url
 
 
 def npm_command() -> str:

@@ -7,19 +7,11 @@ import time
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from docqueue.callbacks import (
-    CallbackPolicy,
-    CallbackRefused,
-    build_event,
-    check_url,
-    encode_event,
-    resolve_target,
-    sign,
-    verify_signature,
-)
+from docqueue.egress import EgressPolicy, UrlRefused, check_url, resolve_target
 from docqueue.errors import ErrorCode
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.settings import Settings
+from docqueue.webhooks import build_event, encode_event, sign, verify_signature
 
 SECRET = "k3y-" + "a1b2c3d4e5f6g7h8" * 3
 
@@ -47,7 +39,7 @@ def test_an_old_signature_is_refused_and_any_v1_may_match() -> None:
     assert not verify_signature(SECRET, body, "t=abc,v1=00")
 
 
-SAFE = CallbackPolicy()
+SAFE = EgressPolicy()
 
 
 @pytest.mark.parametrize(
@@ -71,18 +63,18 @@ SAFE = CallbackPolicy()
     ],
 )
 def test_unsafe_urls_are_refused_before_any_lookup(url: str, reason: str) -> None:
-    with pytest.raises(CallbackRefused) as refused:
+    with pytest.raises(UrlRefused) as refused:
         check_url(url, SAFE)
     assert refused.value.reason == reason
 
 
 def test_the_allow_list_matches_exact_names_and_subdomain_wildcards() -> None:
-    policy = CallbackPolicy(allowed_hosts=("hooks.example.com", "*.example.org"))
+    policy = EgressPolicy(allowed_hosts=("hooks.example.com", "*.example.org"))
     assert check_url("https://hooks.example.com/x", policy).host == "hooks.example.com"
     assert check_url("https://HOOKS.Example.com./x", policy).host == "hooks.example.com"
     assert check_url("https://a.b.example.org/x", policy).port == 443
     for url in ("https://example.org/x", "https://evil-example.org/x", "https://hooks.example.com.evil.net/"):
-        with pytest.raises(CallbackRefused) as refused:
+        with pytest.raises(UrlRefused) as refused:
             check_url(url, policy)
         assert refused.value.reason == "host_not_allowed"
 
@@ -92,9 +84,9 @@ def test_every_resolved_address_is_checked() -> None:
     public = resolve_target(target, SAFE, lambda host, port: ["93.184.215.14"])
     assert public == [ipaddress.ip_address("93.184.215.14")]
     # One private answer among public ones is enough to refuse (the client might pick it).
-    with pytest.raises(CallbackRefused):
+    with pytest.raises(UrlRefused):
         resolve_target(target, SAFE, lambda host, port: ["93.184.215.14", "10.0.0.1"])
-    allowed = CallbackPolicy(allow_private=True)
+    allowed = EgressPolicy(allow_private=True)
     assert resolve_target(target, allowed, lambda host, port: ["10.0.0.1"]) == [
         ipaddress.ip_address("10.0.0.1")
     ]

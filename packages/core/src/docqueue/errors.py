@@ -17,6 +17,14 @@ class ErrorCode(StrEnum):
     ENCRYPTED_DOCUMENT = "encrypted_document"
     TOO_MANY_PAGES = "too_many_pages"
     DOCUMENT_TOO_COMPLEX = "document_too_complex"
+    # permanent: a `source_url` the worker fetches cannot give the document (docqueue.sources)
+    SOURCE_REFUSED = "source_refused"  # breaks the URL rules, at once or after a redirect
+    SOURCE_UNRESOLVABLE = "source_unresolvable"  # the host has no address
+    SOURCE_NOT_FOUND = "source_not_found"  # 404 or 410; no such S3 object or bucket
+    SOURCE_FORBIDDEN = "source_forbidden"  # 401, 403 or 407; S3 access denied
+    SOURCE_TOO_LARGE = "source_too_large"  # more bytes than DOCQUEUE_MAX_UPLOAD_BYTES
+    SOURCE_TIMEOUT = "source_timeout"  # still streaming after DOCQUEUE_SOURCE_MAX_FETCH_S
+    SOURCE_FAILED = "source_failed"  # any other final answer (400, 405, 501...)
     # operational: the system gave up
     TIMEOUT = "timeout"
     WORKER_LOST = "worker_lost"
@@ -48,6 +56,7 @@ class ProblemCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     INVALID_CALLBACK_URL = "invalid_callback_url"
     INVALID_CURSOR = "invalid_cursor"
+    INVALID_SOURCE_URL = "invalid_source_url"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     INVALID_LAST_EVENT_ID = "invalid_last_event_id"
     INVALID_MULTIPART = "invalid_multipart"
@@ -83,6 +92,13 @@ PERMANENT_CODES = frozenset(
         ErrorCode.ENCRYPTED_DOCUMENT,
         ErrorCode.TOO_MANY_PAGES,
         ErrorCode.DOCUMENT_TOO_COMPLEX,
+        ErrorCode.SOURCE_REFUSED,
+        ErrorCode.SOURCE_UNRESOLVABLE,
+        ErrorCode.SOURCE_NOT_FOUND,
+        ErrorCode.SOURCE_FORBIDDEN,
+        ErrorCode.SOURCE_TOO_LARGE,
+        ErrorCode.SOURCE_TIMEOUT,
+        ErrorCode.SOURCE_FAILED,
     }
 )
 

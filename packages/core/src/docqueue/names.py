@@ -9,21 +9,23 @@ from typing import Final
 DOCUMENTS_QUEUE: Final = "documents"
 BULK_QUEUE: Final = "documents.bulk"
 DOCUMENT_QUEUES: Final = (DOCUMENTS_QUEUE, BULK_QUEUE)
-CALLBACKS_QUEUE: Final = "callbacks"
+WEBHOOKS_QUEUE: Final = "callbacks"
 MAINTENANCE_QUEUE: Final = "maintenance"
-QUEUES: Final = (*DOCUMENT_QUEUES, CALLBACKS_QUEUE, MAINTENANCE_QUEUE)
+QUEUES: Final = (*DOCUMENT_QUEUES, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
 
 # Task names: "<domain>.<verb>".
 PROCESS_DOCUMENT: Final = "documents.process"
 PROCESS_PART: Final = "documents.process_part"  # one page range of a split document (jobs.parts)
-DELIVER_CALLBACK: Final = "callbacks.deliver"
+# A task's webhook. Its wire name is the one stored messages carry (a worker of an older release
+# would drop a message under a new name during a rolling upgrade).
+DELIVER_WEBHOOK: Final = "callbacks.deliver"
 APPLY_RETENTION: Final = "maintenance.apply_retention"
 RECONCILE_JOBS: Final = "maintenance.reconcile"
 
 TASK_QUEUES: Final[dict[str, str]] = {
     PROCESS_DOCUMENT: DOCUMENTS_QUEUE,
     PROCESS_PART: BULK_QUEUE,
-    DELIVER_CALLBACK: CALLBACKS_QUEUE,
+    DELIVER_WEBHOOK: WEBHOOKS_QUEUE,
     APPLY_RETENTION: MAINTENANCE_QUEUE,
     RECONCILE_JOBS: MAINTENANCE_QUEUE,
 }

@@ -25,6 +25,8 @@ class DocumentInfo(BaseModel):
     author: str | None = None
     # Pages read by OCR.
     ocr_pages: int = 0
+    # Where the worker fetched the document from (a task submitted with `source_url`).
+    source_url: str | None = None
 
 
 class Page(BaseModel):

@@ -163,6 +163,30 @@ class Settings(BaseSettings):
     # json: one object per line (production); text: for a terminal.
     log_format: Literal["json", "text"] = "json"
 
+    # --- URL sources (a task's `source_url`, fetched by the worker; docqueue.sources) --------
+    # Hosts a source_url may name, comma-separated; "*.example.com" matches subdomains. Empty: any
+    # public host.
+    source_allowed_hosts: str = ""
+    # Non-public networks a source_url may reach all the same, comma-separated CIDRs (an intranet
+    # document server, "10.20.0.0/16"); private, loopback and link-local addresses are refused
+    # otherwise, before every request and after every redirect.
+    source_allowed_networks: str = ""
+    # Allow plain http:// source URLs (development and tests, or an intranet without TLS).
+    source_allow_http: bool = False
+    # Seconds to connect, and the longest silence between two pieces of a fetched document; a
+    # timeout is retried like any transient failure.
+    source_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Seconds one fetch may take from its first request to its last byte; a source still
+    # streaming then fails the task (source_timeout). The fetch runs inside the task, so its soft
+    # time limit (DOCQUEUE_TASK_SOFT_TIME_LIMIT_S) bounds it too.
+    source_max_fetch_s: float = Field(default=120.0, gt=0)
+    # Redirects a fetch follows (each target checked like the first); more fail the task.
+    source_max_redirects: int = Field(default=5, ge=0, le=20)
+    # Buckets an s3://bucket/key source_url may name, comma-separated; read with the workers' S3
+    # credentials (those of an s3:// DOCQUEUE_STORAGE_URL, else boto3's own: AWS_* variables, a
+    # web identity, an instance profile). Empty: s3:// sources are refused.
+    source_s3_buckets: str = ""
+
     # --- callbacks (webhooks; see README "Webhooks") ----------------------------------------
     # HMAC-SHA256 key that signs every callback. Unset: uploads with a callback_url are refused.
     callback_secret: SecretStr | None = None

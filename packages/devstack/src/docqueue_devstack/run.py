@@ -80,9 +80,9 @@ def run() -> None:
             name="worker", env={"DOCQUEUE_QUEUES": ",".join(names.DOCUMENT_QUEUES)}, restart=True
         )
         stack.start_worker(
-            name="callbacks",
+            name="webhooks",
             concurrency=8,
-            env={"DOCQUEUE_QUEUES": names.CALLBACKS_QUEUE},
+            env={"DOCQUEUE_QUEUES": names.WEBHOOKS_QUEUE},
             args=["--pool", "threads"],
             restart=True,
         )

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from celery import Celery
 
-from docqueue.callbacks import enqueue_callback
 from docqueue.celery_app import create_celery_app
 from docqueue.jobs.async_store import AsyncJobStore
 from docqueue.jobs.model import Job
 from docqueue.redis_url import async_redis_client
 from docqueue.storage import BlobStore, open_blob_store
+from docqueue.webhooks import enqueue_webhook
 from docqueue_api.auth import KeyResolver
 from docqueue_api.events.source import TaskEvents
 from docqueue_api.ratelimit import RateLimiter
@@ -70,7 +70,7 @@ def _callback_listener(celery: Celery) -> Callable[[Job], None]:
 
     def listener(job: Job) -> None:
         try:
-            enqueue_callback(celery, job)
+            enqueue_webhook(celery, job)
         except Exception:
             logging.getLogger(__name__).exception(
                 "could not queue the callback", extra={"task_id": job.task_id}

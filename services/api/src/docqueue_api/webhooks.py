@@ -1,5 +1,5 @@
 """The webhook docqueue sends, described in the OpenAPI document's `webhooks` section (3.1): what a
-receiver gets when a task with a `callback_url` ends. docqueue.callbacks.build_event writes the
+receiver gets when a task with a `callback_url` ends. docqueue.webhooks.build_event writes the
 body; tests/api/test_openapi.py holds the two to each other."""
 
 from datetime import datetime
@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, Header
 from pydantic import BaseModel, ConfigDict
 
-from docqueue.callbacks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER
+from docqueue.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER
 from docqueue_api.tasks.schemas import Progress, TaskError
 
 EventType = Literal["task.succeeded", "task.failed", "task.cancelled", "task.dead_lettered"]

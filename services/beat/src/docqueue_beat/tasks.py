@@ -6,9 +6,9 @@ from collections.abc import Callable
 from celery import Celery
 
 from docqueue import names
-from docqueue.callbacks import enqueue_callback
 from docqueue.jobs.model import Job
 from docqueue.lanes import publish_document
+from docqueue.webhooks import enqueue_webhook
 from docqueue_beat.context import BeatContext
 from docqueue_beat.maintenance.broker import forget_deliveries, read_broker
 from docqueue_beat.maintenance.reconcile import Reconciler
@@ -35,7 +35,7 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             read_broker=lambda: read_broker(ctx.broker, WATCHED_QUEUES),
             publish=publish,
             forget_deliveries=lambda tags: forget_deliveries(ctx.broker, tags),
-            on_terminal=lambda job: enqueue_callback(app, job),
+            on_terminal=lambda job: enqueue_webhook(app, job),
             grace_s=ctx.settings.reconcile_grace_s,
         )
         report = reconciler.run(time.time(), ctx.settings.maintenance_batch)

@@ -8,16 +8,16 @@ from functools import partial
 import redis
 from celery import Celery
 
-from docqueue.callbacks import enqueue_callback
 from docqueue.jobs.store import JobStore
 from docqueue.lanes import publish_part
 from docqueue.redis_url import redis_client
 from docqueue.settings import Settings
 from docqueue.storage import BlobStore, open_blob_store
-from docqueue_worker.callbacks import CallbackSender
+from docqueue.webhooks import enqueue_webhook
 from docqueue_worker.observability import run_observer, terminal_listener
 from docqueue_worker.parts import PartProcessor
 from docqueue_worker.processor import DocumentProcessor
+from docqueue_worker.webhooks import WebhookSender
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class WorkerContext:
     blobs: BlobStore
     processor: DocumentProcessor
     parts: PartProcessor
-    callbacks: CallbackSender
+    callbacks: WebhookSender
 
 
 def build_context(settings: Settings, app: Celery | None = None) -> WorkerContext:
@@ -42,7 +42,7 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
     jobs = JobStore(client, settings.retention_s)
     blobs = open_blob_store(settings.storage_url, settings.sentinel_password)
     # A job that ends queues its webhook on the callbacks queue: never delivered inline.
-    listeners = [partial(enqueue_callback, app)] if app is not None else []
+    listeners = [partial(enqueue_webhook, app)] if app is not None else []
     processor = DocumentProcessor(
         jobs,
         blobs,
@@ -52,7 +52,7 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
         publish_part=partial(publish_part, app, settings=settings) if app is not None else None,
     )
     parts = PartProcessor(processor)
-    return WorkerContext(settings, client, jobs, blobs, processor, parts, CallbackSender(client, settings))
+    return WorkerContext(settings, client, jobs, blobs, processor, parts, WebhookSender(client, settings))
 
 
 class ContextHolder:

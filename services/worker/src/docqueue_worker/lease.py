@@ -114,6 +114,13 @@ class RunLease:
             self.observer.pages_done(pages_done, method)
         self._write_when_due()
 
+    def record(self, fields: dict[str, object]) -> None:
+        """Write `fields` (with whatever is gathered) now: facts the rest of the run builds on,
+        such as what a fetch stored."""
+        self.check()
+        with self._writing:
+            self._write({**self._take_pending(), **fields})
+
     def check(self) -> None:
         """Raise if the heartbeat found the job cancelled or taken over, or the soft time limit
         has passed."""

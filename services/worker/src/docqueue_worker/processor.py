@@ -31,6 +31,7 @@ from docqueue.storage import BlobStore
 from docqueue.storage.base import StorageError, result_key
 from docqueue_worker.lease import LeaseObserver, RunLease
 from docqueue_worker.limits import soft_limit_signals, watch_soft_limit
+from docqueue_worker.pipeline.fetch import SourceFetcher, s3_client_of
 from docqueue_worker.pipeline.run import SplitDocument, Stored, assemble, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class DocumentProcessor:
         on_terminal: Sequence[Callable[[Job], None]] = (),
         run_observer: Callable[[Job], LeaseObserver] | None = None,
         publish_part: Callable[[str, str, int], None] | None = None,
+        fetcher: SourceFetcher | None = None,
     ) -> None:
         self.jobs = jobs
         self.blobs = blobs
@@ -77,6 +79,8 @@ class DocumentProcessor:
         self.run_observer = run_observer
         # Sends one part of a split document (task id, split run, index); None: never split.
         self.publish_part = publish_part
+        # Fetches a `source_url` job's document into the blob store before it is read.
+        self.fetcher = fetcher or SourceFetcher(blobs, settings, s3_client=s3_client_of(blobs))
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     def process(self, task_id: str) -> Outcome:
@@ -130,10 +134,28 @@ class DocumentProcessor:
         return self._run(job, split_run, lambda lease: self._assemble(lease, job, split_run))
 
     def _read(self, lease: RunLease, job: Job, run_id: str) -> Stored | None:
+        if job.needs_fetch:
+            job = self._fetch(lease, job)
         try:
             return run_pipeline(job, self.blobs, lease, run_id, self.settings, split=self._splits)
         except SplitDocument as split:
             return self._split(lease, job, run_id, split.page_count, split.pages_per_part)
+
+    def _fetch(self, lease: RunLease, job: Job) -> Job:
+        """Fetch the job's `source_url` into its upload key and record what it is; a later attempt
+        (after a transient failure further on) finds it fetched and reads it at once."""
+        assert job.source_url is not None
+        lease.stage(Stage.FETCHING)
+        lease.record({})  # shown at once: a fetch may take a while before its first byte
+        fetched = self.fetcher.fetch(job.source_url, job.blob_key, job.filename, lease.check)
+        fields = {
+            "size_bytes": fetched.size_bytes,
+            "sha256": fetched.sha256,
+            "media_type": fetched.media_type,
+        }
+        lease.record(fields)
+        log.info("source fetched", extra={"task_id": job.task_id, "size_bytes": fetched.size_bytes})
+        return job.model_copy(update=fields)
 
     def _splits(self, page_count: int, read_by_ocr: Callable[[], bool]) -> int | None:
         """The part size for a document of `page_count` pages, or None: read it whole."""

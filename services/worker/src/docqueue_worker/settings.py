@@ -10,7 +10,7 @@ class WorkerSettings(Settings):
     """`DOCQUEUE_*` settings of a worker process."""
 
     # Queues this worker consumes, comma-separated.
-    queues: str = f"{names.DOCUMENTS_QUEUE},{names.BULK_QUEUE},{names.CALLBACKS_QUEUE}"
+    queues: str = f"{names.DOCUMENTS_QUEUE},{names.BULK_QUEUE},{names.WEBHOOKS_QUEUE}"
     # Pool processes (or threads with --pool threads): documents processed at once.
     concurrency: int = Field(default=2, ge=1)
     # Address-space cap of each pool process, so a decompression bomb costs one task (it ends

@@ -53,7 +53,7 @@ def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
         if outcome.retry_in_s is not None:
             raise self.retry(countdown=outcome.retry_in_s)
 
-    @app.task(name=names.DELIVER_CALLBACK, bind=True, max_retries=CELERY_MAX_RETRIES)
+    @app.task(name=names.DELIVER_WEBHOOK, bind=True, max_retries=CELERY_MAX_RETRIES)
     def deliver_callback(
         self: Task[[str, dict[str, str], float], None], task_id: str, job: dict[str, str], enqueued_at: float
     ) -> Any:

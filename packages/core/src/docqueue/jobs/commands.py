@@ -39,7 +39,7 @@ def delete_keys(job: Job) -> list[str]:
     return [
         *create_keys(job),
         keys.DEAD_LETTER_INDEX,
-        keys.job_callbacks(job.task_id),
+        keys.job_webhook_attempts(job.task_id),
         keys.job_parts(job.task_id),
         keys.TENANT_PAGES_IN_FLIGHT,
     ]
@@ -54,6 +54,7 @@ def create_args(job: Job, retention_s: int) -> list[str]:
         stamp(job.expires_at(retention_s)),
         keys.JOB_PREFIX,
         str(kept_s + BACKSTOP_GRACE_S),
+        "0" if job.needs_fetch else "1",
     ]
 
 

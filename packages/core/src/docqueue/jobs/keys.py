@@ -35,8 +35,9 @@ def job_parts(task_id: str) -> str:
     return f"{JOB_PREFIX}{task_id}:parts"
 
 
-def job_callbacks(task_id: str) -> str:
-    """A list of the job's webhook delivery attempts (JSON entries)."""
+def job_webhook_attempts(task_id: str) -> str:
+    """A list of the job's webhook delivery attempts (JSON entries). Its Redis name says
+    "callbacks", from before "webhook" was the word; kept for stored data."""
     return f"{JOB_PREFIX}{task_id}:callbacks"
 
 

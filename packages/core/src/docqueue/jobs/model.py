@@ -26,6 +26,7 @@ TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCE
 
 class Stage(StrEnum):
     QUEUED = "queued"
+    FETCHING = "fetching"  # a `source_url` is being downloaded into the blob store
     EXTRACTING = "extracting"
     CHUNKING = "chunking"
     STORING = "storing"
@@ -120,7 +121,8 @@ class Job(BaseModel):
     filename: str
     media_type: str
     size_bytes: int
-    sha256: str
+    # "" for a `source_url` job until its document is fetched.
+    sha256: str = ""
     options: JobOptions
     state: JobState = JobState.QUEUED
     stage: Stage = Stage.QUEUED
@@ -138,6 +140,9 @@ class Job(BaseModel):
     finished_at: float | None = None
     updated_at: float
     callback_url: str | None = None
+    # Where the worker fetches the document (https://... or s3://bucket/key) instead of an
+    # upload; `sha256`, `size_bytes` and `media_type` are known once it was fetched.
+    source_url: str | None = None
     # What a succeeded result wants its reader to know ("no_text_found", "ocr_low_confidence"),
     # comma-separated; see docqueue.results.Warning.
     warnings: str | None = None
@@ -155,6 +160,11 @@ class Job(BaseModel):
         while it has not ended (as the job scripts score the expiry index)."""
         start = (self.finished_at or self.updated_at) if self.is_terminal else self.created_at
         return start + (self.retention_s or default_retention_s)
+
+    @property
+    def needs_fetch(self) -> bool:
+        """A `source_url` job whose document is not in the blob store yet."""
+        return self.source_url is not None and not self.sha256
 
     @property
     def warning_list(self) -> list[str]:

@@ -8,17 +8,18 @@ reads `dead_lettered` without its dead letter (or the reverse).
 
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history
 # ARGV: fields (JSON object of strings), now, created score, expires_at, job key prefix,
-#       backstop ttl seconds
+#       backstop ttl seconds, "1" to dedupe (an upload) or "0" (a source_url: its bytes are unknown)
 # The events stream (KEYS[2]) is not written here: it starts with the job's first change, and a
 # reader of a job without one sends the job hash as its first event. A stream costs ~4.5 KB even
 # with one entry, more than the rest of a queued job together (see README "Performance").
 CREATE_JOB = """
 local fields = cjson.decode(ARGV[1])
-local existing = redis.call('GET', KEYS[6])
--- The same creation sent again (a client retry after a dropped connection): it already happened.
-if existing == fields['task_id'] then
-  return {'created', existing}
+local dedupe = ARGV[7] == '1'
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- The same creation sent again (a client retry after a dropped connection): it already happened.
+  return {'created', fields['task_id']}
 end
+local existing = dedupe and redis.call('GET', KEYS[6])
 if existing then
   local state = redis.call('HGET', ARGV[5] .. existing, 'state')
   if state and state ~= 'cancelled' and state ~= 'dead_lettered' then
@@ -33,7 +34,7 @@ end
 local ttl = tonumber(ARGV[6])
 redis.call('HSET', KEYS[1], unpack(flat))
 redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('SET', KEYS[6], fields['task_id'], 'EX', ttl)
+if dedupe then redis.call('SET', KEYS[6], fields['task_id'], 'EX', ttl) end
 redis.call('ZADD', KEYS[5], ARGV[3], fields['task_id'])
 redis.call('ZADD', KEYS[3], ARGV[2], fields['task_id'])
 redis.call('ZADD', KEYS[4], ARGV[4], fields['task_id'])

@@ -22,14 +22,23 @@ _UPLOAD_BODY = {
             "encoding": {"file": {"contentType": ", ".join(MediaType)}},
             "schema": {
                 "type": "object",
-                "required": ["file"],
                 "properties": {
                     "file": {
                         "type": "string",
                         "format": "binary",
                         "description": "A PDF, DOCX, PPTX, XLSX, ODT, EPUB, HTML or XHTML page, PNG, "
                         "JPEG, TIFF, WebP, plain text, Markdown (text named *.md) or CSV (rows that line "
-                        "up, named *.csv or *.tsv) file, recognised by its bytes",
+                        "up, named *.csv or *.tsv) file, recognised by its bytes. Send this or source_url",
+                    },
+                    "source_url": {
+                        "type": "string",
+                        "format": "uri",
+                        "maxLength": 2048,
+                        "description": "Instead of a file: an https URL (or s3://bucket/key from a "
+                        "bucket the deployment allows) the worker fetches, under the upload size cap, "
+                        "with the webhook URL rules (no private, loopback or link-local targets, checked "
+                        "again after every redirect). Not deduplicated (the bytes are unknown until "
+                        "fetched)",
                     },
                     "chunk_size": {
                         "type": "integer",
@@ -139,8 +148,9 @@ async def upload_document(
         ),
     ] = None,
 ) -> JSONResponse:
-    """Store the document and queue it for processing; answers before any processing happens,
-    unless `Prefer: wait=N` asks to wait for quick work (the task is queued all the same)."""
+    """Store the document (or note its `source_url`) and queue it for processing; answers before
+    any processing happens, unless `Prefer: wait=N` asks to wait for quick work (the task is
+    queued all the same)."""
     submission = await submit_document(request, services, caller, idempotency_key)
     accepted = submission.accepted
     headers = {"Location": accepted.status_url}

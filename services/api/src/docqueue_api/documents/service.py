@@ -18,13 +18,14 @@ from docqueue.jobs import keys
 from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.lanes import document_queue, publish_document
+from docqueue.sources import UNKNOWN_MEDIA_TYPE, source_filename
 from docqueue.storage import StorageError, upload_key
 from docqueue_api.auth import Caller
-from docqueue_api.documents.callback_url import CALLBACK_FIELD, accept_callback_url
 from docqueue_api.documents.filenames import display_filename
 from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.schemas import Accepted
-from docqueue_api.documents.upload import Upload, UploadLimits, receive_upload
+from docqueue_api.documents.upload import FILE_FIELD, Upload, UploadLimits, receive_upload
+from docqueue_api.documents.urls import CALLBACK_FIELD, SOURCE_FIELD, accept_callback_url, accept_source_url
 from docqueue_api.links import task_links
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
@@ -35,6 +36,8 @@ OPTION_FIELDS = frozenset(JobOptions.model_fields)
 # Seconds the task is kept once it ended, shorter than the deployment's (and the tenant's) retention;
 # like callback_url, not part of dedupe.
 TTL_FIELD = "ttl_s"
+# Fields of a submission that are not processing options.
+OTHER_FIELDS = frozenset({CALLBACK_FIELD, TTL_FIELD, SOURCE_FIELD})
 MIN_TTL_S = 60
 RETRY_AFTER_S = "5"
 
@@ -91,12 +94,13 @@ async def _register(
     upload: Upload,
     idempotency_key: str | None,
 ) -> Submission:
+    source_url = await _source_of(upload, services)
     options = parse_options(upload.fields, services)
     # Stored on the job, not part of dedupe: a duplicate upload keeps the first job's callback.
     callback_url = await accept_callback_url(upload.fields.get(CALLBACK_FIELD), services.settings)
     retention_s = await job_retention_s(upload.fields.get(TTL_FIELD), services, caller.tenant)
     idempotency = IdempotencyKeys(services.redis, services.settings.idempotency_ttl_s)
-    print_ = fingerprint(upload.sha256, options)
+    print_ = fingerprint(upload.sha256 or f"source:{source_url}", options)
     try:
         if idempotency_key is not None:
             stored = await idempotency.begin(caller.tenant, idempotency_key, print_)
@@ -104,9 +108,9 @@ async def _register(
                 await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
                 return Submission(stored.status, Accepted.model_validate(stored.body))
         try:
-            submission = await _create_and_enqueue(
-                request, services, caller, task_id, blob_key, upload, options, callback_url, retention_s
-            )
+            job = new_job(caller, task_id, blob_key, upload, options, source_url)
+            job = job.model_copy(update={"callback_url": callback_url, "retention_s": retention_s})
+            submission = await create_and_enqueue(request, services, job)
         except BaseException:
             if idempotency_key is not None:
                 await idempotency.release(caller.tenant, idempotency_key)
@@ -119,32 +123,56 @@ async def _register(
         raise unavailable("the job store is unavailable") from exc
 
 
-async def _create_and_enqueue(
-    request: Request,
-    services: ApiServices,
+async def _source_of(upload: Upload, services: ApiServices) -> str | None:
+    """The submission's `source_url` when it sends no file; exactly one of the two."""
+    raw = upload.fields.get(SOURCE_FIELD)
+    if upload.has_file and raw is not None:
+        raise ProblemError(
+            422,
+            ProblemCode.VALIDATION_ERROR,
+            f"send a {FILE_FIELD!r} part or a {SOURCE_FIELD!r} field, not both",
+            errors=[{"loc": ["body", SOURCE_FIELD], "msg": "not with a file", "type": "extra_forbidden"}],
+        )
+    if upload.has_file:
+        return None
+    if raw is None or not raw.strip():
+        raise ProblemError(
+            422,
+            ProblemCode.MISSING_FILE,
+            f"the upload needs a {FILE_FIELD!r} part (or a {SOURCE_FIELD!r} field)",
+            errors=[{"loc": ["body", FILE_FIELD], "msg": "field required", "type": "missing"}],
+        )
+    return await accept_source_url(raw, services.settings)
+
+
+def new_job(
     caller: Caller,
     task_id: str,
     blob_key: str,
     upload: Upload,
     options: JobOptions,
-    callback_url: str | None = None,
-    retention_s: int | None = None,
-) -> Submission:
+    source_url: str | None = None,
+) -> Job:
+    """The record of a new task: an upload's, or a `source_url`'s (fetched by the worker into
+    `blob_key`, its type and digest unknown until then)."""
     now = time.time()
-    job = Job(
+    return Job(
         task_id=task_id,
         tenant=caller.tenant,
-        filename=display_filename(upload.filename),
-        media_type=upload.media_type,
+        filename=display_filename(source_filename(source_url) if source_url else upload.filename),
+        media_type=upload.media_type or UNKNOWN_MEDIA_TYPE,
         size_bytes=upload.size_bytes,
         sha256=upload.sha256,
         options=options,
         blob_key=blob_key,
         created_at=now,
         updated_at=now,
-        callback_url=callback_url,
-        retention_s=retention_s,
+        source_url=source_url,
     )
+
+
+async def create_and_enqueue(request: Request, services: ApiServices, job: Job) -> Submission:
+    task_id, blob_key = job.task_id, job.blob_key
     queue = document_queue(job.size_bytes, services.settings)
     if queue != names.DOCUMENTS_QUEUE:
         await refuse_when_backlogged(services, queue)
@@ -248,7 +276,7 @@ async def job_retention_s(ttl: str | None, services: ApiServices, tenant: str) -
 
 
 def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
-    unknown = sorted(set(fields) - OPTION_FIELDS - {CALLBACK_FIELD, TTL_FIELD})
+    unknown = sorted(set(fields) - OPTION_FIELDS - OTHER_FIELDS)
     if unknown:
         raise ProblemError(
             422,
@@ -266,7 +294,7 @@ def parse_options(fields: dict[str, str], services: ApiServices) -> JobOptions:
         "ocr": services.settings.ocr,
         "ocr_languages": services.settings.ocr_languages,
         "chunk_by": services.settings.chunk_by,
-        **{name: value.strip() for name, value in fields.items() if name not in (CALLBACK_FIELD, TTL_FIELD)},
+        **{name: value.strip() for name, value in fields.items() if name not in OTHER_FIELDS},
     }
     try:
         options = JobOptions.model_validate(values)

@@ -47,13 +47,18 @@ def upload_body_cap(limits: UploadLimits) -> int:
 
 @dataclass
 class Upload:
-    """A received upload: the file already committed to the blob store, and the other fields."""
+    """A received upload: the file already committed to the blob store, and the other fields.
+    Without a file part (a `source_url` submission) `media_type` is None and nothing was stored."""
 
     filename: str
-    media_type: MediaType
+    media_type: MediaType | None
     size_bytes: int
     sha256: str
     fields: dict[str, str]
+
+    @property
+    def has_file(self) -> bool:
+        return self.media_type is not None
 
 
 @dataclass
@@ -259,12 +264,7 @@ async def _receive(request: Request, limits: UploadLimits, writer: _LazyWriter) 
     if receiver.file_seen and not receiver.file_done:
         raise ProblemError(400, ProblemCode.INVALID_MULTIPART, "the body ended before the file part did")
     if not receiver.file_seen:
-        raise ProblemError(
-            422,
-            ProblemCode.MISSING_FILE,
-            f"the upload needs a {FILE_FIELD!r} part",
-            errors=[{"loc": ["body", FILE_FIELD], "msg": "field required", "type": "missing"}],
-        )
+        return Upload(filename="", media_type=None, size_bytes=0, sha256="", fields=receiver.fields)
     if receiver.size == 0:
         raise ProblemError(400, ProblemCode.EMPTY_FILE, "the file is empty")
     sniffed = sniffed or _sniff(receiver)

@@ -5,11 +5,11 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from docqueue.callbacks import attempts_key, parse_attempts
 from docqueue.errors import ProblemCode
 from docqueue.jobs.model import JobState
 from docqueue.results import Result
 from docqueue.storage import BlobNotFound
+from docqueue.webhooks import attempts_key, parse_attempts
 from docqueue_api.dependencies import ReaderDep, ServicesDep, SubmitterDep
 from docqueue_api.problems import ProblemError, problem_responses
 from docqueue_api.tasks.schemas import TaskPage, TaskView

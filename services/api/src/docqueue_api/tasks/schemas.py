@@ -60,6 +60,9 @@ class TaskView(BaseModel):
     result_url: str
     events_url: str
     callback_url: str | None = None
+    # Where the worker fetches the document (a task submitted with `source_url`); its
+    # media_type, size_bytes are known once it was fetched.
+    source_url: str | None = None
     # Set once succeeded: "no_text_found", "ocr_low_confidence" (the result carries them too).
     warnings: list[str] = []
     # When retention deletes the task, its result and its upload: its retention (the upload's
@@ -102,6 +105,7 @@ class TaskView(BaseModel):
             result_url=links.result_url,
             events_url=links.events_url,
             callback_url=job.callback_url,
+            source_url=job.source_url,
             warnings=job.warning_list,
             expires_at=datetime.fromtimestamp(job.expires_at(_retention_s(request)), tz=UTC),
             result_deleted_at=_time(job.result_deleted_at),

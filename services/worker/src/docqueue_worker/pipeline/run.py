@@ -185,6 +185,7 @@ def store_result(
             title=read.title,
             author=read.author,
             ocr_pages=sum(1 for page in pages if page.method == "ocr"),
+            source_url=job.source_url,
         ),
         pages=pages,
         chunks=chunks,

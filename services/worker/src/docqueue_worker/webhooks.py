@@ -1,4 +1,4 @@
-"""`callbacks.deliver`: POST a task's signed event to its callback URL, and record the attempt.
+"""Webhook delivery: POST a task's signed event to its `callback_url`, and record the attempt.
 
 Every attempt checks the URL again and resolves its host anew, then connects to the address it
 checked (the Host header and TLS name stay the URL's), so a DNS answer that changes after the
@@ -7,7 +7,6 @@ body is never read. 2xx is delivered; a connection failure, a timeout, 408, 429 
 with backoff until `callback_max_delivery_s` after the task ended; any other answer is final.
 """
 
-import ipaddress
 import logging
 import ssl
 import time
@@ -15,33 +14,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import redis
 
 import docqueue
 from docqueue.backoff import equal_jitter_s
-from docqueue.callbacks import (
+from docqueue.egress import IPAddress, Resolver, Target, UrlRefused, check_url, resolve_target
+from docqueue.jobs.model import Job
+from docqueue.settings import Settings
+from docqueue.webhooks import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
-    CallbackPolicy,
-    CallbackRefused,
-    IPAddress,
-    Resolver,
-    Target,
     attempts_key,
     build_event,
-    check_url,
     encode_event,
     parse_attempts,
     record_attempt,
-    resolve_target,
     sign,
+    webhook_policy,
 )
-from docqueue.jobs.model import Job
-from docqueue.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +57,8 @@ class Answer:
     connect_failed: bool = False
 
 
-class CallbackSender:
-    """Delivers one attempt of one callback; `deliver` answers the retry countdown, if any."""
+class WebhookSender:
+    """Delivers one attempt of one webhook; `deliver` answers the retry countdown, if any."""
 
     def __init__(
         self,
@@ -76,7 +69,7 @@ class CallbackSender:
     ) -> None:
         self.redis = client
         self.settings = settings
-        self.policy = CallbackPolicy.from_settings(settings)
+        self.policy = webhook_policy(settings)
         self.resolver = resolver
         self.clock = clock
         self.ssl_context = ssl.create_default_context()
@@ -112,7 +105,7 @@ class CallbackSender:
                 retry_in_s = countdown
         record_attempt(self.redis, task_id, record, self.settings.retention_s)
         log.info(
-            "callback %s",
+            "webhook %s",
             record["outcome"],
             extra={"task_id": task_id, "status_code": answer.status_code, "attempt": attempt},
         )
@@ -121,11 +114,11 @@ class CallbackSender:
     def _attempt(self, job: Job, event: dict[str, Any]) -> Answer:
         secret = self.settings.callback_secret
         if secret is None or not job.callback_url:
-            return Answer(None, "callbacks are not configured on this worker", refused=True)
+            return Answer(None, "webhooks are not configured on this worker", refused=True)
         try:
             target = check_url(job.callback_url, self.policy)
             addresses = resolve_target(target, self.policy, self.resolver)
-        except CallbackRefused as exc:
+        except UrlRefused as exc:
             return Answer(None, f"{exc.reason}: {exc.message}", refused=True)
         except OSError as exc:
             return Answer(None, f"the host does not resolve: {exc}")
@@ -145,13 +138,6 @@ class CallbackSender:
         return answer
 
     def _post(self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str]) -> Answer:
-        parts = urlsplit(target.url)
-        host = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
-        url = f"{target.scheme}://{host}:{target.port}{parts.path or '/'}"
-        if parts.query:
-            url += f"?{parts.query}"
-        default_port = target.port == (443 if target.scheme == "https" else 80)
-        host_header = target.host if default_port else f"{target.host}:{target.port}"
         # A client per attempt: a pooled connection opened for another name on the same address
         # must never carry this request. No proxy from the environment: it would resolve the name
         # again, behind our check.
@@ -163,9 +149,9 @@ class CallbackSender:
         ) as client:
             request = client.build_request(
                 "POST",
-                url,
+                target.pinned_url(address),
                 content=body,
-                headers={**headers, "Host": host_header},
+                headers={**headers, "Host": target.host_header},
                 extensions={"sni_hostname": target.host},
             )
             try:

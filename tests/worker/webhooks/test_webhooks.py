@@ -6,21 +6,17 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
-from docqueue.auth import Scope, generate_api_key, store_api_key
-from docqueue.callbacks import verify_signature
-from docqueue_devstack.stack import Stack
+from docqueue.webhooks import verify_signature
 from tests.conftest import TEST_ENV
 from tests.support.documents import corrupt_pdf, make_pdf
 from tests.support.held_jobs import hold_job
 from tests.support.http import submit, upload, wait_terminal
-from tests.support.stacks import other_database
+from tests.support.stacks import DatabaseStack, database_stack
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 SECRET = secrets.token_urlsafe(32)
@@ -41,32 +37,12 @@ HOOK_ENV = {
 HOOK_DB = 5
 
 
-@dataclass(frozen=True)
-class HookStack:
-    stack: Stack
-    api_url: str
-    redis_url: str
-
-    def client(self, tenant: str | None = None) -> httpx.Client:
-        key = generate_api_key()
-        store_api_key(
-            redis.Redis.from_url(self.redis_url), key, tenant or f"t-{uuid.uuid4().hex[:8]}", set(Scope)
-        )
-        return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-
 @pytest.fixture(scope="module")
-def hooks(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookStack]:
-    db_url = other_database(redis_url, HOOK_DB)
-    stack = Stack(redis_url=db_url, run_dir=tmp_path_factory.mktemp("hooks"), env=HOOK_ENV)
-    try:
-        _, url = stack.start_api()
-        # As a deployment should run them: document work and callbacks on separate workers.
-        stack.start_worker("documents-worker", concurrency=1, env={"DOCQUEUE_QUEUES": "documents"})
-        stack.start_worker("callbacks-worker", concurrency=2, env={"DOCQUEUE_QUEUES": "callbacks"})
-        yield HookStack(stack, url, db_url)
-    finally:
-        stack.stop()
+def hooks(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseStack]:
+    with database_stack(
+        redis_url, HOOK_DB, tmp_path_factory.mktemp("hooks"), HOOK_ENV, concurrency=1
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +57,7 @@ def tenant() -> str:
 
 
 @pytest.fixture
-def client(hooks: HookStack, tenant: str) -> Iterator[httpx.Client]:
+def client(hooks: DatabaseStack, tenant: str) -> Iterator[httpx.Client]:
     with hooks.client(tenant) as client:
         yield client
 
@@ -172,7 +148,7 @@ def test_an_answer_that_will_never_change_is_not_retried(client: httpx.Client, r
 
 
 def test_a_failed_document_and_a_cancelled_task_are_posted_too(
-    client: httpx.Client, receiver: Receiver, hooks: HookStack, tenant: str
+    client: httpx.Client, receiver: Receiver, hooks: DatabaseStack, tenant: str
 ) -> None:
     failed_path = f"/failed/{uuid.uuid4().hex}"
     submit(client, corrupt_pdf(), callback_url=receiver.url(failed_path))
@@ -191,7 +167,7 @@ def test_a_failed_document_and_a_cancelled_task_are_posted_too(
 
 
 @pytest.fixture(scope="module")
-def strict_api(hooks: HookStack) -> Iterator[str]:
+def strict_api(hooks: DatabaseStack) -> Iterator[str]:
     """An API with the default, safe callback rules (https only, public addresses only)."""
     process, url = hooks.stack.start_api(
         env={"DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "false", "DOCQUEUE_CALLBACK_ALLOW_HTTP": "false"}
@@ -221,7 +197,7 @@ def strict_api(hooks: HookStack) -> Iterator[str]:
     ],
 )
 def test_callback_urls_that_could_reach_inside_are_refused_at_upload(
-    strict_api: str, hooks: HookStack, url: str, reason: str
+    strict_api: str, hooks: DatabaseStack, url: str, reason: str
 ) -> None:
     with hooks.client() as client:
         client.base_url = httpx.URL(strict_api)

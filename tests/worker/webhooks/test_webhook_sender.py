@@ -9,10 +9,10 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from docqueue.callbacks import attempts_key, parse_attempts
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.settings import Settings
-from docqueue_worker.callbacks import CallbackSender, backoff_s
+from docqueue.webhooks import attempts_key, parse_attempts
+from docqueue_worker.webhooks import WebhookSender, backoff_s
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 SECRET = "wh-" + uuid.uuid4().hex + uuid.uuid4().hex
@@ -42,7 +42,7 @@ def test_a_name_that_now_resolves_inside_is_refused_at_delivery(
 ) -> None:
     """DNS rebinding: the upload saw a public address; the delivery must check again."""
     settings = Settings(callback_secret=SecretStr(SECRET), callback_allow_http=True)
-    sender = CallbackSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
+    sender = WebhookSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
     fields = ended_job(f"http://hooks.example.com:{receiver.port}/rebound")
 
     assert sender.deliver(fields["task_id"], fields, time.time(), attempt=1) is None  # no retry
@@ -58,7 +58,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_urls_host(
     settings = Settings(
         callback_secret=SecretStr(SECRET), callback_allow_http=True, callback_allow_private=True
     )
-    sender = CallbackSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
+    sender = WebhookSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
     fields = ended_job(f"http://hooks.example.com:{receiver.port}/pinned?tenant=7")
 
     assert sender.deliver(fields["task_id"], fields, time.time(), attempt=1) is None
@@ -78,7 +78,7 @@ def test_an_unreachable_receiver_is_retried_with_growing_waits(redis_client: red
         callback_allow_private=True,
         callback_timeout_s=1,
     )
-    sender = CallbackSender(redis_client, settings)
+    sender = WebhookSender(redis_client, settings)
     fields = ended_job("http://127.0.0.1:9/nobody-listens")  # the discard port: refused at once
 
     wait_s = sender.deliver(fields["task_id"], fields, time.time(), attempt=1)

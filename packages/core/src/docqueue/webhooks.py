@@ -1,0 +1,182 @@
+"""Signed webhooks: the event a webhook carries, its signature, the record of each delivery
+attempt, and the hand-off to the webhooks queue (named `callbacks`, see docqueue.names).
+
+The worker's `docqueue_worker.webhooks` does the HTTP; the URL rules (docqueue.egress) are checked
+by the API at upload and by the worker again before every attempt.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from celery import Celery
+
+from docqueue import names
+from docqueue.egress import EgressPolicy, parse_hosts
+from docqueue.jobs import keys
+from docqueue.jobs.commands import BACKSTOP_GRACE_S
+from docqueue.jobs.model import Job, JobState
+from docqueue.settings import Settings
+
+SIGNATURE_HEADER = "Docqueue-Signature"
+EVENT_ID_HEADER = "Docqueue-Event-Id"
+EVENT_TYPE_HEADER = "Docqueue-Event-Type"
+# A receiver should refuse a signature older than this (replayed requests).
+SIGNATURE_TOLERANCE_S = 300
+# Delivery attempts kept per task (the newest); enough to see a whole retry schedule.
+ATTEMPTS_KEPT = 30
+
+
+def webhook_policy(settings: Settings) -> EgressPolicy:
+    """The URL rules of webhooks, from the deployment's settings."""
+    return EgressPolicy(
+        "callback",
+        parse_hosts(settings.callback_allowed_hosts),
+        settings.callback_allow_http,
+        settings.callback_allow_private,
+    )
+
+
+# --- the event and its signature --------------------------------------------------------------
+
+
+def build_event(job: Job, public_url: str | None) -> dict[str, Any]:
+    """The JSON body of a task's webhook: the task as `GET /v1/tasks/{id}` shows it, plus an event id
+    that stays the same across retries of one delivery (receivers dedupe on it)."""
+    base = (public_url or "").rstrip("/")
+    ended_at = job.finished_at or job.updated_at
+    error = None
+    if job.error_code is not None and job.state != JobState.SUCCEEDED:
+        error = {
+            "code": str(job.error_code),
+            "message": job.error_message or "",
+            "retryable": job.error_retryable,
+        }
+    return {
+        "id": event_id(job),
+        "type": f"task.{job.state}",
+        "created_at": _iso(ended_at),
+        "task": {
+            "task_id": job.task_id,
+            "state": str(job.state),
+            "stage": str(job.stage),
+            "progress": {
+                "pages_done": job.pages_done,
+                "pages_total": job.pages_total,
+                "percent": job.percent,
+            },
+            "attempts": job.attempts,
+            "error": error,
+            "filename": job.filename,
+            "media_type": job.media_type,
+            "size_bytes": job.size_bytes,
+            "created_at": _iso(job.created_at),
+            "started_at": _iso(job.started_at),
+            "finished_at": _iso(job.finished_at),
+            "status_url": f"{base}/v1/tasks/{job.task_id}",
+            "result_url": f"{base}/v1/tasks/{job.task_id}/result",
+        },
+    }
+
+
+def event_id(job: Job) -> str:
+    ended_at = job.finished_at or job.updated_at
+    digest = hashlib.sha256(f"{job.task_id}:{job.state}:{ended_at:.6f}".encode()).hexdigest()
+    return f"evt_{digest[:32]}"
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The `Docqueue-Signature` value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    header: str,
+    *,
+    tolerance_s: int = SIGNATURE_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does: recompute the HMAC over the timestamp and the raw body, compare in
+    constant time, and refuse stale timestamps. Any `v1` may match (secret rotation)."""
+    fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    stamps = [value for name, value in fields if name.strip() == "t"]
+    if len(stamps) != 1 or not stamps[0].strip().isdigit():
+        return False
+    timestamp = int(stamps[0])
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return any(
+        name.strip() == "v1" and hmac.compare_digest(value.strip(), expected) for name, value in fields
+    )
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    if epoch_s is None:
+        return None
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- hand-off and delivery record --------------------------------------------------------------
+
+
+def enqueue_webhook(app: Celery, job: Job) -> None:
+    """Queue the webhook of a job that just ended; nothing when it has no callback_url.
+
+    The message carries the final record, so the event describes this terminal transition even
+    if the job changes later (a replay), and the time it was queued, which bounds the retries.
+    """
+    if not job.callback_url or not job.is_terminal:
+        return
+    app.send_task(names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()])
+
+
+def attempts_key(task_id: str) -> str:
+    return keys.job_webhook_attempts(task_id)
+
+
+# KEYS: job, attempts list. ARGV: attempt JSON, entries kept, fallback ttl seconds.
+# The list expires with the job (its remaining TTL), so it never outlives it.
+_RECORD_ATTEMPT = """
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+return 1
+"""
+
+
+def record_attempt(client: redis.Redis, task_id: str, attempt: dict[str, Any], retention_s: int) -> None:
+    """Append one delivery attempt to the task's record (shown on `GET /v1/tasks/{id}`)."""
+    client.eval(
+        _RECORD_ATTEMPT,
+        2,
+        keys.job(task_id),
+        attempts_key(task_id),
+        json.dumps(attempt, separators=(",", ":")),
+        str(ATTEMPTS_KEPT),
+        str(retention_s + BACKSTOP_GRACE_S),
+    )
+
+
+def parse_attempts(raw: list[Any]) -> list[dict[str, Any]]:
+    attempts: list[dict[str, Any]] = []
+    for item in raw:
+        try:
+            value = json.loads(item)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            attempts.append(value)
+    return attempts

@@ -1,0 +1,59 @@
+"""The URLs a submission may carry, checked with the rules the worker applies again before it
+calls them (docqueue.egress): `callback_url` (the webhook) and `source_url` (where the worker
+fetches the document)."""
+
+import anyio
+
+from docqueue.egress import EgressPolicy, UrlRefused, check_url, resolve_target
+from docqueue.errors import ProblemCode
+from docqueue.settings import Settings
+from docqueue.sources import S3Source, SourceRefused, parse_s3_source, source_policy
+from docqueue.webhooks import webhook_policy
+from docqueue_api.problems import ProblemError
+
+CALLBACK_FIELD = "callback_url"
+SOURCE_FIELD = "source_url"
+# Seconds a host may take to resolve at submission before the submission is refused.
+RESOLVE_TIMEOUT_S = 3.0
+
+
+async def accept_callback_url(raw: str | None, settings: Settings, field: str = CALLBACK_FIELD) -> str | None:
+    """The webhook URL to store, or a 422 naming why docqueue will not call it."""
+    if raw is None or raw.strip() == "":
+        return None
+    if settings.callback_secret is None:
+        raise _refused(
+            ProblemCode.INVALID_CALLBACK_URL,
+            field,
+            "callbacks_disabled",
+            "this docqueue does not send webhooks (no signing secret)",
+        )
+    return await _checked(raw.strip(), webhook_policy(settings), ProblemCode.INVALID_CALLBACK_URL, field)
+
+
+async def accept_source_url(raw: str, settings: Settings, field: str = SOURCE_FIELD) -> str:
+    """A `source_url` a worker may fetch (https, or s3:// from an allowed bucket), or a 422."""
+    url = raw.strip()
+    if url.lower().startswith("s3://"):
+        try:
+            source: S3Source = parse_s3_source(url, settings)
+        except SourceRefused as exc:
+            raise _refused(ProblemCode.INVALID_SOURCE_URL, field, exc.reason, exc.message) from exc
+        return source.url
+    return await _checked(url, source_policy(settings), ProblemCode.INVALID_SOURCE_URL, field)
+
+
+async def _checked(url: str, policy: EgressPolicy, code: ProblemCode, field: str) -> str:
+    try:
+        target = check_url(url, policy)
+        with anyio.fail_after(RESOLVE_TIMEOUT_S):
+            await anyio.to_thread.run_sync(resolve_target, target, policy, abandon_on_cancel=True)
+    except UrlRefused as exc:
+        raise _refused(code, field, exc.reason, exc.message) from exc
+    except (OSError, TimeoutError) as exc:
+        raise _refused(code, field, "unresolvable_host", f"the {policy.what} host does not resolve") from exc
+    return url
+
+
+def _refused(code: ProblemCode, field: str, reason: str, message: str) -> ProblemError:
+    return ProblemError(422, code, message, errors=[{"loc": ["body", field], "msg": message, "type": reason}])
