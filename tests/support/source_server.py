@@ -75,8 +75,8 @@ class SourceServer:
                 with server.lock:
                     server.hits[path] = server.hits.get(path, 0) + 1
                 if path in server.redirects:
-                    status, location = server.redirects[path]
-                    self._head(status, 0, {"Location": location})
+                    code, location = server.redirects[path]
+                    self._head(code, 0, {"Location": location})
                     return
                 status = server._next_status(path)
                 if status is not None and status != 200:

@@ -138,8 +138,8 @@ def test_a_redirect_loop_is_cut_at_the_cap(client: httpx.Client, source_server: 
 
 @pytest.mark.parametrize(
     ("answer", "code"),
-    [(404, "source_not_found"), (410, "source_not_found"), (403, "source_forbidden"), (401, "source_forbidden"),
-     (400, "source_failed"), (405, "source_failed")],
+    [(404, "source_not_found"), (410, "source_not_found"), (403, "source_forbidden"),
+     (401, "source_forbidden"), (400, "source_failed"), (405, "source_failed")],
 )  # fmt: skip
 def test_a_final_answer_fails_the_task_with_its_code(
     client: httpx.Client, source_server: SourceServer, answer: int, code: str

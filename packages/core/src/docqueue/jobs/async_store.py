@@ -26,11 +26,18 @@ class AsyncJobStore:
 
     async def create(self, job: Job) -> str | None:
         """Store `job`; return the id of an existing live job with the same fingerprint instead."""
+        existing, _ = await self.create_member(job, None)
+        return existing
+
+    async def create_member(self, job: Job, batch_id: str | None) -> tuple[str | None, bool]:
+        """Store `job` as a member of `batch_id` (or, a duplicate, add the existing live job with
+        the same fingerprint, whose id is returned): and whether that ended the batch (every member
+        already finished), so its webhook is due."""
         reply: list[Any] = await self._create(
-            keys=commands.create_keys(job), args=commands.create_args(job, self.retention_s)
+            keys=commands.create_keys(job), args=commands.create_args(job, self.retention_s, batch_id)
         )
-        status, task_id = reply[0], reply[1]
-        return as_text(task_id) if as_text(status) == "existing" else None
+        status, task_id, ended = (as_text(part) for part in reply)
+        return (task_id if status == "existing" else None), bool(ended)
 
     async def wait_for_replicas(self, task_id: str, replicas: int, timeout_ms: int) -> int:
         """How many replicas hold every write made so far, including the job's record and, on

@@ -45,7 +45,7 @@ def delete_keys(job: Job) -> list[str]:
     ]
 
 
-def create_args(job: Job, retention_s: int) -> list[str]:
+def create_args(job: Job, retention_s: int, batch_id: str | None = None) -> list[str]:
     kept_s = job.retention_s or retention_s
     return [
         json.dumps(job.to_redis()),
@@ -55,6 +55,7 @@ def create_args(job: Job, retention_s: int) -> list[str]:
         keys.JOB_PREFIX,
         str(kept_s + BACKSTOP_GRACE_S),
         "0" if job.needs_fetch else "1",
+        batch_id or "",
     ]
 
 

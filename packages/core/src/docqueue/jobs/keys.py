@@ -1,5 +1,5 @@
 """The Redis key layout, written once. Every key docqueue owns starts with `docqueue:`: jobs and
-their events, history and webhook attempts; tenants' indexes, dedupe and idempotency answers;
+their events, history and webhook attempts; batches; tenants' indexes, dedupe and idempotency answers;
 API keys; dead letters; blobs (storage.redis_blobs); rate limits (the API); RedBeat's schedule
 and lock (beat). Celery's own lists (`documents`, `unacked`...) are kombu's, named in names.py."""
 
@@ -39,6 +39,31 @@ def job_webhook_attempts(task_id: str) -> str:
     """A list of the job's webhook delivery attempts (JSON entries). Its Redis name says
     "callbacks", from before "webhook" was the word; kept for stored data."""
     return f"{JOB_PREFIX}{task_id}:callbacks"
+
+
+# Batches (docqueue.jobs.batches): a batch's record, its members in order, its events, its webhook's
+# delivery attempts, and each tenant's batches.
+BATCH_PREFIX = f"{PREFIX}batch:"
+
+
+def batch(batch_id: str) -> str:
+    return f"{BATCH_PREFIX}{batch_id}"
+
+
+def batch_members(batch_id: str) -> str:
+    return f"{BATCH_PREFIX}{batch_id}:members"
+
+
+def batch_events(batch_id: str) -> str:
+    return f"{BATCH_PREFIX}{batch_id}:events"
+
+
+def batch_webhook_attempts(batch_id: str) -> str:
+    return f"{BATCH_PREFIX}{batch_id}:webhooks"
+
+
+def tenant_batches(tenant: str) -> str:
+    return f"{PREFIX}tenant:{tenant}:batches"
 
 
 def tenant_jobs(tenant: str) -> str:

@@ -154,6 +154,12 @@ class Job(BaseModel):
     # A split job's parts (page ranges, docqueue.jobs.parts): how many, and how many are stored.
     parts_total: int = 0
     parts_done: int = 0
+    # The batches the task is a member of, comma-separated (docqueue.jobs.batches); a batch that
+    # names the same document twice names it twice.
+    batches: str | None = None
+    # Never stored: set on the record a job update returns when that change ended batches (their
+    # ids, comma-separated), so whoever made it queues their webhooks.
+    ended_batches: str | None = None
 
     def expires_at(self, default_retention_s: int) -> float:
         """When retention deletes the job: its retention after it ended, or after it was created
@@ -165,6 +171,10 @@ class Job(BaseModel):
     def needs_fetch(self) -> bool:
         """A `source_url` job whose document is not in the blob store yet."""
         return self.source_url is not None and not self.sha256
+
+    @property
+    def ended_batch_ids(self) -> list[str]:
+        return [batch_id for batch_id in (self.ended_batches or "").split(",") if batch_id]
 
     @property
     def warning_list(self) -> list[str]:
@@ -189,7 +199,7 @@ class Job(BaseModel):
 
     def to_redis(self) -> dict[str, str]:
         """Flatten to the hash layout; None fields are left out."""
-        raw = self.model_dump(mode="json", exclude_none=True)
+        raw = self.model_dump(mode="json", exclude_none=True, exclude={"ended_batches"})
         raw["options"] = self.options.canonical()
         return {key: str(value) for key, value in raw.items()}
 

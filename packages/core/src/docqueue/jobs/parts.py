@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from docqueue.jobs import keys
+from docqueue.jobs.batches import BATCH_LUA
 from docqueue.jobs.commands import BACKSTOP_GRACE_S, EVENTS_MAXLEN, stamp
 from docqueue.text import as_text
 
@@ -144,13 +145,16 @@ class PartReply:
 # Returns {status, JSON list of the indexes to publish}. A stored part whose range is unchanged is
 # kept (its pages count as done); every other part starts queued, keeping its attempts (the poison
 # cap counts across heals) unless `reset_attempts` (a replay: the job's attempts restarted too).
-SPLIT_JOB = """
+SPLIT_JOB = (
+    BATCH_LUA
+    + """
 local spec = cjson.decode(ARGV[1])
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing', '[]'} end
 if state ~= 'running' or redis.call('HGET', KEYS[1], 'run_id') ~= spec['run_id'] then
   return {'conflict', '[]'}
 end
+local batch_before = batch_view(KEYS[1])
 local old = {}
 local raw = redis.call('HGETALL', KEYS[2])
 for i = 1, #raw, 2 do old[raw[i]] = cjson.decode(raw[i + 1]) end
@@ -188,9 +192,11 @@ local snap = {}
 raw = redis.call('HGETALL', KEYS[1])
 for i = 1, #raw, 2 do snap[raw[i]] = raw[i + 1] end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', spec['events_maxlen'], '*', 'data', cjson.encode(snap))
+batch_sync(KEYS[1], batch_before, spec['now'])
 if #publish == 0 then return {'ok', '[]'} end
 return {'ok', cjson.encode(publish)}
 """
+)
 
 # KEYS: job, parts, events, active zset
 # ARGV[1]: JSON {op: claim | progress | store | release, run_id, index, now, claim,
@@ -198,7 +204,9 @@ return {'ok', cjson.encode(publish)}
 #   (progress), key? (store), events_maxlen}
 # Returns {status, JSON {part, parts_done, parts_total}}; status is ok | missing | cancelled |
 # conflict. Every accepted write refreshes the job's updated_at and its place in the active zset.
-UPDATE_PART = """
+UPDATE_PART = (
+    BATCH_LUA
+    + """
 local spec = cjson.decode(ARGV[1])
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing', '{}'} end
@@ -212,6 +220,7 @@ if not raw then return {'missing', '{}'} end
 local part = cjson.decode(raw)
 local op = spec['op']
 local event = false
+local batch_before = batch_view(KEYS[1])
 if op == 'claim' then
   local free = part['state'] == 'queued'
   local taken_over = part['state'] == 'running' and spec['prev_claim'] and part['claim'] == spec['prev_claim']
@@ -250,6 +259,7 @@ part['at'] = spec['now']
 redis.call('HSET', KEYS[2], index, cjson.encode(part))
 redis.call('HSET', KEYS[1], 'updated_at', spec['now'])
 redis.call('ZADD', KEYS[4], spec['now'], redis.call('HGET', KEYS[1], 'task_id'))
+batch_sync(KEYS[1], batch_before, spec['now'])
 if event then
   local snap = {}
   local fields = redis.call('HGETALL', KEYS[1])
@@ -262,6 +272,7 @@ return {'ok', cjson.encode({
   parts_total = tonumber(redis.call('HGET', KEYS[1], 'parts_total')),
 })}
 """
+)
 
 
 def part_keys(task_id: str) -> list[str]:

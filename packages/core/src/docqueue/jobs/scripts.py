@@ -6,24 +6,32 @@ backwards or write a second result. Dead-lettering is part of the same transitio
 reads `dead_lettered` without its dead letter (or the reverse).
 """
 
+from docqueue.jobs.batches import BATCH_LUA
+
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history
 # ARGV: fields (JSON object of strings), now, created score, expires_at, job key prefix,
-#       backstop ttl seconds, "1" to dedupe (an upload) or "0" (a source_url: its bytes are unknown)
+#       backstop ttl seconds, "1" to dedupe (an upload) or "0" (a source_url: its bytes are unknown),
+#       the batch to add the job to ("" for none)
+# Returns {created | existing, task id, the batch id when adding the existing task ended it}.
 # The events stream (KEYS[2]) is not written here: it starts with the job's first change, and a
 # reader of a job without one sends the job hash as its first event. A stream costs ~4.5 KB even
 # with one entry, more than the rest of a queued job together (see README "Performance").
-CREATE_JOB = """
+CREATE_JOB = (
+    BATCH_LUA
+    + """
 local fields = cjson.decode(ARGV[1])
 local dedupe = ARGV[7] == '1'
+local batch = ARGV[8]
 if redis.call('EXISTS', KEYS[1]) == 1 then
   -- The same creation sent again (a client retry after a dropped connection): it already happened.
-  return {'created', fields['task_id']}
+  return {'created', fields['task_id'], ''}
 end
 local existing = dedupe and redis.call('GET', KEYS[6])
 if existing then
   local state = redis.call('HGET', ARGV[5] .. existing, 'state')
   if state and state ~= 'cancelled' and state ~= 'dead_lettered' then
-    return {'existing', existing}
+    local ended = batch ~= '' and batch_add(ARGV[5] .. existing, batch, ARGV[2])
+    return {'existing', existing, ended and batch or ''}
   end
 end
 local flat = {}
@@ -40,8 +48,10 @@ redis.call('ZADD', KEYS[3], ARGV[2], fields['task_id'])
 redis.call('ZADD', KEYS[4], ARGV[4], fields['task_id'])
 redis.call('RPUSH', KEYS[7], cjson.encode({event = 'created', at = ARGV[2]}))
 redis.call('EXPIRE', KEYS[7], ttl)
-return {'created', fields['task_id']}
+if batch ~= '' then batch_add(KEYS[1], batch, ARGV[2]) end
+return {'created', fields['task_id'], ''}
 """
+)
 
 # KEYS: job, events, active zset, expiry zset, history, dead letters stream, dead-letter index,
 #       tenants' pages in flight
@@ -51,8 +61,11 @@ return {'created', fields['task_id']}
 #   history?: {...} (appended with the attempt number and new state),
 #   dead_letter?: {...string fields} (appended to the dead letters with tenant, attempts, history),
 #   dead_letters_maxlen}
-# Returns {status, snapshot JSON}; status is ok | missing | conflict.
-UPDATE_JOB = """
+# Returns {status, snapshot JSON}; status is ok | missing | conflict. The snapshot names the
+# batches the change ended in `ended_batches` (BATCH_LUA).
+UPDATE_JOB = (
+    BATCH_LUA
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'missing', ''}
 end
@@ -69,10 +82,11 @@ local function count_pages(total)
     end
   end
 end
-local function snapshot()
+local function snapshot(ended)
   local raw = redis.call('HGETALL', KEYS[1])
   local out = {}
   for i = 1, #raw, 2 do out[raw[i]] = raw[i + 1] end
+  if ended and #ended > 0 then out['ended_batches'] = table.concat(ended, ',') end
   return cjson.encode(out)
 end
 if spec['from'] then
@@ -88,6 +102,7 @@ if spec['run_id'] then
     return {'conflict', snapshot()}
   end
 end
+local batch_before = batch_view(KEYS[1])
 if spec['set'] then
   local flat = {}
   for k, v in pairs(spec['set']) do
@@ -145,12 +160,14 @@ if spec['dead_letter'] then
   local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', spec['dead_letters_maxlen'], '*', unpack(fields))
   redis.call('HSET', KEYS[7], spec['task_id'], id)
 end
-local snap = snapshot()
+local snap = snapshot(batch_sync(KEYS[1], batch_before, spec['now']))
 if spec['event'] then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', spec['events_maxlen'], '*', 'data', snap)
 end
 return {'ok', snap}
 """
+)
+
 
 # KEYS: job, events, active zset, expiry zset, tenant index, dedupe, history, dead-letter index,
 #       webhook attempts, parts, tenants' pages in flight
