@@ -18,7 +18,7 @@ from docqueue_api.webhooks import WebhookEvent
 
 METHODS = {"get", "post", "put", "delete", "patch"}
 # Domain, then verb: documents_upload, tasks_get, dead_letters_replay.
-OPERATION_ID = re.compile(r"^(documents|tasks|dead_letters|health|webhooks)_[a-z]+(_[a-z]+)*$")
+OPERATION_ID = re.compile(r"^(documents|tasks|batches|dead_letters|health|webhooks)_[a-z]+(_[a-z]+)*$")
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,8 @@
 Most tests hold a job in the store with no message queued and move it by hand through the same
 scripts the worker uses, so every change, and its order, is known exactly."""
 
-import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -20,6 +18,7 @@ from tests.conftest import KeyMaker
 from tests.support.documents import make_pdf
 from tests.support.held_jobs import hold_job, move, run
 from tests.support.http import submit
+from tests.support.sse import events, frames
 
 MAX_STREAMS = 4
 MAX_STREAM_S = 3.0
@@ -37,39 +36,6 @@ def sse_url(stack: Stack, api_url: str) -> Iterator[str]:
     process, url = stack.start_api(env=SSE_ENV)
     yield url
     process.stop()
-
-
-@dataclass(frozen=True)
-class Frame:
-    event: str | None = None
-    id: str | None = None
-    data: dict[str, Any] | None = None
-    comment: str | None = None
-    retry: int | None = None
-
-
-def frames(response: httpx.Response) -> Iterator[Frame]:
-    """The stream as sent, comments included (SSE libraries drop them)."""
-    fields: dict[str, list[str]] = {}
-    for line in response.iter_lines():
-        if line == "":
-            if fields:
-                data = "\n".join(fields["data"]) if "data" in fields else None
-                yield Frame(
-                    event=fields.get("event", [None])[-1],
-                    id=fields.get("id", [None])[-1],
-                    data=json.loads(data) if data is not None else None,
-                    comment=fields.get("", [None])[-1],
-                    retry=int(fields["retry"][-1]) if "retry" in fields else None,
-                )
-            fields = {}
-            continue
-        name, _, value = line.partition(":")
-        fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
-
-
-def events(response: httpx.Response) -> Iterator[Frame]:
-    return (frame for frame in frames(response) if frame.data is not None)
 
 
 def stream(client: httpx.Client, task_id: str, last_event_id: str | None = None) -> Any:

@@ -44,6 +44,7 @@ class ProblemCode(StrEnum):
     """
 
     BAD_REQUEST = "bad_request"
+    BATCH_NOT_FOUND = "batch_not_found"
     CLIENT_DISCONNECTED = "client_disconnected"
     DEAD_LETTER_NOT_FOUND = "dead_letter_not_found"
     DUPLICATE_FIELD = "duplicate_field"
@@ -76,6 +77,7 @@ class ProblemCode(StrEnum):
     TASK_NOT_FOUND = "task_not_found"
     TASK_NOT_SUCCEEDED = "task_not_succeeded"
     TOO_MANY_FILES = "too_many_files"
+    TOO_MANY_MEMBERS = "too_many_members"
     TOO_MANY_PAGES_IN_FLIGHT = "too_many_pages_in_flight"
     TOO_MANY_PARTS = "too_many_parts"
     TOO_MANY_STREAMS = "too_many_streams"

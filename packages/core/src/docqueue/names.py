@@ -19,6 +19,8 @@ PROCESS_PART: Final = "documents.process_part"  # one page range of a split docu
 # A task's webhook. Its wire name is the one stored messages carry (a worker of an older release
 # would drop a message under a new name during a rolling upgrade).
 DELIVER_WEBHOOK: Final = "callbacks.deliver"
+# A batch's one webhook, when its last member ended.
+DELIVER_BATCH_WEBHOOK: Final = "webhooks.deliver_batch"
 APPLY_RETENTION: Final = "maintenance.apply_retention"
 RECONCILE_JOBS: Final = "maintenance.reconcile"
 
@@ -26,6 +28,7 @@ TASK_QUEUES: Final[dict[str, str]] = {
     PROCESS_DOCUMENT: DOCUMENTS_QUEUE,
     PROCESS_PART: BULK_QUEUE,
     DELIVER_WEBHOOK: WEBHOOKS_QUEUE,
+    DELIVER_BATCH_WEBHOOK: WEBHOOKS_QUEUE,
     APPLY_RETENTION: MAINTENANCE_QUEUE,
     RECONCILE_JOBS: MAINTENANCE_QUEUE,
 }

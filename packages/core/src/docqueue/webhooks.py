@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from celery import Celery
 from docqueue import names
 from docqueue.egress import EgressPolicy, parse_hosts
 from docqueue.jobs import keys
+from docqueue.jobs.batches import Batch
 from docqueue.jobs.commands import BACKSTOP_GRACE_S
 from docqueue.jobs.model import Job, JobState
 from docqueue.settings import Settings
@@ -84,9 +86,71 @@ def build_event(job: Job, public_url: str | None) -> dict[str, Any]:
 
 
 def event_id(job: Job) -> str:
-    ended_at = job.finished_at or job.updated_at
-    digest = hashlib.sha256(f"{job.task_id}:{job.state}:{ended_at:.6f}".encode()).hexdigest()
+    return _event_id(job.task_id, str(job.state), job.finished_at or job.updated_at)
+
+
+def _event_id(subject: str, state: str, ended_at: float) -> str:
+    digest = hashlib.sha256(f"{subject}:{state}:{ended_at:.6f}".encode()).hexdigest()
     return f"evt_{digest[:32]}"
+
+
+def build_batch_event(batch: Batch, public_url: str | None) -> dict[str, Any]:
+    """The JSON body of a batch's webhook, sent once when its last member ended: the batch as
+    `GET /v1/batches/{id}` shows it, without its members."""
+    base = (public_url or "").rstrip("/")
+    ended_at = batch.ended_at or batch.updated_at
+    counts = {str(state): batch.counts.get(state, 0) for state in JobState}
+    return {
+        "id": _event_id(batch.batch_id, str(batch.state), ended_at),
+        "type": f"batch.{batch.state}",
+        "created_at": _iso(ended_at),
+        "batch": {
+            "batch_id": batch.batch_id,
+            "state": str(batch.state),
+            "total": batch.total,
+            "counts": counts,
+            "progress": {
+                "pages_done": batch.pages_done,
+                "pages_total": batch.pages_total,
+                "percent": batch.percent,
+            },
+            "created_at": _iso(batch.created_at),
+            "ended_at": _iso(batch.ended_at),
+            "status_url": f"{base}/v1/batches/{batch.batch_id}",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One webhook to deliver: its event, where to, and where its attempts are recorded (a list
+    that expires with `record_key`)."""
+
+    subject: str  # the task or batch id, for logs
+    url: str | None
+    event: dict[str, Any]
+    record_key: str
+    attempts_key: str
+
+
+def task_hook(job: Job, public_url: str | None) -> Hook:
+    return Hook(
+        job.task_id,
+        job.callback_url,
+        build_event(job, public_url),
+        keys.job(job.task_id),
+        attempts_key(job.task_id),
+    )
+
+
+def batch_hook(batch: Batch, public_url: str | None) -> Hook:
+    return Hook(
+        batch.batch_id,
+        batch.callback_url,
+        build_batch_event(batch, public_url),
+        keys.batch(batch.batch_id),
+        keys.batch_webhook_attempts(batch.batch_id),
+    )
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -132,14 +196,22 @@ def _iso(epoch_s: float | None) -> str | None:
 
 
 def enqueue_webhook(app: Celery, job: Job) -> None:
-    """Queue the webhook of a job that just ended; nothing when it has no callback_url.
+    """Queue the webhook of a job that just ended (nothing when it has no callback_url), and of
+    each batch its change ended.
 
     The message carries the final record, so the event describes this terminal transition even
     if the job changes later (a replay), and the time it was queued, which bounds the retries.
     """
-    if not job.callback_url or not job.is_terminal:
-        return
-    app.send_task(names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()])
+    if job.callback_url and job.is_terminal:
+        app.send_task(names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()])
+    for batch_id in job.ended_batch_ids:
+        enqueue_batch_webhook(app, batch_id)
+
+
+def enqueue_batch_webhook(app: Celery, batch_id: str) -> None:
+    """Queue the webhook of a batch that just ended (the change that ended it names it, see
+    docqueue.jobs.batches); the worker reads the batch when it delivers."""
+    app.send_task(names.DELIVER_BATCH_WEBHOOK, args=[batch_id, time.time()])
 
 
 def attempts_key(task_id: str) -> str:
@@ -157,13 +229,14 @@ return 1
 """
 
 
-def record_attempt(client: redis.Redis, task_id: str, attempt: dict[str, Any], retention_s: int) -> None:
-    """Append one delivery attempt to the task's record (shown on `GET /v1/tasks/{id}`)."""
+def record_attempt(client: redis.Redis, hook: Hook, attempt: dict[str, Any], retention_s: int) -> None:
+    """Append one delivery attempt to the hook's record (shown on `GET /v1/tasks/{id}` and
+    `GET /v1/batches/{id}`)."""
     client.eval(
         _RECORD_ATTEMPT,
         2,
-        keys.job(task_id),
-        attempts_key(task_id),
+        hook.record_key,
+        hook.attempts_key,
         json.dumps(attempt, separators=(",", ":")),
         str(ATTEMPTS_KEPT),
         str(retention_s + BACKSTOP_GRACE_S),

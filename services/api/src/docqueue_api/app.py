@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 import docqueue
+from docqueue_api.batches.routes import router as batches_router
 from docqueue_api.dead_letters.routes import router as dead_letters_router
 from docqueue_api.documents.routes import router as documents_router
 from docqueue_api.events.routes import router as events_router
@@ -61,6 +62,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(tasks_router)
     app.include_router(events_router)
+    app.include_router(batches_router)
     app.include_router(web_router)
     app.include_router(dead_letters_router)
     app.include_router(health_router)

@@ -7,8 +7,12 @@ from typing import Any
 TASK_ID = "3f0c9a4d5b6e4f8091a2b3c4d5e6f708"
 BASE = "https://docqueue.example.com/v1/tasks/" + TASK_ID
 
+BATCH_ID = "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84"
+BATCH_BASE = "https://docqueue.example.com/v1/batches/" + BATCH_ID
+
 PARAMETERS: dict[str, Any] = {
     "task_id": TASK_ID,
+    "batch_id": BATCH_ID,
     "Idempotency-Key": "upload-report-2026-12-01",
     "Prefer": "wait=10",
     "Last-Event-ID": "1764590112402-0",
@@ -59,6 +63,75 @@ TASK = {
     "result_deleted_at": None,
     "callback_deliveries": None,
 }
+
+BATCH_UPLOAD = {
+    "files": ["(the first document's bytes)", "(the second document's bytes)"],
+    "urls": '["https://docs.example.com/handbook.pdf"]',
+    "chunk_size": 800,
+    "callback_url": "https://hooks.example.com/docqueue-batches",
+}
+BATCH_URLS = {"urls": ["https://docs.example.com/handbook.pdf", "s3://inbox/contracts/2026-11.pdf"]}
+
+COUNTS = {
+    "queued": 1, "running": 1, "retrying": 0, "succeeded": 1, "failed": 0, "cancelled": 0, "dead_lettered": 0,
+}  # fmt: skip
+
+BATCH = {
+    "batch_id": BATCH_ID,
+    "state": "running",
+    "total": 3,
+    "counts": COUNTS,
+    "progress": {"pages_done": 47, "pages_total": 131, "percent": 35.5},
+    "created_at": "2026-12-01T12:55:10.114Z",
+    "ended_at": None,
+    "expires_at": "2026-12-08T12:55:10.114Z",
+    "callback_url": "https://hooks.example.com/docqueue-batches",
+    "status_url": BATCH_BASE,
+    "events_url": BATCH_BASE + "/events",
+    "members": {
+        "items": [
+            {
+                "index": 0,
+                "task_id": TASK_ID,
+                "state": "running",
+                "stage": "extracting",
+                "progress": {"pages_done": 41, "pages_total": 120, "percent": 33.8},
+                "filename": "report.pdf",
+                "source_url": None,
+                "error": None,
+                "status_url": BASE,
+            }
+        ],
+        "next_cursor": "bTox",
+    },
+    "webhook_deliveries": [],
+}
+
+BATCH_ACCEPTED = {
+    "batch_id": BATCH_ID,
+    "state": "running",
+    "total": 3,
+    "status_url": BATCH_BASE,
+    "events_url": BATCH_BASE + "/events",
+    "members": [
+        {
+            "index": 0,
+            "task_id": TASK_ID,
+            "filename": "report.pdf",
+            "source_url": None,
+            "state": "queued",
+            "deduplicated": False,
+            "error": None,
+            "status_url": BASE,
+        }
+    ],
+}
+
+BATCH_EVENT = "event: batch\nid: 1764590112402-0\ndata: " + (
+    '{"batch_id":"' + BATCH_ID + '","state":"running","total":3,"counts":{...},'
+    '"progress":{"pages_done":47,"pages_total":131,"percent":35.5},...,'
+    '"member":{"task_id":"' + TASK_ID + '","state":"running","pages_done":41,"pages_total":120}}\n\n'
+)
 
 CANCELLED = {**TASK, "state": "cancelled", "stage": "done", "finished_at": "2026-12-01T12:55:12.020Z"}
 
@@ -146,6 +219,21 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "dead_letters_replay": {"202": {**TASK, "state": "queued", "stage": "queued", "attempts": 3}},
     "dead_letters_delete": {"200": {"purged": 1}},
     "dead_letters_purge": {"200": {"purged": 12}},
+    "batches_create": {"202": BATCH_ACCEPTED},
+    "batches_list": {
+        "200": {"items": [{**BATCH, "members": None, "webhook_deliveries": None}], "next_cursor": None}
+    },
+    "batches_get": {"200": BATCH},
+    "batches_cancel": {
+        "200": {
+            **BATCH,
+            "state": "completed_with_errors",
+            "counts": {**COUNTS, "queued": 0, "running": 0, "cancelled": 2},
+            "ended_at": "2026-12-01T12:56:02.500Z",
+            "members": None,
+        }
+    },
+    "batches_events": {"200": BATCH_EVENT},
     "health_live": {"200": {"status": "ok"}},
     "health_ready": {"200": {"status": "ok"}},
 }
@@ -181,8 +269,31 @@ WEBHOOK_HEADERS = {
 }
 
 
+BATCH_WEBHOOK = {
+    "id": "evt_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f",
+    "type": "batch.completed_with_errors",
+    "created_at": "2026-12-01T13:10:00.000Z",
+    "batch": {
+        "batch_id": BATCH_ID,
+        "state": "completed_with_errors",
+        "total": 3,
+        "counts": {**COUNTS, "queued": 0, "running": 0, "succeeded": 2, "failed": 1},
+        "progress": {"pages_done": 131, "pages_total": 131, "percent": 99.0},
+        "created_at": "2026-12-01T12:55:10.114Z",
+        "ended_at": "2026-12-01T13:10:00.000Z",
+        "status_url": BATCH_BASE,
+    },
+}
+
 # Operation id -> an example of its request body.
-BODIES: dict[str, Any] = {"documents_upload": UPLOAD, "webhooks_task_finished": WEBHOOK}
+BODIES: dict[str, Any] = {
+    "documents_upload": UPLOAD,
+    "batches_create": BATCH_UPLOAD,
+    "webhooks_task_finished": WEBHOOK,
+    "webhooks_batch_finished": BATCH_WEBHOOK,
+}
+# Operation id -> media type -> an example of its request body in that media type.
+BODIES_BY_TYPE: dict[str, dict[str, Any]] = {"batches_create": {"application/json": BATCH_URLS}}
 
 
 def add_examples(operation: dict[str, Any]) -> None:
@@ -193,8 +304,9 @@ def add_examples(operation: dict[str, Any]) -> None:
         if parameter["name"] in known:
             parameter.setdefault("example", known[parameter["name"]])
     if operation_id in BODIES:
-        for media in operation.get("requestBody", {}).get("content", {}).values():
-            media.setdefault("example", BODIES[operation_id])
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            example = BODIES_BY_TYPE.get(operation_id, {}).get(media_type, BODIES[operation_id])
+            media.setdefault("example", example)
     for status, example in RESPONSES.get(operation_id, {}).items():
         content = operation["responses"].get(status, {}).get("content", {})
         for media in content.values():

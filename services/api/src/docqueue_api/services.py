@@ -14,7 +14,7 @@ from docqueue.redis_url import async_redis_client
 from docqueue.storage import BlobStore, open_blob_store
 from docqueue.webhooks import enqueue_webhook
 from docqueue_api.auth import KeyResolver
-from docqueue_api.events.source import TaskEvents
+from docqueue_api.events.source import EventStreams
 from docqueue_api.ratelimit import RateLimiter
 from docqueue_api.settings import ApiSettings
 
@@ -30,7 +30,7 @@ class ApiServices:
     # The per-tenant request budget, shared by every replica through Redis.
     rate_limiter: RateLimiter
     # Blocking reads of job event streams for SSE, on a Redis client of their own.
-    events: TaskEvents
+    events: EventStreams
     # Called (in a worker thread) with a job's final record after the API ends it (cancel).
     on_terminal: list[Callable[[Job], None]] = field(default_factory=list)
 
@@ -57,7 +57,7 @@ def build_services(settings: ApiSettings) -> ApiServices:
         celery=celery,
         keys=KeyResolver(client, settings.api_key_cache_s),
         rate_limiter=RateLimiter(client, settings.rate_limit_per_s, settings.rate_limit_burst),
-        events=TaskEvents(
+        events=EventStreams(
             settings.redis_url, settings.sentinel_password, settings.sse_max_streams, settings.sse_heartbeat_s
         ),
         on_terminal=[_callback_listener(celery)],

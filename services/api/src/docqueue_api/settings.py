@@ -17,6 +17,13 @@ class ApiSettings(Settings):
     # Uploads are refused (503 + Retry-After) while this many messages wait in the documents queue.
     max_queue_depth: int = Field(default=10_000, ge=1)
 
+    # --- batches (POST /v1/batches) --------------------------------------------------------
+    # Members (files and URLs together) one batch may have; more are refused 422 too_many_members.
+    max_batch_members: int = Field(default=1000, ge=1, le=100_000)
+    # Bytes a batch's files may hold together (each file also within DOCQUEUE_MAX_UPLOAD_BYTES);
+    # more are refused 413 while the body streams.
+    max_batch_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+
     # --- live events (GET /v1/tasks/{id}/events) ---------------------------------------------
     # Seconds between heartbeat comments on an idle event stream, under every proxy's idle timeout.
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=120)

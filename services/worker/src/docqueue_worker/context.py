@@ -28,7 +28,7 @@ class WorkerContext:
     blobs: BlobStore
     processor: DocumentProcessor
     parts: PartProcessor
-    callbacks: WebhookSender
+    webhooks: WebhookSender
 
 
 def build_context(settings: Settings, app: Celery | None = None) -> WorkerContext:
@@ -41,7 +41,8 @@ def build_context(settings: Settings, app: Celery | None = None) -> WorkerContex
     )
     jobs = JobStore(client, settings.retention_s)
     blobs = open_blob_store(settings.storage_url, settings.sentinel_password)
-    # A job that ends queues its webhook on the callbacks queue: never delivered inline.
+    # A job that ends queues its webhook (and an ended batch's) on the webhooks queue: never
+    # delivered inline.
     listeners = [partial(enqueue_webhook, app)] if app is not None else []
     processor = DocumentProcessor(
         jobs,

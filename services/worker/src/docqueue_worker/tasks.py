@@ -54,10 +54,16 @@ def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
             raise self.retry(countdown=outcome.retry_in_s)
 
     @app.task(name=names.DELIVER_WEBHOOK, bind=True, max_retries=CELERY_MAX_RETRIES)
-    def deliver_callback(
+    def deliver_webhook(
         self: Task[[str, dict[str, str], float], None], task_id: str, job: dict[str, str], enqueued_at: float
     ) -> Any:
         # The sender bounds the retries by time (callback_max_delivery_s), not by count.
-        retry_in_s = context().callbacks.deliver(task_id, job, enqueued_at, attempt=self.request.retries + 1)
+        retry_in_s = context().webhooks.deliver(task_id, job, enqueued_at, attempt=self.request.retries + 1)
+        if retry_in_s is not None:
+            raise self.retry(countdown=retry_in_s)
+
+    @app.task(name=names.DELIVER_BATCH_WEBHOOK, bind=True, max_retries=CELERY_MAX_RETRIES)
+    def deliver_batch_webhook(self: Task[[str, float], None], batch_id: str, enqueued_at: float) -> Any:
+        retry_in_s = context().webhooks.deliver_batch(batch_id, enqueued_at, attempt=self.request.retries + 1)
         if retry_in_s is not None:
             raise self.retry(countdown=retry_in_s)

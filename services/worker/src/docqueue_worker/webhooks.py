@@ -21,18 +21,21 @@ import redis
 import docqueue
 from docqueue.backoff import equal_jitter_s
 from docqueue.egress import IPAddress, Resolver, Target, UrlRefused, check_url, resolve_target
+from docqueue.jobs import keys
+from docqueue.jobs.batches import Batch
 from docqueue.jobs.model import Job
 from docqueue.settings import Settings
 from docqueue.webhooks import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
-    attempts_key,
-    build_event,
+    Hook,
+    batch_hook,
     encode_event,
     parse_attempts,
     record_attempt,
     sign,
+    task_hook,
     webhook_policy,
 )
 
@@ -75,14 +78,27 @@ class WebhookSender:
         self.ssl_context = ssl.create_default_context()
 
     def deliver(self, task_id: str, fields: dict[str, str], enqueued_at: float, attempt: int) -> float | None:
-        job = Job.from_redis(fields)
-        event = build_event(job, self.settings.public_url)
-        if self._already_delivered(task_id, event["id"]):
+        """A task's webhook (the message carries its final record)."""
+        return self.send(task_hook(Job.from_redis(fields), self.settings.public_url), enqueued_at, attempt)
+
+    def deliver_batch(self, batch_id: str, enqueued_at: float, attempt: int) -> float | None:
+        """A batch's webhook, from its record as it stands: nothing when it is gone, or running
+        again (a replayed member reopened it; its next end sends a new event)."""
+        raw = self.redis.hgetall(keys.batch(batch_id))
+        batch = Batch.from_redis(raw) if raw else None
+        if batch is None or batch.is_running:
+            log.info("batch webhook skipped", extra={"batch_id": batch_id})
+            return None
+        return self.send(batch_hook(batch, self.settings.public_url), enqueued_at, attempt)
+
+    def send(self, hook: Hook, enqueued_at: float, attempt: int) -> float | None:
+        """One attempt; the countdown to the next one, if any."""
+        if self._already_delivered(hook):
             return None  # a duplicate message (at-least-once): the receiver has it
         started = time.monotonic()
-        answer = self._attempt(job, event)
+        answer = self._attempt(hook)
         record: dict[str, Any] = {
-            "event_id": event["id"],
+            "event_id": hook.event["id"],
             "attempt": attempt,
             "at": datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(),
             "status_code": answer.status_code,
@@ -103,25 +119,26 @@ class WebhookSender:
             else:
                 record["outcome"] = "retrying"
                 retry_in_s = countdown
-        record_attempt(self.redis, task_id, record, self.settings.retention_s)
+        record_attempt(self.redis, hook, record, self.settings.retention_s)
         log.info(
             "webhook %s",
             record["outcome"],
-            extra={"task_id": task_id, "status_code": answer.status_code, "attempt": attempt},
+            extra={"subject": hook.subject, "status_code": answer.status_code, "attempt": attempt},
         )
         return retry_in_s
 
-    def _attempt(self, job: Job, event: dict[str, Any]) -> Answer:
+    def _attempt(self, hook: Hook) -> Answer:
         secret = self.settings.callback_secret
-        if secret is None or not job.callback_url:
+        if secret is None or not hook.url:
             return Answer(None, "webhooks are not configured on this worker", refused=True)
         try:
-            target = check_url(job.callback_url, self.policy)
+            target = check_url(hook.url, self.policy)
             addresses = resolve_target(target, self.policy, self.resolver)
         except UrlRefused as exc:
             return Answer(None, f"{exc.reason}: {exc.message}", refused=True)
         except OSError as exc:
             return Answer(None, f"the host does not resolve: {exc}")
+        event = hook.event
         body = encode_event(event)
         headers = {
             "Content-Type": "application/json",
@@ -165,9 +182,11 @@ class WebhookSender:
             response.close()  # the body is the receiver's business; never read it
         return Answer(response.status_code, None)
 
-    def _already_delivered(self, task_id: str, event_id: str) -> bool:
-        attempts = parse_attempts(list(self.redis.lrange(attempts_key(task_id), 0, -1)))
-        return any(a.get("event_id") == event_id and a.get("outcome") == "delivered" for a in attempts)
+    def _already_delivered(self, hook: Hook) -> bool:
+        attempts = parse_attempts(list(self.redis.lrange(hook.attempts_key, 0, -1)))
+        return any(
+            a.get("event_id") == hook.event["id"] and a.get("outcome") == "delivered" for a in attempts
+        )
 
 
 def _retryable(answer: Answer) -> bool:

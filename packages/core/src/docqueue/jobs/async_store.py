@@ -4,7 +4,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from docqueue.jobs import commands, keys, scripts
+from docqueue.jobs import batches, commands, keys, scripts
+from docqueue.jobs.batches import Batch
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import Job
 from docqueue.text import as_text
@@ -19,6 +20,7 @@ class AsyncJobStore:
         self._create = client.register_script(scripts.CREATE_JOB)
         self._update = client.register_script(scripts.UPDATE_JOB)
         self._delete = client.register_script(scripts.DELETE_JOB)
+        self._create_batch = client.register_script(batches.CREATE_BATCH)
 
     async def get(self, task_id: str) -> Job | None:
         raw = await self.redis.hgetall(keys.job(task_id))
@@ -38,6 +40,19 @@ class AsyncJobStore:
         )
         status, task_id, ended = (as_text(part) for part in reply)
         return (task_id if status == "existing" else None), bool(ended)
+
+    async def create_batch(self, batch: Batch) -> None:
+        """Store a new batch with no member yet (create_member adds each)."""
+        await self._create_batch(keys=batches.create_batch_keys(batch), args=batches.create_batch_args(batch))
+
+    async def batch(self, batch_id: str) -> Batch | None:
+        raw = await self.redis.hgetall(keys.batch(batch_id))
+        return Batch.from_redis(raw) if raw else None
+
+    async def batch_members(self, batch_id: str, start: int, count: int) -> list[str]:
+        """Member task ids from `start` (0-based, in submission order), at most `count`."""
+        ids: list[Any] = await self.redis.lrange(keys.batch_members(batch_id), start, start + count - 1)
+        return [as_text(task_id) for task_id in ids]
 
     async def wait_for_replicas(self, task_id: str, replicas: int, timeout_ms: int) -> int:
         """How many replicas hold every write made so far, including the job's record and, on

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from docqueue.jobs.model import TERMINAL_STATES, Job
 from docqueue_api.documents.schemas import Accepted, Finished
-from docqueue_api.events.source import START_ID, TaskEvents
+from docqueue_api.events.source import START_ID, TASK_EVENTS, EventStreams
 from docqueue_api.services import ApiServices
 from docqueue_api.tasks.schemas import TaskView
 
@@ -38,19 +38,20 @@ def requested_wait_s(headers: list[str]) -> int | None:
     return None
 
 
-async def wait_for_end(events: TaskEvents, task_id: str, timeout_s: float) -> Job | None:
+async def wait_for_end(events: EventStreams, task_id: str, timeout_s: float) -> Job | None:
     """The job once it is terminal, or None when `timeout_s` passes first."""
     deadline = time.monotonic() + timeout_s
-    latest = await events.latest(task_id)
-    if latest is not None and latest.job.state in TERMINAL_STATES:
-        return latest.job
+    latest = await events.latest(TASK_EVENTS, task_id)
+    if latest is not None and latest.record.state in TERMINAL_STATES:
+        return latest.record
     cursor = latest.id if latest is not None else START_ID
     while (remaining := deadline - time.monotonic()) > 0:
         # Blocks in Redis until the next change or the deadline: nothing is cancelled mid-read.
-        for entry in await events.after(task_id, cursor, block_s=min(remaining, MAX_BLOCK_S)):
+        block_s = min(remaining, MAX_BLOCK_S)
+        for entry in await events.after(TASK_EVENTS, task_id, cursor, block_s=block_s):
             cursor = entry.id
-            if entry.job.state in TERMINAL_STATES:
-                return entry.job
+            if entry.record.state in TERMINAL_STATES:
+                return entry.record
     return None
 
 

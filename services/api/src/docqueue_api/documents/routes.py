@@ -1,6 +1,6 @@
 """POST /v1/documents: upload a document, get a task id at once."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
@@ -13,6 +13,64 @@ from docqueue_api.documents.service import submit_document
 from docqueue_api.problems import problem_responses
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+# The processing options an upload (or a batch, for all its members) may set.
+UPLOAD_OPTIONS: dict[str, Any] = {
+    "chunk_size": {
+        "type": "integer",
+        "minimum": 50,
+        "maximum": 100000,
+        "default": 1000,
+        "description": "Characters, or tokens under chunk_by=tokens, per chunk",
+    },
+    "chunk_overlap": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 50000,
+        "default": 150,
+        "description": "Characters (or tokens) neighbouring chunks share; below chunk_size",
+    },
+    "chunk_by": {
+        "type": "string",
+        "enum": ["characters", "tokens"],
+        "description": "What chunk_size and chunk_overlap count: characters, or tokens of "
+        "the deployment's tokenizer (DOCQUEUE_TOKENIZER, cl100k_base). Part of dedupe. "
+        "Default: DOCQUEUE_CHUNK_BY (characters)",
+    },
+    "engine": {
+        "type": "string",
+        "enum": ["pypdf", "pdfium"],
+        "description": "The PDF engine; part of dedupe. Default: the deployment's "
+        "DOCQUEUE_PDF_ENGINE (pypdf)",
+    },
+    "text_normalization": {
+        "type": "string",
+        "enum": ["standard", "none"],
+        "description": "standard: NFC, ligatures folded, line-end hyphens joined, "
+        "controls removed; none: the reader's raw text. Part of dedupe. Default: "
+        "the deployment's DOCQUEUE_TEXT_NORMALIZATION (standard)",
+    },
+    "ocr": {
+        "type": "string",
+        "enum": ["auto", "always", "never"],
+        "description": "auto: OCR only pages without a text layer that carry drawn "
+        "content; part of dedupe. Default: the deployment's DOCQUEUE_OCR (auto)",
+    },
+    "ocr_languages": {
+        "type": "string",
+        "pattern": "^[a-z]{3}(_[a-z]+)?(\\+[a-z]{3}(_[a-z]+)?)*$",
+        "description": "Tesseract languages, e.g. eng+deu (installed ones only); part "
+        "of dedupe. Default: the deployment's DOCQUEUE_OCR_LANGUAGES (eng)",
+    },
+    "ttl_s": {
+        "type": "integer",
+        "minimum": 60,
+        "description": (
+            "Seconds the task, its result and its upload are kept once it ended, at most "
+            "the tenant's (or the deployment's) retention; not part of dedupe"
+        ),
+    },
+}
 
 _UPLOAD_BODY = {
     "required": True,
@@ -40,64 +98,11 @@ _UPLOAD_BODY = {
                         "again after every redirect). Not deduplicated (the bytes are unknown until "
                         "fetched)",
                     },
-                    "chunk_size": {
-                        "type": "integer",
-                        "minimum": 50,
-                        "maximum": 100000,
-                        "default": 1000,
-                        "description": "Characters, or tokens under chunk_by=tokens, per chunk",
-                    },
-                    "chunk_overlap": {
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": 50000,
-                        "default": 150,
-                        "description": "Characters (or tokens) neighbouring chunks share; below chunk_size",
-                    },
-                    "chunk_by": {
-                        "type": "string",
-                        "enum": ["characters", "tokens"],
-                        "description": "What chunk_size and chunk_overlap count: characters, or tokens of "
-                        "the deployment's tokenizer (DOCQUEUE_TOKENIZER, cl100k_base). Part of dedupe. "
-                        "Default: DOCQUEUE_CHUNK_BY (characters)",
-                    },
-                    "engine": {
-                        "type": "string",
-                        "enum": ["pypdf", "pdfium"],
-                        "description": "The PDF engine; part of dedupe. Default: the deployment's "
-                        "DOCQUEUE_PDF_ENGINE (pypdf)",
-                    },
-                    "text_normalization": {
-                        "type": "string",
-                        "enum": ["standard", "none"],
-                        "description": "standard: NFC, ligatures folded, line-end hyphens joined, "
-                        "controls removed; none: the reader's raw text. Part of dedupe. Default: "
-                        "the deployment's DOCQUEUE_TEXT_NORMALIZATION (standard)",
-                    },
-                    "ocr": {
-                        "type": "string",
-                        "enum": ["auto", "always", "never"],
-                        "description": "auto: OCR only pages without a text layer that carry drawn "
-                        "content; part of dedupe. Default: the deployment's DOCQUEUE_OCR (auto)",
-                    },
-                    "ocr_languages": {
-                        "type": "string",
-                        "pattern": "^[a-z]{3}(_[a-z]+)?(\\+[a-z]{3}(_[a-z]+)?)*$",
-                        "description": "Tesseract languages, e.g. eng+deu (installed ones only); part "
-                        "of dedupe. Default: the deployment's DOCQUEUE_OCR_LANGUAGES (eng)",
-                    },
+                    **UPLOAD_OPTIONS,
                     "callback_url": {
                         "type": "string",
                         "format": "uri",
                         "description": "https URL that receives a signed POST when the task ends",
-                    },
-                    "ttl_s": {
-                        "type": "integer",
-                        "minimum": 60,
-                        "description": (
-                            "Seconds the task, its result and its upload are kept once it ended, at most "
-                            "the tenant's (or the deployment's) retention; not part of dedupe"
-                        ),
                     },
                 },
             },

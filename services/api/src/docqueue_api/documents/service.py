@@ -189,11 +189,11 @@ async def create_and_enqueue(request: Request, services: ApiServices, job: Job) 
         log.warning("enqueue failed; upload refused", extra={"task_id": task_id})
         await services.jobs.delete(job)
         raise unavailable("the queue is unavailable") from exc
-    await _wait_for_replicas(services, task_id)
+    await wait_for_replicas(services, task_id)
     return Submission(202, accepted(request, task_id, JobState.QUEUED, deduplicated=False))
 
 
-async def _wait_for_replicas(services: ApiServices, task_id: str) -> None:
+async def wait_for_replicas(services: ApiServices, task_id: str) -> None:
     """No 202 before the job is on `redis_replica_acks` replicas: a failover right after the
     answer could otherwise lose a job the client was told exists. On a timeout the job stays
     (the master may well survive and run it); the 503 tells the client to retry, and its retry

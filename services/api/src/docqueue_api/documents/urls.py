@@ -7,7 +7,7 @@ import anyio
 from docqueue.egress import EgressPolicy, UrlRefused, check_url, resolve_target
 from docqueue.errors import ProblemCode
 from docqueue.settings import Settings
-from docqueue.sources import S3Source, SourceRefused, parse_s3_source, source_policy
+from docqueue.sources import S3Source, SourceRefused, is_s3, parse_s3_source, source_policy
 from docqueue.webhooks import webhook_policy
 from docqueue_api.problems import ProblemError
 
@@ -17,43 +17,44 @@ SOURCE_FIELD = "source_url"
 RESOLVE_TIMEOUT_S = 3.0
 
 
-async def accept_callback_url(raw: str | None, settings: Settings, field: str = CALLBACK_FIELD) -> str | None:
+Loc = list[str | int]
+
+
+async def accept_callback_url(raw: str | None, settings: Settings) -> str | None:
     """The webhook URL to store, or a 422 naming why docqueue will not call it."""
     if raw is None or raw.strip() == "":
         return None
+    loc: Loc = ["body", CALLBACK_FIELD]
     if settings.callback_secret is None:
-        raise _refused(
-            ProblemCode.INVALID_CALLBACK_URL,
-            field,
-            "callbacks_disabled",
-            "this docqueue does not send webhooks (no signing secret)",
-        )
-    return await _checked(raw.strip(), webhook_policy(settings), ProblemCode.INVALID_CALLBACK_URL, field)
+        message = "this docqueue does not send webhooks (no signing secret)"
+        raise _refused(ProblemCode.INVALID_CALLBACK_URL, loc, "callbacks_disabled", message)
+    return await _checked(raw.strip(), webhook_policy(settings), ProblemCode.INVALID_CALLBACK_URL, loc)
 
 
-async def accept_source_url(raw: str, settings: Settings, field: str = SOURCE_FIELD) -> str:
+async def accept_source_url(raw: str, settings: Settings, loc: Loc | None = None) -> str:
     """A `source_url` a worker may fetch (https, or s3:// from an allowed bucket), or a 422."""
     url = raw.strip()
-    if url.lower().startswith("s3://"):
+    loc = loc or ["body", SOURCE_FIELD]
+    if is_s3(url):
         try:
             source: S3Source = parse_s3_source(url, settings)
         except SourceRefused as exc:
-            raise _refused(ProblemCode.INVALID_SOURCE_URL, field, exc.reason, exc.message) from exc
+            raise _refused(ProblemCode.INVALID_SOURCE_URL, loc, exc.reason, exc.message) from exc
         return source.url
-    return await _checked(url, source_policy(settings), ProblemCode.INVALID_SOURCE_URL, field)
+    return await _checked(url, source_policy(settings), ProblemCode.INVALID_SOURCE_URL, loc)
 
 
-async def _checked(url: str, policy: EgressPolicy, code: ProblemCode, field: str) -> str:
+async def _checked(url: str, policy: EgressPolicy, code: ProblemCode, loc: Loc) -> str:
     try:
         target = check_url(url, policy)
         with anyio.fail_after(RESOLVE_TIMEOUT_S):
             await anyio.to_thread.run_sync(resolve_target, target, policy, abandon_on_cancel=True)
     except UrlRefused as exc:
-        raise _refused(code, field, exc.reason, exc.message) from exc
+        raise _refused(code, loc, exc.reason, exc.message) from exc
     except (OSError, TimeoutError) as exc:
-        raise _refused(code, field, "unresolvable_host", f"the {policy.what} host does not resolve") from exc
+        raise _refused(code, loc, "unresolvable_host", f"the {policy.what} host does not resolve") from exc
     return url
 
 
-def _refused(code: ProblemCode, field: str, reason: str, message: str) -> ProblemError:
-    return ProblemError(422, code, message, errors=[{"loc": ["body", field], "msg": message, "type": reason}])
+def _refused(code: ProblemCode, loc: Loc, reason: str, message: str) -> ProblemError:
+    return ProblemError(422, code, message, errors=[{"loc": loc, "msg": message, "type": reason}])

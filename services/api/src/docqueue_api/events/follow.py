@@ -1,4 +1,5 @@
-"""The event sequence of one task: its current state at once, then every change until it ends.
+"""The event sequence of one task (or batch): its current state at once, then every change until
+it ends.
 
 Memory stays bounded however slow the client: entries are read from Redis in small batches only
 when the previous ones were sent (FastAPI's SSE stream and the server's socket both apply
@@ -10,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from docqueue_api.events.source import START_ID, Entry, TaskEvents
+from docqueue_api.events.source import START_ID, Entry, EventStreams, StreamKind, T
 
 # Browsers wait this long before reconnecting a dropped EventSource.
 RECONNECT_MS = 2000
@@ -21,59 +22,57 @@ class Heartbeat:
     """Nothing happened for a while: a comment keeps proxies from closing the idle connection."""
 
 
-Item = Entry | Heartbeat
-
-
 async def follow(
-    source: TaskEvents,
-    task_id: str,
+    source: EventStreams,
+    kind: StreamKind[T],
+    record_id: str,
     resume_after: str | None,
     heartbeat_s: float,
     max_stream_s: float,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[Item]:
-    """Yield the task's current state (unless resuming), then each later change, ending after a
-    terminal state. Resuming yields only entries after `resume_after`, so the terminal event is
+) -> AsyncIterator[Entry[T] | Heartbeat]:
+    """Yield the record's current state (unless resuming), then each later change, ending after
+    the change that ends it. Resuming yields only entries after `resume_after`, so the terminal event is
     sent even if the client dropped just before it, and never twice."""
     deadline = clock() + max_stream_s
     cursor = resume_after
-    pending: list[Entry] = []
+    pending: list[Entry[T]] = []
     if cursor is not None:
         # A resume after the end must close at once, not after a heartbeat's wait.
-        pending = await source.after(task_id, cursor, block_s=None)
+        pending = await source.after(kind, record_id, cursor, block_s=None)
         if not pending:
-            job = await source.current(task_id)
-            if job is None:
+            record = await source.current(kind, record_id)
+            if record is None:
                 return
-            if job.is_terminal:  # read once more: its terminal entry may have landed meanwhile
-                pending = await source.after(task_id, cursor, block_s=None)
+            if kind.ended(record):  # read once more: its last entry may have landed meanwhile
+                pending = await source.after(kind, record_id, cursor, block_s=None)
                 if not pending:
                     return
     else:
-        first = await source.latest(task_id)
-        if first is None:  # the stream is gone but the job is not: send its state
-            job = await source.current(task_id)
-            if job is None:
+        first = await source.latest(kind, record_id)
+        if first is None:  # the stream is gone (or not begun) but the record is not: send it
+            current = await source.current(kind, record_id)
+            if current is None:
                 return
-            first = Entry(START_ID, job)
+            first = Entry(START_ID, current)
         yield first
-        if first.job.is_terminal:
+        if kind.ended(first.record):
             return
         cursor = first.id
     while clock() < deadline:
         entries, pending = pending, []
         if not entries:
             entries = await source.after(
-                task_id, cursor, block_s=min(heartbeat_s, max(0.0, deadline - clock()))
+                kind, record_id, cursor, block_s=min(heartbeat_s, max(0.0, deadline - clock()))
             )
         if not entries:
-            job = await source.current(task_id)
-            if job is None:
+            record = await source.current(kind, record_id)
+            if record is None:
                 return  # expired or deleted while we waited
-            if job.is_terminal:
+            if kind.ended(record):
                 # Ended before `cursor` (a resume after the end) or just now: read once more
-                # without blocking so a terminal entry written meanwhile is not missed.
-                entries = await source.after(task_id, cursor, block_s=None)
+                # without blocking so a last entry written meanwhile is not missed.
+                entries = await source.after(kind, record_id, cursor, block_s=None)
                 if not entries:
                     return
             else:
@@ -82,5 +81,5 @@ async def follow(
         for entry in entries:
             yield entry
             cursor = entry.id
-            if entry.job.is_terminal:
+            if kind.ended(entry.record):
                 return

@@ -10,7 +10,7 @@ from docqueue.errors import ProblemCode
 from docqueue.jobs.model import Job
 from docqueue_api.dependencies import ReaderDep, ServicesDep
 from docqueue_api.events.follow import RECONNECT_MS, Heartbeat, follow
-from docqueue_api.events.source import STREAM_ID
+from docqueue_api.events.source import STREAM_ID, TASK_EVENTS
 from docqueue_api.problems import ProblemError, problem_responses
 from docqueue_api.tasks.schemas import TaskView
 from docqueue_api.tasks.service import find_task
@@ -55,7 +55,7 @@ async def _owned_job(task_id: str, services: ServicesDep, caller: ReaderDep) -> 
     return await find_task(services.jobs, caller, task_id)
 
 
-def _resume_after(last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> str | None:
+def resume_after(last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> str | None:
     if last_event_id is None or last_event_id.strip() == "":
         return None
     if not STREAM_ID.match(last_event_id.strip()):
@@ -65,7 +65,7 @@ def _resume_after(last_event_id: Annotated[str | None, Header(alias="Last-Event-
     return last_event_id.strip()
 
 
-async def _stream_slot(services: ServicesDep) -> AsyncIterator[None]:
+async def stream_slot(services: ServicesDep) -> AsyncIterator[None]:
     # Request-scoped: held until the response has finished streaming.
     async with services.events.slot():
         yield
@@ -81,19 +81,24 @@ async def get_task_events(
     request: Request,
     services: ServicesDep,
     job: Annotated[Job, Depends(_owned_job)],
-    resume_after: Annotated[str | None, Depends(_resume_after)],
-    _slot: Annotated[None, Depends(_stream_slot)],
+    resume: Annotated[str | None, Depends(resume_after)],
+    _slot: Annotated[None, Depends(stream_slot)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The task's current state at once, then every change (stage, pages, retries) until it ends."""
     settings = services.settings
     first = True
     async for item in follow(
-        services.events, job.task_id, resume_after, settings.sse_heartbeat_s, settings.sse_max_stream_s
+        services.events,
+        TASK_EVENTS,
+        job.task_id,
+        resume,
+        settings.sse_heartbeat_s,
+        settings.sse_max_stream_s,
     ):
         if isinstance(item, Heartbeat):
             yield ServerSentEvent(comment="heartbeat")
             continue
-        view = TaskView.of(item.job, request)
+        view = TaskView.of(item.record, request)
         yield ServerSentEvent(
             raw_data=view.model_dump_json(exclude={"callback_deliveries"}),
             event=EVENT_NAME,

@@ -1,18 +1,20 @@
-"""Reads a job's event stream (`docqueue:job:{task_id}:events`): every job change is one entry whose
-`data` is the job hash after the change, so the latest entry is the current state and the stream
-id is a natural SSE event id."""
+"""Reads event streams: a job's (`docqueue:job:{task_id}:events`), where every job change is one
+entry whose `data` is the job hash after the change, and a batch's (`docqueue:batch:{id}:events`),
+where every counted member change is one entry with the batch hash after it and the member that
+moved. The latest entry is the current state and the stream id is a natural SSE event id."""
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import Gauge
 
 from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
+from docqueue.jobs.batches import Batch
 from docqueue.jobs.model import Job
 from docqueue.redis_url import async_redis_client
 from docqueue.text import as_text
@@ -27,15 +29,49 @@ START_ID = "0-0"
 SSE_STREAMS = Gauge("docqueue_sse_connections", "Server-Sent Event streams open in this API process")
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Entry:
-    """One job change: its stream id and the job as it was right after it."""
+class Entry(Generic[T]):
+    """One change: its stream id and the record as it was right after it."""
 
     id: str
-    job: Job
+    record: T
 
 
-class TaskEvents:
+@dataclass(frozen=True)
+class BatchChange:
+    """A batch after a change, and the member that moved (None: read from the record itself)."""
+
+    batch: Batch
+    member: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StreamKind(Generic[T]):
+    """Where one kind of record and its events live, how to read them, and when they end."""
+
+    stream_key: Callable[[str], str]
+    record_key: Callable[[str], str]
+    decode: Callable[[dict[str, Any]], T]
+    ended: Callable[[T], bool]
+
+
+def _batch_change(fields: dict[str, Any]) -> BatchChange:
+    member = fields.pop("member", None)
+    return BatchChange(Batch.from_redis(fields), json.loads(member) if member else None)
+
+
+TASK_EVENTS: StreamKind[Job] = StreamKind(
+    keys.job_events, keys.job, Job.from_redis, lambda job: job.is_terminal
+)
+BATCH_EVENTS: StreamKind[BatchChange] = StreamKind(
+    keys.batch_events, keys.batch, _batch_change, lambda change: not change.batch.is_running
+)
+
+
+class EventStreams:
     """Blocking reads on a Redis client of their own (its socket timeout outlasts a heartbeat
     wait; the API's main client keeps its short one), and a cap on open streams per process."""
 
@@ -74,30 +110,32 @@ class TaskEvents:
             self.open_streams -= 1
             SSE_STREAMS.dec()
 
-    async def latest(self, task_id: str) -> Entry | None:
-        rows: Any = await self.redis.xrevrange(keys.job_events(task_id), count=1)
-        return _entries(rows)[0] if rows else None
+    async def latest(self, kind: StreamKind[T], record_id: str) -> Entry[T] | None:
+        rows: Any = await self.redis.xrevrange(kind.stream_key(record_id), count=1)
+        return _entries(kind, rows)[0] if rows else None
 
-    async def after(self, task_id: str, after_id: str, block_s: float | None) -> list[Entry]:
+    async def after(
+        self, kind: StreamKind[T], record_id: str, after_id: str, block_s: float | None
+    ) -> list[Entry[T]]:
         """Entries after `after_id` (exclusive), waiting up to `block_s` for one when there are none."""
         block_ms = None if block_s is None else max(1, int(block_s * 1000))
         reply: Any = await self.redis.xread(
-            {keys.job_events(task_id): after_id}, count=READ_BATCH, block=block_ms
+            {kind.stream_key(record_id): after_id}, count=READ_BATCH, block=block_ms
         )
-        return _entries(reply[0][1]) if reply else []
+        return _entries(kind, reply[0][1]) if reply else []
 
-    async def current(self, task_id: str) -> Job | None:
-        raw = await self.redis.hgetall(keys.job(task_id))
-        return Job.from_redis(raw) if raw else None
+    async def current(self, kind: StreamKind[T], record_id: str) -> T | None:
+        raw = await self.redis.hgetall(kind.record_key(record_id))
+        return kind.decode({as_text(k): as_text(v) for k, v in raw.items()}) if raw else None
 
     async def close(self) -> None:
         await self.redis.aclose()
 
 
-def _entries(rows: list[Any]) -> list[Entry]:
+def _entries(kind: StreamKind[T], rows: list[Any]) -> list[Entry[T]]:
     entries = []
     for entry_id, fields in rows:
         data = fields.get(b"data") or fields.get("data")
         if data is not None:
-            entries.append(Entry(as_text(entry_id), Job.from_redis(json.loads(data))))
+            entries.append(Entry(as_text(entry_id), kind.decode(json.loads(data))))
     return entries

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from docqueue.errors import ProblemCode
+from docqueue_api.batches.service import batch_form_limits
 from docqueue_api.documents.upload import UploadLimits, upload_body_cap
 from docqueue_api.middleware.allow import AllowHeaderMiddleware
 from docqueue_api.middleware.body_limit import BodyLimitMiddleware
@@ -21,6 +22,7 @@ from docqueue_api.problems import ProblemError, problem_response
 from docqueue_api.settings import ApiSettings
 
 UPLOAD_ROUTE = ("POST", "/v1/documents")
+BATCH_ROUTE = ("POST", "/v1/batches")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-ID")
 CORS_EXPOSE_HEADERS = ("Location", "Retry-After", "X-Request-ID")
 
@@ -42,7 +44,7 @@ def install_middleware(app: FastAPI, settings: ApiSettings) -> None:
     app.add_middleware(
         BodyLimitMiddleware,
         default_bytes=settings.max_request_body_bytes,
-        limits={UPLOAD_ROUTE: upload_body_cap(limits)},
+        limits={UPLOAD_ROUTE: upload_body_cap(limits), BATCH_ROUTE: batch_form_limits(settings).body_cap()},
         on_too_large=_too_large,
     )
     app.add_middleware(AllowHeaderMiddleware)
