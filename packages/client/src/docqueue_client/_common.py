@@ -2,6 +2,7 @@
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -90,7 +91,8 @@ def events_timeout(total_s: float) -> httpx.Timeout:
 def falls_back(error: DocqueueError) -> bool:
     """Errors on the events route that polling can work around; the rest are the caller's."""
     if isinstance(error, NotFound):
-        return error.code != "task_not_found"  # the route itself is missing (an older server)
+        # the route itself is missing (an older server)
+        return error.code not in ("task_not_found", "batch_not_found")
     return isinstance(error, Unavailable) or error.status in (405, 406, 501)
 
 
@@ -101,19 +103,22 @@ def is_event_stream(response: httpx.Response) -> bool:
 
 @dataclass
 class EventParser:
-    """The text/event-stream format, line by line (the server's events are one data line each)."""
+    """The text/event-stream format, line by line (the server's events are one data line each):
+    events named `name` decoded by `decode` (a task's by default; a batch's: `batch`)."""
 
     last_event_id: str | None = None
+    name: str = EVENT_NAME
+    decode: Callable[[dict[str, Any]], Any] = TaskStatus.from_json
     _event: str = "message"
     _data: list[str] = field(default_factory=list)
 
-    def feed(self, line: str) -> TaskStatus | None:
-        """A task status when `line` ends a `task` event; None for anything else."""
+    def feed(self, line: str) -> Any:
+        """The decoded event when `line` ends one named `name`; None for anything else."""
         if line == "":
             data, event = self._data, self._event
             self._data, self._event = [], "message"
-            if event == EVENT_NAME and data:
-                return TaskStatus.from_json(json.loads("\n".join(data)))
+            if event == self.name and data:
+                return self.decode(json.loads("\n".join(data)))
             return None
         if line.startswith(":"):
             return None  # a heartbeat comment

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from docqueue_client import dead_letters_cli
+from docqueue_client import batches_cli, dead_letters_cli
 from docqueue_client.cli_options import JsonOpt, KeyOpt, UrlOpt, emit
 from docqueue_client.client import Client
 from docqueue_client.errors import DocqueueError
@@ -25,6 +25,7 @@ from docqueue_client.models import TaskStatus
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(dead_letters_cli.app, name="dead-letters")
+app.add_typer(batches_cli.app, name="batch")
 console = Console(stderr=True)
 
 SUMMARY_COLUMNS = ["file", "state", "pages", "chunks", "warnings", "seconds", "task_id"]
@@ -36,8 +37,23 @@ def _client(url: str | None, api_key: str | None) -> Client:
 
 @app.command()
 def submit(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(exists=True, readable=True, help="files (with --batch, directories too)"),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="follow each task live until it ends")] = False,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="submit everything as one batch (directories are read recursively): one request, "
+            "one overall bar, one webhook",
+        ),
+    ] = False,
+    sources: Annotated[
+        list[str] | None,
+        typer.Option("--source", metavar="URL", help="a URL the workers fetch (https://, s3://); repeatable"),
+    ] = None,
     chunk_size: Annotated[int | None, typer.Option(help="characters (or tokens) per chunk")] = None,
     chunk_overlap: Annotated[
         int | None, typer.Option(help="characters (or tokens) shared by neighbouring chunks")
@@ -66,8 +82,9 @@ def submit(
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload FILES in parallel; with --wait, a live bar per file and overall, then a summary.
-    Exits 1 if any file was refused or its task did not succeed."""
+    """Upload FILES in parallel (or, with --batch, as one batch); with --wait, live bars, then a
+    summary. Exits 1 if any file was refused or its task did not succeed."""
+    paths = list(files or [])
     with _client(url, api_key) as client:
         options = {
             "chunk_size": chunk_size,
@@ -79,12 +96,21 @@ def submit(
             "ocr_languages": ocr_languages,
             "wait_s": prefer_wait,
         }
+        if batch or sources:
+            members = batches_cli.batch_files(paths)
+            rows, ok = batches_cli.submit_batch(client, members, list(sources or []), options, wait, as_json)
+            emit(rows, as_json, batches_cli.MEMBER_COLUMNS)
+            if not ok:
+                raise typer.Exit(1)
+            return
+        if not paths or any(path.is_dir() for path in paths):
+            raise typer.BadParameter("name files to upload (directories only with --batch)")
         if not wait:
             with ThreadPoolExecutor(max_workers=parallel) as pool:
-                rows = list(pool.map(lambda f: _upload_row(client, f, options), files))
+                rows = list(pool.map(lambda f: _upload_row(client, f, options), paths))
             emit(rows, as_json, ["file", "task_id", "state", "status_url"])
         else:
-            rows = _submit_and_follow(client, files, options, parallel, quiet=as_json)
+            rows = _submit_and_follow(client, paths, options, parallel, quiet=as_json)
             emit(rows, as_json, SUMMARY_COLUMNS)
     if any(row["state"] not in ("succeeded", "queued", "running") for row in rows):
         raise typer.Exit(1)

@@ -17,9 +17,11 @@ from typing import Any, Unpack
 import httpx
 
 from docqueue_client import _common
+from docqueue_client.batches import Batches
 from docqueue_client.dead_letters import DeadLetters
-from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
+from docqueue_client.errors import EventsUnavailable, TaskFailed
 from docqueue_client.models import Accepted, TaskStatus
+from docqueue_client.streams import follow_events
 
 ProgressCallback = Callable[[TaskStatus], object]
 
@@ -102,6 +104,7 @@ class Client:
             transport=transport,
         )
         self.dead_letters = DeadLetters(self._http)
+        self.batches = Batches(self._http, timeout_s)
 
     def __enter__(self) -> "Client":
         return self
@@ -183,44 +186,8 @@ class Client:
                 print(status.state, status.percent)
         """
         parser = _common.EventParser()
-        quiet_reconnects = 0
-        while True:
-            got_any = False
-            try:
-                for status in self._stream(task_id, parser, deadline):
-                    got_any = True
-                    yield status
-                    if status.is_terminal:
-                        return
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError(f"task {task_id} did not end in time") from exc
-            except DocqueueError as exc:
-                if _common.falls_back(exc):
-                    raise EventsUnavailable(str(exc)) from exc
-                raise
-            quiet_reconnects = 0 if got_any else quiet_reconnects + 1
-            if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
-                raise EventsUnavailable(f"the event stream of {task_id} keeps closing without events")
-            time.sleep(min(2.0, 0.2 * quiet_reconnects))
-
-    def _stream(
-        self, task_id: str, parser: _common.EventParser, deadline: float | None
-    ) -> Iterator[TaskStatus]:
-        headers = _common.events_headers(parser.last_event_id)
-        timeout = _common.events_timeout(self.timeout_s)
-        with self._http.stream("GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=timeout) as r:
-            if r.is_error:
-                r.read()
-                _common.answer(r)  # raises the typed error
-            if not _common.is_event_stream(r):
-                raise EventsUnavailable(f"the events route answered {r.headers.get('content-type')}")
-            for line in r.iter_lines():
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError(f"task {task_id} did not end in time")
-                status = parser.feed(line)
-                if status is not None:
-                    yield status
+        path = f"/v1/tasks/{task_id}/events"
+        return follow_events(self._http, path, parser, lambda s: s.is_terminal, deadline, self.timeout_s)
 
     def wait(
         self,

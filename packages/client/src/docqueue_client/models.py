@@ -88,3 +88,54 @@ class Accepted:
             events_url=data.get("events_url") or f"{data['status_url']}/events",
             deduplicated=bool(data.get("deduplicated", False)),
         )
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A batch's state as of one read (or one event): counts per state, pages over all members,
+    and (from `Batches.get`) one page of its members."""
+
+    batch_id: str
+    state: str  # running, succeeded, completed_with_errors
+    total: int
+    counts: dict[str, int]
+    pages_done: int
+    pages_total: int
+    percent: float
+    status_url: str
+    raw: dict[str, Any]
+    # The member whose change an event reports (events only).
+    member: dict[str, Any] | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "succeeded"
+
+    @property
+    def done(self) -> int:
+        """Members that ended, whatever their outcome."""
+        return sum(self.counts.get(state, 0) for state in TERMINAL_STATES)
+
+    @property
+    def progress_key(self) -> tuple[Any, ...]:
+        return (self.state, self.done, self.pages_done, self.pages_total)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "BatchStatus":
+        progress = data.get("progress") or {}
+        return cls(
+            batch_id=data["batch_id"],
+            state=data["state"],
+            total=int(data.get("total", 0)),
+            counts={name: int(count) for name, count in (data.get("counts") or {}).items()},
+            pages_done=int(progress.get("pages_done", 0)),
+            pages_total=int(progress.get("pages_total", 0)),
+            percent=float(progress.get("percent", 0.0)),
+            status_url=data.get("status_url", ""),
+            raw=data,
+            member=data.get("member"),
+        )
