@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import (
     backlog,
+    batch,
     e2e,
     engines,
     failover,
@@ -45,6 +46,7 @@ SECTIONS = (
     "ocr",
     "formats",
     "prefer_wait",
+    "batch",
     "failover",
     "split",
 )
@@ -160,6 +162,11 @@ def main() -> None:
         if "prefer_wait" in sections:
             print("prefer wait", flush=True)
             results["prefer_wait"] = prefer_wait.run(bench, files["one_page"], 50 if quick else 300)
+        if "batch" in sections:
+            print("batch", flush=True)
+            results["batch"] = batch.run(
+                bench, files["one_page"].read_bytes(), 40 if quick else 200, 1 if quick else 3
+            )
         if "formats" in sections:
             print("formats", flush=True)
             results["formats"] = formats.run(bench, files["plain"], quick)

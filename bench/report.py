@@ -158,6 +158,7 @@ def table(results: dict[str, Any]) -> str:
     lines += ocr_rows(results.get("ocr"))
     lines += format_rows(results.get("formats"))
     lines += prefer_wait_rows(results.get("prefer_wait"))
+    lines += batch_rows(results.get("batch"))
     lines += failover_rows(results.get("failover"))
     lines += split_rows(results.get("split"))
     out = "\n".join(lines)
@@ -244,6 +245,34 @@ def prefer_wait_rows(result: dict[str, Any] | None) -> list[str]:
             )
         )
     return rows
+
+
+def batch_rows(result: dict[str, Any] | None) -> list[str]:
+    """A batch of one-page PDFs against the same files uploaded one by one (no target was set)."""
+    if not result:
+        return []
+    batch, singles = result["batch"], result["singles"]
+    case = f"{result['documents']} one-page PDFs, {result['processes']} processes"
+    return [
+        _row(
+            "batch: all accepted",
+            case,
+            f"{batch['accepted_s']:.2f} s, {batch['requests']} req.",
+            f"{singles['accepted_s']:.2f} s, {singles['requests']} req. (single uploads)",
+            f"{result['accepted_ratio']:.2f}x",
+            "",
+            "",
+        ),
+        _row(
+            "batch: all finished",
+            case,
+            f"{batch['finished_s']:.2f} s",
+            f"{singles['finished_s']:.2f} s (single uploads)",
+            f"{result['finished_ratio']:.2f}x",
+            "",
+            "",
+        ),
+    ]
 
 
 def failover_rows(result: dict[str, Any] | None) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.render import Resource, by_kind, pod_templates, render
+from tests.chart.render import Resource, by_kind, named, pod_templates, render
 
 Labels = dict[str, str]
 
@@ -131,6 +131,35 @@ def test_without_a_callbacks_worker_the_document_worker_delivers_webhooks() -> N
     components = pods(resources)
     outside: Labels = {"app.kubernetes.io/name": OUTSIDE}
     assert [n for n in components if allowed(policies, "Egress", components[n], outside, 443)] == ["worker"]
+
+
+def container_env(resources: list[Resource], deployment: str, name: str) -> list[dict[str, Any]]:
+    spec = named(resources, "Deployment", deployment)["spec"]["template"]["spec"]
+    env: list[dict[str, Any]] = next(c for c in spec["containers"] if c["name"] == name)["env"]
+    return env
+
+
+def test_sources_open_the_document_workers_egress_only_when_enabled() -> None:
+    """URL sources are off by default (a source_url is refused 422 and no document worker reaches
+    the internet); on, the document workers reach public addresses on 443 and the allowed
+    intranet networks, never the cluster or the metadata endpoint."""
+    env = {e["name"]: e.get("value") for e in container_env(render(), "docqueue-worker", "worker")}
+    assert env["DOCQUEUE_SOURCE_URLS_ENABLED"] == "false"
+    resources = render(
+        sets=["config.sources.enabled=true", "config.sources.allowedNetworks=10.20.0.0/16\\, 192.168.7.9/32"]
+    )
+    policies = by_kind(resources, "NetworkPolicy")
+    components = pods(resources)
+    outside: Labels = {"app.kubernetes.io/name": OUTSIDE}
+    outbound = sorted(n for n in components if allowed(policies, "Egress", components[n], outside, 443))
+    assert outbound == ["callbacks", "worker"]
+    worker = next(p for p in policies if p["metadata"]["name"] == "docqueue-worker")
+    [rule] = [r for r in worker["spec"]["egress"] if "to" in r and "ipBlock" in r["to"][0]]
+    assert "169.254.0.0/16" in rule["to"][0]["ipBlock"]["except"]
+    assert [peer["ipBlock"]["cidr"] for peer in rule["to"][1:]] == ["10.20.0.0/16", "192.168.7.9/32"]
+    env = {e["name"]: e.get("value") for e in container_env(resources, "docqueue-worker", "worker")}
+    assert env["DOCQUEUE_SOURCE_URLS_ENABLED"] == "true"
+    assert env["DOCQUEUE_SOURCE_ALLOWED_NETWORKS"] == "10.20.0.0/16, 192.168.7.9/32"
 
 
 def test_a_default_deny_covers_every_pod() -> None:

@@ -328,6 +328,26 @@ file:///var/lib/docqueue/blobs
 - name: DOCQUEUE_PUBLIC_URL
   value: {{ . | quote }}
 {{- end }}
+- name: DOCQUEUE_SOURCE_URLS_ENABLED
+  value: {{ .sources.enabled | quote }}
+{{- with .sources.allowedHosts }}
+- name: DOCQUEUE_SOURCE_ALLOWED_HOSTS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .sources.allowedNetworks }}
+- name: DOCQUEUE_SOURCE_ALLOWED_NETWORKS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .sources.s3Buckets }}
+- name: DOCQUEUE_SOURCE_S3_BUCKETS
+  value: {{ . | quote }}
+{{- end }}
+- name: DOCQUEUE_SOURCE_MAX_FETCH_S
+  value: {{ .sources.maxFetchSeconds | int64 | quote }}
+- name: DOCQUEUE_MAX_BATCH_MEMBERS
+  value: {{ .maxBatchMembers | int64 | quote }}
+- name: DOCQUEUE_MAX_BATCH_BYTES
+  value: {{ .maxBatchBytes | int64 | quote }}
 {{- with .callbackAllowedHosts }}
 - name: DOCQUEUE_CALLBACK_ALLOWED_HOSTS
   value: {{ . | quote }}

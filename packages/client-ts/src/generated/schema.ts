@@ -15,8 +15,9 @@ export interface paths {
         put?: never;
         /**
          * Documents Upload
-         * @description Store the document and queue it for processing; answers before any processing happens,
-         *     unless `Prefer: wait=N` asks to wait for quick work (the task is queued all the same).
+         * @description Store the document (or note its `source_url`) and queue it for processing; answers before
+         *     any processing happens, unless `Prefer: wait=N` asks to wait for quick work (the task is
+         *     queued all the same).
          */
         post: operations["documents_upload"];
         delete?: never;
@@ -106,6 +107,76 @@ export interface paths {
          * @description The task's current state at once, then every change (stage, pages, retries) until it ends.
          */
         get: operations["tasks_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Batches List
+         * @description The caller's batches, newest first.
+         */
+        get: operations["batches_list"];
+        put?: never;
+        /**
+         * Batches Create
+         * @description Many documents in one request, with the same options: files (multipart `files` parts) and/or
+         *     URLs (`urls`, or a JSON body), each an ordinary task. Answers at once, before any processing.
+         */
+        post: operations["batches_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Batches Get
+         * @description State, counts per state, pages over all members, and a page of the members.
+         */
+        get: operations["batches_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Batches Cancel
+         * @description Cancel every member that has not ended (queued work never runs, running work stops at its
+         *     next page); members that ended keep their outcome.
+         */
+        delete: operations["batches_cancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Batches Events
+         * @description The batch at once, then every member change (state, pages) until the batch ends.
+         */
+        get: operations["batches_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -236,9 +307,31 @@ export interface webhooks {
         /**
          * Webhooks Task Finished
          * @description docqueue POSTs this to the upload's `callback_url` when the task ends (succeeded, failed,
-         *     cancelled or dead-lettered), from a worker on the `callbacks` queue, at least once.
+         *     cancelled or dead-lettered), from a worker on the webhooks queue, at least once.
          */
         post: operations["webhooks_task_finished"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch-finished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Webhooks Batch Finished
+         * @description docqueue POSTs this to the batch's `callback_url` once, when its last member ended, at
+         *     least once (a member replayed from the dead letters reopens the batch; its next end is a
+         *     new event).
+         */
+        post: operations["webhooks_batch_finished"];
         delete?: never;
         options?: never;
         head?: never;
@@ -264,6 +357,113 @@ export interface components {
             events_url: string;
             /** Deduplicated */
             deduplicated: boolean;
+        };
+        /**
+         * AcceptedMember
+         * @description A member as the batch was accepted: its task (new, or an existing one for a duplicate).
+         */
+        AcceptedMember: {
+            /** Index */
+            index: number;
+            /** Task Id */
+            task_id: string;
+            /** Filename */
+            filename: string;
+            /** Source Url */
+            source_url?: string | null;
+            state: components["schemas"]["JobState"];
+            /** Deduplicated */
+            deduplicated: boolean;
+            error?: components["schemas"]["TaskError"] | null;
+            /** Status Url */
+            status_url: string;
+        };
+        /**
+         * BatchAccepted
+         * @description A batch just submitted: its id and its members' tasks, in the order they were sent (files
+         *     first, then URLs).
+         */
+        BatchAccepted: {
+            /** Batch Id */
+            batch_id: string;
+            state: components["schemas"]["BatchState"];
+            /** Total */
+            total: number;
+            /** Status Url */
+            status_url: string;
+            /** Events Url */
+            events_url: string;
+            /** Members */
+            members: components["schemas"]["AcceptedMember"][];
+        };
+        /**
+         * BatchPage
+         * @description One page of the caller's batches, newest first; pass `next_cursor` as `cursor` for the next.
+         */
+        BatchPage: {
+            /** Items */
+            items: components["schemas"]["BatchView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * BatchState
+         * @enum {string}
+         */
+        BatchState: "running" | "succeeded" | "completed_with_errors";
+        /**
+         * BatchView
+         * @description A batch: `running` until every member ended, then `succeeded` when all succeeded, else
+         *     `completed_with_errors`. `progress` sums the members' pages.
+         */
+        BatchView: {
+            /** Batch Id */
+            batch_id: string;
+            state: components["schemas"]["BatchState"];
+            /** Total */
+            total: number;
+            counts: components["schemas"]["Counts"];
+            progress: components["schemas"]["Progress"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Callback Url */
+            callback_url?: string | null;
+            /** Status Url */
+            status_url: string;
+            /** Events Url */
+            events_url: string;
+            members?: components["schemas"]["Members"] | null;
+            /** Webhook Deliveries */
+            webhook_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+        };
+        /**
+         * BatchWebhookEvent
+         * @description The one event of a batch; `id` stays the same across retries of its delivery.
+         */
+        BatchWebhookEvent: {
+            /** Id */
+            id: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "batch.succeeded" | "batch.completed_with_errors";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            batch: components["schemas"]["WebhookBatch"];
         };
         /**
          * CallbackDelivery
@@ -315,6 +515,47 @@ export interface components {
             headings: string[];
             /** Table Header */
             table_header?: string | null;
+        };
+        /**
+         * Counts
+         * @description Members per state.
+         */
+        Counts: {
+            /**
+             * Queued
+             * @default 0
+             */
+            queued: number;
+            /**
+             * Running
+             * @default 0
+             */
+            running: number;
+            /**
+             * Retrying
+             * @default 0
+             */
+            retrying: number;
+            /**
+             * Succeeded
+             * @default 0
+             */
+            succeeded: number;
+            /**
+             * Failed
+             * @default 0
+             */
+            failed: number;
+            /**
+             * Cancelled
+             * @default 0
+             */
+            cancelled: number;
+            /**
+             * Dead Lettered
+             * @default 0
+             */
+            dead_lettered: number;
         };
         /**
          * DeadLetterPage
@@ -374,6 +615,8 @@ export interface components {
              * @default 0
              */
             ocr_pages: number;
+            /** Source Url */
+            source_url?: string | null;
         };
         /**
          * Finished
@@ -412,6 +655,8 @@ export interface components {
             events_url: string;
             /** Callback Url */
             callback_url?: string | null;
+            /** Source Url */
+            source_url?: string | null;
             /**
              * Warnings
              * @default []
@@ -437,6 +682,36 @@ export interface components {
          * @enum {string}
          */
         JobState: "queued" | "running" | "retrying" | "succeeded" | "failed" | "cancelled" | "dead_lettered";
+        /**
+         * MemberView
+         * @description One member as it stands.
+         */
+        MemberView: {
+            /** Index */
+            index: number;
+            /** Task Id */
+            task_id: string;
+            state: components["schemas"]["JobState"] | null;
+            stage?: components["schemas"]["Stage"] | null;
+            progress?: components["schemas"]["Progress"] | null;
+            /** Filename */
+            filename?: string | null;
+            /** Source Url */
+            source_url?: string | null;
+            error?: components["schemas"]["TaskError"] | null;
+            /** Status Url */
+            status_url: string;
+        };
+        /**
+         * Members
+         * @description A page of a batch's members, in submission order; pass `next_cursor` as `cursor` for more.
+         */
+        Members: {
+            /** Items */
+            items: components["schemas"]["MemberView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page */
         Page: {
             /** Number */
@@ -536,7 +811,7 @@ export interface components {
          * Stage
          * @enum {string}
          */
-        Stage: "queued" | "extracting" | "chunking" | "storing" | "done";
+        Stage: "queued" | "fetching" | "extracting" | "chunking" | "storing" | "done";
         /** TaskError */
         TaskError: {
             /** Code */
@@ -592,6 +867,8 @@ export interface components {
             events_url: string;
             /** Callback Url */
             callback_url?: string | null;
+            /** Source Url */
+            source_url?: string | null;
             /**
              * Warnings
              * @default []
@@ -604,6 +881,35 @@ export interface components {
             parts?: components["schemas"]["Parts"] | null;
             /** Callback Deliveries */
             callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+        };
+        /**
+         * WebhookBatch
+         * @description The batch as `GET /v1/batches/{batch_id}` shows it when it ended (without its members).
+         */
+        WebhookBatch: {
+            /** Batch Id */
+            batch_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "succeeded" | "completed_with_errors";
+            /** Total */
+            total: number;
+            counts: components["schemas"]["Counts"];
+            progress: components["schemas"]["Progress"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Status Url */
+            status_url: string;
         };
         /**
          * WebhookEvent
@@ -703,9 +1009,14 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description A PDF, DOCX, PPTX, XLSX, ODT, EPUB, HTML or XHTML page, PNG, JPEG, TIFF, WebP, plain text, Markdown (text named *.md) or CSV (rows that line up, named *.csv or *.tsv) file, recognised by its bytes
+                     * @description A PDF, DOCX, PPTX, XLSX, ODT, EPUB, HTML or XHTML page, PNG, JPEG, TIFF, WebP, plain text, Markdown (text named *.md) or CSV (rows that line up, named *.csv or *.tsv) file, recognised by its bytes. Send this or source_url
                      */
-                    file: string;
+                    file?: string;
+                    /**
+                     * Format: uri
+                     * @description Instead of a file: an https URL (or s3://bucket/key from a bucket the deployment allows) the worker fetches, under the upload size cap, with the webhook URL rules (no private, loopback or link-local targets, checked again after every redirect). Not deduplicated (the bytes are unknown until fetched)
+                     */
+                    source_url?: string;
                     /**
                      * @description Characters, or tokens under chunk_by=tokens, per chunk
                      * @default 1000
@@ -738,13 +1049,13 @@ export interface operations {
                     ocr?: "auto" | "always" | "never";
                     /** @description Tesseract languages, e.g. eng+deu (installed ones only); part of dedupe. Default: the deployment's DOCQUEUE_OCR_LANGUAGES (eng) */
                     ocr_languages?: string;
+                    /** @description Seconds the task, its result and its upload are kept once it ended, at most the tenant's (or the deployment's) retention; not part of dedupe */
+                    ttl_s?: number;
                     /**
                      * Format: uri
                      * @description https URL that receives a signed POST when the task ends
                      */
                     callback_url?: string;
-                    /** @description Seconds the task, its result and its upload are kept once it ended, at most the tenant's (or the deployment's) retention; not part of dedupe */
-                    ttl_s?: number;
                 };
             };
         };
@@ -1545,6 +1856,677 @@ export interface operations {
             };
         };
     };
+    batches_list: {
+        parameters: {
+            query?: {
+                /** @example 50 */
+                limit?: number;
+                /** @example eyJiZWZvcmUiOjE3NjQ1OTAxMTIuNH0 */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "batch_id": "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *           "state": "running",
+                     *           "total": 3,
+                     *           "counts": {
+                     *             "queued": 1,
+                     *             "running": 1,
+                     *             "retrying": 0,
+                     *             "succeeded": 1,
+                     *             "failed": 0,
+                     *             "cancelled": 0,
+                     *             "dead_lettered": 0
+                     *           },
+                     *           "progress": {
+                     *             "pages_done": 47,
+                     *             "pages_total": 131,
+                     *             "percent": 35.5
+                     *           },
+                     *           "created_at": "2026-12-01T12:55:10.114Z",
+                     *           "ended_at": null,
+                     *           "expires_at": "2026-12-08T12:55:10.114Z",
+                     *           "callback_url": "https://hooks.example.com/docqueue-batches",
+                     *           "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *           "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
+                     *           "members": null,
+                     *           "webhook_deliveries": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    batches_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @example upload-report-2026-12-01 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "files": [
+                 *         "(the first document's bytes)",
+                 *         "(the second document's bytes)"
+                 *       ],
+                 *       "urls": "[\"https://docs.example.com/handbook.pdf\"]",
+                 *       "chunk_size": 800,
+                 *       "callback_url": "https://hooks.example.com/docqueue-batches"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /** @description The documents, one `files` part each (any format an upload takes); a part that is empty or no such format becomes a member that failed at once (empty_document, unsupported_type) */
+                    files?: string[];
+                    /** @description A JSON list of source URLs, one member each: ["https://...", "s3://bucket/key"]; the rules of an upload's source_url apply to each */
+                    urls?: string;
+                    /**
+                     * @description Characters, or tokens under chunk_by=tokens, per chunk
+                     * @default 1000
+                     */
+                    chunk_size?: number;
+                    /**
+                     * @description Characters (or tokens) neighbouring chunks share; below chunk_size
+                     * @default 150
+                     */
+                    chunk_overlap?: number;
+                    /**
+                     * @description What chunk_size and chunk_overlap count: characters, or tokens of the deployment's tokenizer (DOCQUEUE_TOKENIZER, cl100k_base). Part of dedupe. Default: DOCQUEUE_CHUNK_BY (characters)
+                     * @enum {string}
+                     */
+                    chunk_by?: "characters" | "tokens";
+                    /**
+                     * @description The PDF engine; part of dedupe. Default: the deployment's DOCQUEUE_PDF_ENGINE (pypdf)
+                     * @enum {string}
+                     */
+                    engine?: "pypdf" | "pdfium";
+                    /**
+                     * @description standard: NFC, ligatures folded, line-end hyphens joined, controls removed; none: the reader's raw text. Part of dedupe. Default: the deployment's DOCQUEUE_TEXT_NORMALIZATION (standard)
+                     * @enum {string}
+                     */
+                    text_normalization?: "standard" | "none";
+                    /**
+                     * @description auto: OCR only pages without a text layer that carry drawn content; part of dedupe. Default: the deployment's DOCQUEUE_OCR (auto)
+                     * @enum {string}
+                     */
+                    ocr?: "auto" | "always" | "never";
+                    /** @description Tesseract languages, e.g. eng+deu (installed ones only); part of dedupe. Default: the deployment's DOCQUEUE_OCR_LANGUAGES (eng) */
+                    ocr_languages?: string;
+                    /** @description Seconds the task, its result and its upload are kept once it ended, at most the tenant's (or the deployment's) retention; not part of dedupe */
+                    ttl_s?: number;
+                    /**
+                     * Format: uri
+                     * @description https URL that receives one signed POST when the batch ends (members send none of their own)
+                     */
+                    callback_url?: string;
+                };
+                /**
+                 * @example {
+                 *       "urls": [
+                 *         "https://docs.example.com/handbook.pdf",
+                 *         "s3://inbox/contracts/2026-11.pdf"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Urls
+                     * @description https URLs (or s3://bucket/key) the workers fetch, one member each
+                     */
+                    urls: string[];
+                    /** Chunk Size */
+                    chunk_size?: number | null;
+                    /** Chunk Overlap */
+                    chunk_overlap?: number | null;
+                    /** Chunk By */
+                    chunk_by?: string | null;
+                    /** Engine */
+                    engine?: string | null;
+                    /** Text Normalization */
+                    text_normalization?: string | null;
+                    /** Ocr */
+                    ocr?: string | null;
+                    /** Ocr Languages */
+                    ocr_languages?: string | null;
+                    /**
+                     * Callback Url
+                     * @description Receives one signed POST when the batch ends
+                     */
+                    callback_url?: string | null;
+                    /** Ttl S */
+                    ttl_s?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    /** @description The batch's status URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "batch_id": "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "state": "running",
+                     *       "total": 3,
+                     *       "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
+                     *       "members": [
+                     *         {
+                     *           "index": 0,
+                     *           "task_id": "3f0c9a4d5b6e4f8091a2b3c4d5e6f708",
+                     *           "filename": "report.pdf",
+                     *           "source_url": null,
+                     *           "state": "queued",
+                     *           "deduplicated": false,
+                     *           "error": null,
+                     *           "status_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    batches_get: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Members per page
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `members.next_cursor`
+                 * @example eyJiZWZvcmUiOjE3NjQ1OTAxMTIuNH0
+                 */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @example b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84 */
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "batch_id": "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "state": "running",
+                     *       "total": 3,
+                     *       "counts": {
+                     *         "queued": 1,
+                     *         "running": 1,
+                     *         "retrying": 0,
+                     *         "succeeded": 1,
+                     *         "failed": 0,
+                     *         "cancelled": 0,
+                     *         "dead_lettered": 0
+                     *       },
+                     *       "progress": {
+                     *         "pages_done": 47,
+                     *         "pages_total": 131,
+                     *         "percent": 35.5
+                     *       },
+                     *       "created_at": "2026-12-01T12:55:10.114Z",
+                     *       "ended_at": null,
+                     *       "expires_at": "2026-12-08T12:55:10.114Z",
+                     *       "callback_url": "https://hooks.example.com/docqueue-batches",
+                     *       "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
+                     *       "members": {
+                     *         "items": [
+                     *           {
+                     *             "index": 0,
+                     *             "task_id": "3f0c9a4d5b6e4f8091a2b3c4d5e6f708",
+                     *             "state": "running",
+                     *             "stage": "extracting",
+                     *             "progress": {
+                     *               "pages_done": 41,
+                     *               "pages_total": 120,
+                     *               "percent": 33.8
+                     *             },
+                     *             "filename": "report.pdf",
+                     *             "source_url": null,
+                     *             "error": null,
+                     *             "status_url": "https://docqueue.example.com/v1/tasks/3f0c9a4d5b6e4f8091a2b3c4d5e6f708"
+                     *           }
+                     *         ],
+                     *         "next_cursor": "bTox"
+                     *       },
+                     *       "webhook_deliveries": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    batches_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84 */
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "batch_id": "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "state": "completed_with_errors",
+                     *       "total": 3,
+                     *       "counts": {
+                     *         "queued": 0,
+                     *         "running": 0,
+                     *         "retrying": 0,
+                     *         "succeeded": 1,
+                     *         "failed": 0,
+                     *         "cancelled": 2,
+                     *         "dead_lettered": 0
+                     *       },
+                     *       "progress": {
+                     *         "pages_done": 47,
+                     *         "pages_total": 131,
+                     *         "percent": 35.5
+                     *       },
+                     *       "created_at": "2026-12-01T12:55:10.114Z",
+                     *       "ended_at": "2026-12-01T12:56:02.500Z",
+                     *       "expires_at": "2026-12-08T12:55:10.114Z",
+                     *       "callback_url": "https://hooks.example.com/docqueue-batches",
+                     *       "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                     *       "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
+                     *       "members": null,
+                     *       "webhook_deliveries": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchView"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    batches_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @example 1764590112402-0 */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                /** @example b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84 */
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`. Each event is `event: batch`, `id: <stream id>` and `data: <the batch after a member's change, and that member>`; the first is the batch as it stands. The stream ends after the batch ends. Send the last id back as `Last-Event-ID` to resume. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example event: batch
+                     *     id: 1764590112402-0
+                     *     data: {"batch_id":"b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84","state":"running","total":3,"counts":{...},"progress":{"pages_done":47,"pages_total":131,"percent":35.5},...,"member":{"task_id":"3f0c9a4d5b6e4f8091a2b3c4d5e6f708","state":"running","pages_done":41,"pages_total":120}}
+                     */
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     dead_letters_list: {
         parameters: {
             query?: {
@@ -2120,6 +3102,73 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx is delivered; 408, 425, 429, 5xx and failures are retried */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhooks_batch_finished: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, "<t>." + raw body)>`; verify it on the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may appear while the secret is rotated: any may match.
+                 * @example t=1764593731,v1=5f1c0e7a9b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e
+                 */
+                "Docqueue-Signature": string;
+                /**
+                 * @description The body's `id`
+                 * @example evt_9a4d0c1e2b3f4a5d6e7f8091a2b3c4d5
+                 */
+                "Docqueue-Event-Id": string;
+                /**
+                 * @description The body's `type`
+                 * @example task.succeeded
+                 */
+                "Docqueue-Event-Type": "batch.succeeded" | "batch.completed_with_errors";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f",
+                 *       "type": "batch.completed_with_errors",
+                 *       "created_at": "2026-12-01T13:10:00.000Z",
+                 *       "batch": {
+                 *         "batch_id": "b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
+                 *         "state": "completed_with_errors",
+                 *         "total": 3,
+                 *         "counts": {
+                 *           "queued": 0,
+                 *           "running": 0,
+                 *           "retrying": 0,
+                 *           "succeeded": 2,
+                 *           "failed": 1,
+                 *           "cancelled": 0,
+                 *           "dead_lettered": 0
+                 *         },
+                 *         "progress": {
+                 *           "pages_done": 131,
+                 *           "pages_total": 131,
+                 *           "percent": 99
+                 *         },
+                 *         "created_at": "2026-12-01T12:55:10.114Z",
+                 *         "ended_at": "2026-12-01T13:10:00.000Z",
+                 *         "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["BatchWebhookEvent"];
             };
         };
         responses: {

@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     # --- URL sources (a task's `source_url`, fetched by the worker; docqueue.sources) --------
+    # Accept source_url (tasks and batch members the workers fetch); false: a 422 says so. The
+    # workers need egress to the sources (the chart's config.sources.enabled opens it).
+    source_urls_enabled: bool = True
     # Hosts a source_url may name, comma-separated; "*.example.com" matches subdomains. Empty: any
     # public host.
     source_allowed_hosts: str = ""

@@ -35,6 +35,9 @@ async def accept_source_url(raw: str, settings: Settings, loc: Loc | None = None
     """A `source_url` a worker may fetch (https, or s3:// from an allowed bucket), or a 422."""
     url = raw.strip()
     loc = loc or ["body", SOURCE_FIELD]
+    if not settings.source_urls_enabled:
+        message = "this docqueue fetches no source URLs (DOCQUEUE_SOURCE_URLS_ENABLED)"
+        raise _refused(ProblemCode.INVALID_SOURCE_URL, loc, "sources_disabled", message)
     if is_s3(url):
         try:
             source: S3Source = parse_s3_source(url, settings)
