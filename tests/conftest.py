@@ -115,10 +115,10 @@ FETCHING_ENV = {
     "DOCQUEUE_MAX_BATCH_BYTES": str(8 * 1024 * 1024),
     "DOCQUEUE_MAX_RETRIES": "2",
     "DOCQUEUE_RETRY_BACKOFF_BASE_S": "0.2",
-    "DOCQUEUE_CALLBACK_SECRET": FETCHING_SECRET,
+    "DOCQUEUE_WEBHOOK_SECRET": FETCHING_SECRET,
     # The test's webhook receiver listens on loopback over plain http: allowed here only.
-    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
-    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+    "DOCQUEUE_WEBHOOK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_WEBHOOK_ALLOW_HTTP": "true",
 }
 
 

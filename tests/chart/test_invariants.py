@@ -95,8 +95,9 @@ def test_keda_reads_the_same_redis_with_the_same_secret(
         assert (trigger["metadata"].get("enableTLS") == "true") == url.startswith("rediss://")
 
 
-def test_callbacks_are_consumed_exactly_once(rendered: dict[str, list[Resource]]) -> None:
-    """By the callbacks worker (threads) when it is on, else by the document workers."""
+def test_webhooks_are_consumed_exactly_once(rendered: dict[str, list[Resource]]) -> None:
+    """The webhooks queue (its list is named `callbacks`): by the webhooks worker (threads) when it
+    is on, else by the document workers."""
     for stem, resources in rendered.items():
         consumers = [
             c["name"]
@@ -104,9 +105,9 @@ def test_callbacks_are_consumed_exactly_once(rendered: dict[str, list[Resource]]
             for c in t["spec"]["containers"]
             if "callbacks" in str(env_of(c).get("DOCQUEUE_QUEUES", "")).split(",")
         ]
-        assert consumers == (["worker"] if stem == "keda-off-values" else ["callbacks"]), stem
-    callbacks = container(rendered["default-values"], "docqueue-callbacks", "callbacks")
-    assert "--pool=threads" in callbacks["args"]
+        assert consumers == (["worker"] if stem == "keda-off-values" else ["webhooks"]), stem
+    webhooks = container(rendered["default-values"], "docqueue-webhooks", "webhooks")
+    assert "--pool=threads" in webhooks["args"]
     with pytest.raises(RuntimeError, match="must not include callbacks"):
         render(sets=["worker.queues={documents,callbacks}"])
 
@@ -280,10 +281,10 @@ def test_every_docqueue_variable_is_a_setting_the_process_reads(
         | {"DOCQUEUE_LIVENESS_INTERVAL_S", "DOCQUEUE_LIVENESS_MAX_AGE_S", "DOCQUEUE_METRICS_PORT"},
         "beat": {f"DOCQUEUE_{f.upper()}" for f in BeatSettings.model_fields},
     }
-    known["callbacks"] = known["worker"]
+    known["webhooks"] = known["worker"]
     for name, names in known.items():
-        if name == "callbacks" and stem == "keda-off-values":
-            continue  # no callbacks worker there: the document workers consume callbacks
+        if name == "webhooks" and stem == "keda-off-values":
+            continue  # no webhooks worker there: the document workers deliver webhooks
         env = env_of(container(rendered[stem], f"docqueue-{name}", name))
         unknown = {var for var in env if var.startswith("DOCQUEUE_")} - names
         assert not unknown, f"{stem}: {name} is given variables nothing reads: {unknown}"

@@ -88,7 +88,7 @@ def flows(resources: list[Resource]) -> set[tuple[str, str, int]]:
     }
 
 
-REDIS_CLIENTS = {"api", "worker", "callbacks", "beat", "flower", "celery-exporter", "test"}
+REDIS_CLIENTS = {"api", "worker", "webhooks", "beat", "flower", "celery-exporter", "test"}
 
 
 def test_only_the_needed_flows_between_components() -> None:
@@ -110,23 +110,23 @@ def test_redis_connects_nowhere_and_its_clients_only_to_what_they_need() -> None
     assert not allowed(policies, "Egress", components["redis"], anywhere, 53)
     for name in REDIS_CLIENTS:
         assert allowed(policies, "Egress", components[name], anywhere, 53), f"{name} needs DNS"
-    # Webhooks: only the callbacks worker goes to the outside world, and only on 443; the pods
+    # Webhooks: only the webhooks worker goes to the outside world, and only on 443; the pods
     # that parse untrusted documents cannot reach the internet.
     outbound = [name for name in components if allowed(policies, "Egress", components[name], anywhere, 443)]
-    assert outbound == ["callbacks"]
-    callbacks = next(
+    assert outbound == ["webhooks"]
+    webhooks = next(
         r
         for p in policies
-        if p["metadata"]["name"] == "docqueue-callbacks"
+        if p["metadata"]["name"] == "docqueue-webhooks"
         for r in p["spec"]["egress"]
         if "to" in r and "ipBlock" in r["to"][0]
     )
-    assert "169.254.0.0/16" in callbacks["to"][0]["ipBlock"]["except"], "never the cloud metadata endpoint"
-    assert "10.0.0.0/8" in callbacks["to"][0]["ipBlock"]["except"], "never into the cluster"
+    assert "169.254.0.0/16" in webhooks["to"][0]["ipBlock"]["except"], "never the cloud metadata endpoint"
+    assert "10.0.0.0/8" in webhooks["to"][0]["ipBlock"]["except"], "never into the cluster"
 
 
-def test_without_a_callbacks_worker_the_document_worker_delivers_webhooks() -> None:
-    resources = render(sets=["callbacks.enabled=false"])
+def test_without_a_webhooks_worker_the_document_worker_delivers_webhooks() -> None:
+    resources = render(sets=["webhooks.enabled=false"])
     policies = by_kind(resources, "NetworkPolicy")
     components = pods(resources)
     outside: Labels = {"app.kubernetes.io/name": OUTSIDE}
@@ -152,7 +152,7 @@ def test_sources_open_the_document_workers_egress_only_when_enabled() -> None:
     components = pods(resources)
     outside: Labels = {"app.kubernetes.io/name": OUTSIDE}
     outbound = sorted(n for n in components if allowed(policies, "Egress", components[n], outside, 443))
-    assert outbound == ["callbacks", "worker"]
+    assert outbound == ["webhooks", "worker"]
     worker = next(p for p in policies if p["metadata"]["name"] == "docqueue-worker")
     [rule] = [r for r in worker["spec"]["egress"] if "to" in r and "ipBlock" in r["to"][0]]
     assert "169.254.0.0/16" in rule["to"][0]["ipBlock"]["except"]

@@ -45,7 +45,7 @@ def container(resources: list[Any], name: str) -> dict[str, Any]:
 
 def test_every_service_gets_the_sentinel_url_and_the_sentinel_password() -> None:
     resources = rendered(["sentinel-0.sentinel:26379", "sentinel-1.sentinel", "10.0.0.3:26380"])
-    for name in ("docqueue-api", "docqueue-worker", "docqueue-beat", "docqueue-callbacks"):
+    for name in ("docqueue-api", "docqueue-worker", "docqueue-beat", "docqueue-webhooks"):
         env = env_of(container(resources, name))
         url = env["DOCQUEUE_REDIS_URL"]
         target = parse_sentinel_url(url.replace("$(REDIS_PASSWORD)", "pw"))

@@ -27,10 +27,10 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 DB = 6
 ENV = {
     **TEST_ENV,
-    "DOCQUEUE_CALLBACK_SECRET": SECRET,
+    "DOCQUEUE_WEBHOOK_SECRET": SECRET,
     # The test's receiver listens on loopback over plain http: allowed here, refused by default.
-    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
-    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+    "DOCQUEUE_WEBHOOK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_WEBHOOK_ALLOW_HTTP": "true",
     "DOCQUEUE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
 }
 
@@ -62,7 +62,7 @@ def test_the_typescript_clients_tests_pass_against_a_live_stack(
         **os.environ,
         "DOCQUEUE_URL": url,
         "DOCQUEUE_API_KEY": key,
-        "DOCQUEUE_CALLBACK_SECRET": SECRET,
+        "DOCQUEUE_WEBHOOK_SECRET": SECRET,
         "DOCQUEUE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "DOCQUEUE_TEST_PDF": str(document),
     }

@@ -43,3 +43,12 @@ def test_celery_config_is_at_least_once_and_json_only() -> None:
     assert config["task_time_limit"] > config["task_soft_time_limit"]
     queues = {queue.name: (queue.exchange.name, queue.routing_key) for queue in config["task_queues"]}
     assert len(set(queues.values())) == len(queues), "queues share a binding"
+
+
+def test_a_renamed_setting_is_read_from_its_old_name_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhooks were called callbacks: DOCQUEUE_CALLBACK_* still configures them; the new name wins."""
+    monkeypatch.setenv("DOCQUEUE_CALLBACK_TIMEOUT_S", "7")
+    assert Settings().webhook_timeout_s == 7
+    monkeypatch.setenv("DOCQUEUE_WEBHOOK_TIMEOUT_S", "9")
+    assert Settings().webhook_timeout_s == 9
+    assert Settings(webhook_timeout_s=3).webhook_timeout_s == 3

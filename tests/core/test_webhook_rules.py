@@ -95,12 +95,12 @@ def test_every_resolved_address_is_checked() -> None:
 @pytest.mark.parametrize("secret", ["change-me", "x" * 40, "my-webhook-secret-0123456789abcdefgh", "short"])
 def test_settings_refuse_a_placeholder_signing_secret(secret: str) -> None:
     with pytest.raises(ValidationError, match="placeholder"):
-        Settings(callback_secret=SecretStr(secret))
+        Settings(webhook_secret=SecretStr(secret))
 
 
 def test_settings_accept_a_random_secret_or_none() -> None:
-    assert Settings(callback_secret=SecretStr(SECRET)).callback_secret is not None
-    assert Settings().callback_secret is None
+    assert Settings(webhook_secret=SecretStr(SECRET)).webhook_secret is not None
+    assert Settings().webhook_secret is None
 
 
 def test_the_event_is_the_task_with_a_stable_id() -> None:

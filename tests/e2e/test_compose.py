@@ -20,7 +20,7 @@ from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
 
 pytestmark = pytest.mark.timeout(1800)
-SERVICES = ("redis", "api", "worker", "callbacks", "beat", "flower", "celery-exporter")
+SERVICES = ("redis", "api", "worker", "webhooks", "beat", "flower", "celery-exporter")
 PROJECT_LABEL = f"io.podman.compose.project={COMPOSE_PROJECT}"
 
 

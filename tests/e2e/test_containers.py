@@ -1,5 +1,5 @@
 """The images built from this source, run with testcontainers on podman's Docker API: api, worker,
-callbacks worker and beat containers against a Redis container, on a network of their own. A PDF
+webhooks worker and beat containers against a Redis container, on a network of their own. A PDF
 uploaded to the API container is processed by the worker container and the result comes back; a
 Redis restart loses nothing; the chart's `helm test` script, probes and graceful stops pass."""
 
@@ -42,7 +42,7 @@ Stack = dict[str, Container]
 
 @pytest.fixture(scope="module")
 def stack(engine: Engine, image_tag: str) -> Iterator[Stack]:
-    """redis, api, worker (documents, prefork), callbacks (threads) and beat, as the chart runs them."""
+    """redis, api, worker (documents, prefork), webhooks (threads) and beat, as the chart runs them."""
     with contextlib.ExitStack() as cleanup:
         network = Network(docker_client_kw=engine.client_kw).create()
         cleanup.callback(network.remove)
@@ -60,14 +60,14 @@ def stack(engine: Engine, image_tag: str) -> Iterator[Stack]:
                          command=["--host=0.0.0.0", "--port=8000", "--no-access-log"]),
             "worker": start("worker", "worker", env={**ENV, "DOCQUEUE_QUEUES": "documents"}, **RESTART,
                             command=["--hostname=e2e-worker@%h"]),
-            "callbacks": start("callbacks", "worker", **RESTART,
+            "webhooks": start("webhooks", "worker", **RESTART,
                                env={**ENV, "DOCQUEUE_QUEUES": "callbacks", "DOCQUEUE_CONCURRENCY": "4"},
-                               command=["--hostname=e2e-callbacks@%h", "--pool=threads"]),
+                               command=["--hostname=e2e-webhooks@%h", "--pool=threads"]),
             "beat": start("beat", "beat", env=ENV, command=["--hostname=beat@e2e"], **RESTART),
         }  # fmt: skip
         api = containers["api"]
         assert wait_until(lambda: http_ok(f"{api.url(8000)}/readyz"), timeout_s=60), api.logs()
-        for name in ("worker", "callbacks", "beat"):
+        for name in ("worker", "webhooks", "beat"):
             assert wait_until(partial(ready, containers[name]), timeout_s=90), (
                 f"{name} did not start:\n{containers[name].logs()[-3000:]}"
             )
@@ -195,7 +195,7 @@ def test_the_charts_helm_test_script_passes_in_the_api_image(
 
 
 def test_probes_the_chart_uses_pass_in_the_containers(stack: Stack) -> None:
-    for name in ("worker", "callbacks"):
+    for name in ("worker", "webhooks"):
         code, _, err = stack[name].run("python", "-m", "docqueue_worker.liveness")
         assert code == 0, (name, err)
     ping = 'exec celery --app docqueue_beat.main inspect ping --timeout 10 --destination "beat@e2e"'
@@ -208,7 +208,7 @@ def test_a_redis_container_restart_loses_nothing(stack: Stack) -> None:
     """Redis stopped (SIGTERM) and started again, its append-only file on its volume: a result
     written before is still there, and a document submitted after is processed by the same
     processes: api, workers and beat reconnect; none is restarted."""
-    others = ("api", "worker", "callbacks", "beat")
+    others = ("api", "worker", "webhooks", "beat")
     started_at = {name: stack[name].state()["StartedAt"] for name in others}
     with client(stack) as api:
         before = wait_terminal(api, submit(api, make_pdf(2, title="Before"), "before.pdf"), timeout_s=120)
@@ -237,7 +237,7 @@ def ping(redis_url: str) -> bool:
 
 def test_sigterm_stops_every_container_cleanly_and_promptly(stack: Stack) -> None:
     """Exec-form entrypoints: SIGTERM reaches uvicorn and Celery, which exit 0 well before SIGKILL."""
-    for name in ("worker", "callbacks", "beat", "api"):
+    for name in ("worker", "webhooks", "beat", "api"):
         started = time.monotonic()
         code = stack[name].graceful_stop(timeout_s=60)
         took_s = time.monotonic() - started

@@ -20,7 +20,7 @@ function required(name: string): string {
 
 const baseUrl = required("DOCQUEUE_URL");
 const apiKey = required("DOCQUEUE_API_KEY");
-const secret = required("DOCQUEUE_CALLBACK_SECRET");
+const secret = required("DOCQUEUE_WEBHOOK_SECRET");
 const maxUploadBytes = Number(required("DOCQUEUE_MAX_UPLOAD_BYTES"));
 const pdf = await readFile(required("DOCQUEUE_TEST_PDF"));
 const client = new DocqueueClient({ baseUrl, apiKey });

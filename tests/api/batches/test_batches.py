@@ -5,6 +5,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +139,8 @@ def test_a_batch_that_all_succeeds_sends_one_signed_webhook(client: httpx.Client
     assert delivery.headers["Docqueue-Event-Type"] == event["type"] == "batch.succeeded"
     assert event["batch"]["batch_id"] == batch_id
     assert event["batch"]["counts"]["succeeded"] == 3
-    wait_until(lambda: client.get(f"/v1/batches/{batch_id}").json()["webhook_deliveries"], timeout_s=10)
-    [attempt] = client.get(f"/v1/batches/{batch_id}").json()["webhook_deliveries"]
+    wait_until(lambda: client.get(f"/v1/batches/{batch_id}").json()["callback_deliveries"], timeout_s=10)
+    [attempt] = client.get(f"/v1/batches/{batch_id}").json()["callback_deliveries"]
     assert (attempt["outcome"], attempt["event_id"]) == ("delivered", event["id"])
     time.sleep(1)
     assert len(receiver.received(path)) == 1  # one webhook for the batch, none per member
@@ -295,3 +296,33 @@ def test_ten_thousand_members_are_refused_while_streaming(
     assert client.get("/v1/batches").json()["items"] == []
     after = set(blobs.iterdir()) if blobs.exists() else set()
     assert after == before
+
+
+def test_a_replayed_member_reopens_its_batch_and_its_next_end_is_a_new_webhook(
+    client: httpx.Client, source_server: SourceServer, receiver: Receiver
+) -> None:
+    hook = f"/reopened/{uuid.uuid4().hex}"
+    where = f"/{uuid.uuid4().hex}/flaky.pdf"
+    url = source_server.answer(where, 502)
+    answer = client.post(
+        "/v1/batches", json={"urls": [url], "callback_url": receiver.url(hook), "ttl_s": 600}
+    )
+    assert answer.status_code == 202, answer.text
+    batch_id, [member] = answer.json()["batch_id"], answer.json()["members"]
+    first = wait_ended(client, batch_id)
+    assert (first["state"], first["counts"]["dead_lettered"]) == ("completed_with_errors", 1)
+    # The batch's own retention is its ttl_s, counted from its end.
+    ended, expires = (datetime.fromisoformat(first[key]) for key in ("ended_at", "expires_at"))
+    assert round((expires - ended).total_seconds()) == 600
+    [gave_up] = receiver.wait_for(hook, 1)
+    assert gave_up.event["type"] == "batch.completed_with_errors"
+    # The source recovers; an admin replays the member: the batch runs again, then ends anew.
+    source_server.put(where, make_pdf(1))
+    source_server.answer(where, 200)
+    replayed = client.post(f"/v1/dead-letters/{member['task_id']}/replay")
+    assert replayed.status_code == 202, replayed.text
+    second = wait_ended(client, batch_id)
+    assert (second["state"], second["counts"]["succeeded"]) == ("succeeded", 1)
+    deliveries = receiver.wait_for(hook, 2)
+    assert deliveries[1].event["type"] == "batch.succeeded"
+    assert deliveries[1].event["id"] != deliveries[0].event["id"]

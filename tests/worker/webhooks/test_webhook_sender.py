@@ -41,7 +41,7 @@ def test_a_name_that_now_resolves_inside_is_refused_at_delivery(
     redis_client: redis.Redis, receiver: Receiver
 ) -> None:
     """DNS rebinding: the upload saw a public address; the delivery must check again."""
-    settings = Settings(callback_secret=SecretStr(SECRET), callback_allow_http=True)
+    settings = Settings(webhook_secret=SecretStr(SECRET), webhook_allow_http=True)
     sender = WebhookSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
     fields = ended_job(f"http://hooks.example.com:{receiver.port}/rebound")
 
@@ -55,9 +55,7 @@ def test_a_name_that_now_resolves_inside_is_refused_at_delivery(
 def test_the_connection_goes_to_the_checked_address_with_the_urls_host(
     redis_client: redis.Redis, receiver: Receiver
 ) -> None:
-    settings = Settings(
-        callback_secret=SecretStr(SECRET), callback_allow_http=True, callback_allow_private=True
-    )
+    settings = Settings(webhook_secret=SecretStr(SECRET), webhook_allow_http=True, webhook_allow_private=True)
     sender = WebhookSender(redis_client, settings, resolver=lambda host, port: ["127.0.0.1"])
     fields = ended_job(f"http://hooks.example.com:{receiver.port}/pinned?tenant=7")
 
@@ -73,10 +71,10 @@ def test_the_connection_goes_to_the_checked_address_with_the_urls_host(
 
 def test_an_unreachable_receiver_is_retried_with_growing_waits(redis_client: redis.Redis) -> None:
     settings = Settings(
-        callback_secret=SecretStr(SECRET),
-        callback_allow_http=True,
-        callback_allow_private=True,
-        callback_timeout_s=1,
+        webhook_secret=SecretStr(SECRET),
+        webhook_allow_http=True,
+        webhook_allow_private=True,
+        webhook_timeout_s=1,
     )
     sender = WebhookSender(redis_client, settings)
     fields = ended_job("http://127.0.0.1:9/nobody-listens")  # the discard port: refused at once

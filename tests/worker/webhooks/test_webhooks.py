@@ -24,12 +24,12 @@ MAX_DELIVERY_S = 10
 PUBLIC_URL = "https://docqueue.test"
 HOOK_ENV = {
     **TEST_ENV,
-    "DOCQUEUE_CALLBACK_SECRET": SECRET,
+    "DOCQUEUE_WEBHOOK_SECRET": SECRET,
     # The receiver is on loopback over plain http: allowed here, refused by default.
-    "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
-    "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
-    "DOCQUEUE_CALLBACK_MAX_DELIVERY_S": str(MAX_DELIVERY_S),
-    "DOCQUEUE_CALLBACK_TIMEOUT_S": "2",
+    "DOCQUEUE_WEBHOOK_ALLOW_PRIVATE": "true",
+    "DOCQUEUE_WEBHOOK_ALLOW_HTTP": "true",
+    "DOCQUEUE_WEBHOOK_MAX_DELIVERY_S": str(MAX_DELIVERY_S),
+    "DOCQUEUE_WEBHOOK_TIMEOUT_S": "2",
     "DOCQUEUE_PUBLIC_URL": PUBLIC_URL,
 }
 # The callbacks database: its own queues, so the suite's shared worker (no secret) never takes
@@ -170,7 +170,7 @@ def test_a_failed_document_and_a_cancelled_task_are_posted_too(
 def strict_api(hooks: DatabaseStack) -> Iterator[str]:
     """An API with the default, safe callback rules (https only, public addresses only)."""
     process, url = hooks.stack.start_api(
-        env={"DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "false", "DOCQUEUE_CALLBACK_ALLOW_HTTP": "false"}
+        env={"DOCQUEUE_WEBHOOK_ALLOW_PRIVATE": "false", "DOCQUEUE_WEBHOOK_ALLOW_HTTP": "false"}
     )
     yield url
     process.stop()

@@ -344,20 +344,16 @@ file:///var/lib/docqueue/blobs
 {{- end }}
 - name: DOCQUEUE_SOURCE_MAX_FETCH_S
   value: {{ .sources.maxFetchSeconds | int64 | quote }}
-- name: DOCQUEUE_MAX_BATCH_MEMBERS
-  value: {{ .maxBatchMembers | int64 | quote }}
-- name: DOCQUEUE_MAX_BATCH_BYTES
-  value: {{ .maxBatchBytes | int64 | quote }}
-{{- with .callbackAllowedHosts }}
-- name: DOCQUEUE_CALLBACK_ALLOWED_HOSTS
+{{- with .webhookAllowedHosts }}
+- name: DOCQUEUE_WEBHOOK_ALLOWED_HOSTS
   value: {{ . | quote }}
 {{- end }}
-{{- if .callbackSecret.existingSecret }}
-- name: DOCQUEUE_CALLBACK_SECRET
+{{- if .webhookSecret.existingSecret }}
+- name: DOCQUEUE_WEBHOOK_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ .callbackSecret.existingSecret }}
-      key: {{ .callbackSecret.key }}
+      name: {{ .webhookSecret.existingSecret }}
+      key: {{ .webhookSecret.key }}
 {{- end }}
 {{- with .extraEnv }}
 {{ toYaml . }}
@@ -439,11 +435,11 @@ affinity:
 {{- add .Values.config.taskTimeLimitSeconds .Values.worker.softShutdownTimeoutSeconds .Values.worker.terminationGraceExtraSeconds -}}
 {{- end -}}
 
-{{/* The queues the document worker consumes: worker.queues, plus callbacks when no callbacks
+{{/* The queues the document worker consumes: worker.queues, plus the webhooks queue (callbacks) when no webhooks
      worker of its own delivers them. */}}
 {{- define "docqueue.worker.queues" -}}
 {{- $queues := .Values.worker.queues -}}
-{{- if and (not .Values.callbacks.enabled) (not (has "callbacks" $queues)) -}}
+{{- if and (not .Values.webhooks.enabled) (not (has "callbacks" $queues)) -}}
 {{- $queues = append $queues "callbacks" -}}
 {{- end -}}
 {{- toJson $queues -}}
@@ -516,8 +512,8 @@ affinity:
 {{- if le (int $c.visibilityTimeoutSeconds) (add $c.taskTimeLimitSeconds $c.retryBackoffMaxSeconds | int) -}}
 {{- fail "config.visibilityTimeoutSeconds must exceed taskTimeLimitSeconds + retryBackoffMaxSeconds, or a running task is delivered twice" -}}
 {{- end -}}
-{{- if and .Values.callbacks.enabled (has "callbacks" .Values.worker.queues) -}}
-{{- fail "worker.queues must not include callbacks while callbacks.enabled: the callbacks worker delivers them" -}}
+{{- if and .Values.webhooks.enabled (has "callbacks" .Values.worker.queues) -}}
+{{- fail "worker.queues must not include callbacks (the webhooks queue) while webhooks.enabled: the webhooks worker delivers them" -}}
 {{- end -}}
 {{- if and .Values.redis.enabled .Values.externalRedis.host -}}
 {{- fail "set either redis.enabled or externalRedis.host, not both" -}}

@@ -443,8 +443,8 @@ export interface components {
             /** Events Url */
             events_url: string;
             members?: components["schemas"]["Members"] | null;
-            /** Webhook Deliveries */
-            webhook_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+            /** Callback Deliveries */
+            callback_deliveries?: components["schemas"]["DeliveryAttempt"][] | null;
         };
         /**
          * BatchWebhookEvent
@@ -464,29 +464,6 @@ export interface components {
              */
             created_at: string;
             batch: components["schemas"]["WebhookBatch"];
-        };
-        /**
-         * CallbackDelivery
-         * @description One attempt to deliver the task's callback (see README "Webhooks").
-         */
-        CallbackDelivery: {
-            /** Event Id */
-            event_id: string;
-            /** Attempt */
-            attempt: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Outcome */
-            outcome: string;
-            /** Status Code */
-            status_code?: number | null;
-            /** Error */
-            error?: string | null;
-            /** Duration Ms */
-            duration_ms?: number | null;
         };
         /**
          * Chunk
@@ -594,6 +571,29 @@ export interface components {
              */
             dead_lettered_at: string;
         };
+        /**
+         * DeliveryAttempt
+         * @description One attempt to deliver the task's callback (see README "Webhooks").
+         */
+        DeliveryAttempt: {
+            /** Event Id */
+            event_id: string;
+            /** Attempt */
+            attempt: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Outcome */
+            outcome: string;
+            /** Status Code */
+            status_code?: number | null;
+            /** Error */
+            error?: string | null;
+            /** Duration Ms */
+            duration_ms?: number | null;
+        };
         /** DocumentInfo */
         DocumentInfo: {
             /** Filename */
@@ -668,7 +668,7 @@ export interface components {
             result_deleted_at?: string | null;
             parts?: components["schemas"]["Parts"] | null;
             /** Callback Deliveries */
-            callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+            callback_deliveries?: components["schemas"]["DeliveryAttempt"][] | null;
             /** Deduplicated */
             deduplicated: boolean;
         };
@@ -880,7 +880,7 @@ export interface components {
             result_deleted_at?: string | null;
             parts?: components["schemas"]["Parts"] | null;
             /** Callback Deliveries */
-            callback_deliveries?: components["schemas"]["CallbackDelivery"][] | null;
+            callback_deliveries?: components["schemas"]["DeliveryAttempt"][] | null;
         };
         /**
          * WebhookBatch
@@ -1904,7 +1904,7 @@ export interface operations {
                      *           "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
                      *           "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
                      *           "members": null,
-                     *           "webhook_deliveries": null
+                     *           "callback_deliveries": null
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -2256,7 +2256,7 @@ export interface operations {
                      *         ],
                      *         "next_cursor": "bTox"
                      *       },
-                     *       "webhook_deliveries": []
+                     *       "callback_deliveries": []
                      *     }
                      */
                     "application/json": components["schemas"]["BatchView"];
@@ -2371,7 +2371,7 @@ export interface operations {
                      *       "status_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84",
                      *       "events_url": "https://docqueue.example.com/v1/batches/b7e21f4c0a9d4e3b8c6f5a1d2e0c9b84/events",
                      *       "members": null,
-                     *       "webhook_deliveries": []
+                     *       "callback_deliveries": []
                      *     }
                      */
                     "application/json": components["schemas"]["BatchView"];
@@ -3054,7 +3054,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, "<t>." + raw body)>`; verify it on the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may appear while the secret is rotated: any may match.
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_WEBHOOK_SECRET, "<t>." + raw body)>`; verify it on the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may appear while the secret is rotated: any may match.
                  * @example t=1764593731,v1=5f1c0e7a9b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e
                  */
                 "Docqueue-Signature": string;
@@ -3119,7 +3119,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, "<t>." + raw body)>`; verify it on the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may appear while the secret is rotated: any may match.
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_WEBHOOK_SECRET, "<t>." + raw body)>`; verify it on the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may appear while the secret is rotated: any may match.
                  * @example t=1764593731,v1=5f1c0e7a9b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e
                  */
                 "Docqueue-Signature": string;

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -34,12 +34,22 @@ from docqueue.redis_url import (
 )
 
 MIB = 1024 * 1024
+# A setting renamed: read from DOCQUEUE_<NEW>, else from the name it had (webhooks were "callbacks").
+RENAMED = {"webhook_": "callback_"}
+
+
+def _env(name: str) -> AliasChoices:
+    """The environment names of a renamed setting: its own, then its old one."""
+    old = next(name.replace(new, was, 1) for new, was in RENAMED.items() if name.startswith(new))
+    return AliasChoices(f"DOCQUEUE_{name.upper()}", f"DOCQUEUE_{old.upper()}")
 
 
 class Settings(BaseSettings):
     """Configuration every docqueue process reads (prefix `DOCQUEUE_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="DOCQUEUE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="DOCQUEUE_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     # --- connections -----------------------------------------------------------------------
     # Jobs, events, dead letters, API keys. Read from DOCQUEUE_REDIS_URL, else REDIS_URL (both set
@@ -190,23 +200,25 @@ class Settings(BaseSettings):
     # web identity, an instance profile). Empty: s3:// sources are refused.
     source_s3_buckets: str = ""
 
-    # --- callbacks (webhooks; see README "Webhooks") ----------------------------------------
-    # HMAC-SHA256 key that signs every callback. Unset: uploads with a callback_url are refused.
-    callback_secret: SecretStr | None = None
+    # --- webhooks (docs/events-and-webhooks.md) -------------------------------------------
+    # Each also read from its name before webhooks were called webhooks (DOCQUEUE_CALLBACK_...).
+
+    # HMAC-SHA256 key that signs every webhook. Unset: submissions with a callback_url are refused.
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias=_env("webhook_secret"))
     # Label docqueue_tasks_finished_total by tenant as well: one series per tenant, so only for a
     # deployment with few tenants (off: no metric label ever names a tenant).
     metrics_tenant_label: bool = False
     # Hosts a callback_url may name, comma-separated; "*.example.com" matches subdomains. Empty: any.
-    callback_allowed_hosts: str = ""
-    # Allow callbacks to private, loopback and link-local addresses (development and tests only).
-    callback_allow_private: bool = False
+    webhook_allowed_hosts: str = Field(default="", validation_alias=_env("webhook_allowed_hosts"))
+    # Allow webhooks to private, loopback and link-local addresses (development and tests only).
+    webhook_allow_private: bool = Field(default=False, validation_alias=_env("webhook_allow_private"))
     # Allow plain http:// callback URLs (development and tests only).
-    callback_allow_http: bool = False
-    # Seconds after a task ends during which a failed callback is retried; then it is given up.
-    callback_max_delivery_s: int = Field(default=3600, ge=10)
-    # Seconds one callback request may take (connect, send, answer), so a slow receiver costs little.
-    callback_timeout_s: float = Field(default=5.0, gt=0, le=30)
-    # The API's public base URL (https://docqueue.example.com), for links in callback events.
+    webhook_allow_http: bool = Field(default=False, validation_alias=_env("webhook_allow_http"))
+    # Seconds after a task ends during which a failed webhook is retried; then it is given up.
+    webhook_max_delivery_s: int = Field(default=3600, ge=10, validation_alias=_env("webhook_max_delivery_s"))
+    # Seconds one webhook request may take (connect, send, answer), so a slow receiver costs little.
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=30, validation_alias=_env("webhook_timeout_s"))
+    # The API's public base URL (https://docqueue.example.com), for links in webhook events.
     public_url: str | None = None
 
     @classmethod
@@ -264,16 +276,12 @@ class Settings(BaseSettings):
     def lease_s(self) -> float:
         return self.heartbeat_interval_s * 4
 
-    @property
-    def callback_hosts(self) -> tuple[str, ...]:
-        return tuple(h.strip().lower() for h in self.callback_allowed_hosts.split(",") if h.strip())
-
     @model_validator(mode="after")
-    def _check_callback_secret(self) -> Self:
-        secret = self.callback_secret.get_secret_value() if self.callback_secret else None
+    def _check_webhook_secret(self) -> Self:
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else None
         if secret is not None and is_placeholder_secret(secret):
             raise ValueError(
-                "callback_secret looks like a placeholder: use at least 32 random characters "
+                "webhook_secret looks like a placeholder: use at least 32 random characters "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
         return self

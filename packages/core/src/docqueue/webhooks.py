@@ -37,9 +37,9 @@ def webhook_policy(settings: Settings) -> EgressPolicy:
     """The URL rules of webhooks, from the deployment's settings."""
     return EgressPolicy(
         "callback",
-        parse_hosts(settings.callback_allowed_hosts),
-        settings.callback_allow_http,
-        settings.callback_allow_private,
+        parse_hosts(settings.webhook_allowed_hosts),
+        settings.webhook_allow_http,
+        settings.webhook_allow_private,
     )
 
 

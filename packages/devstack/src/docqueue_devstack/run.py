@@ -98,7 +98,7 @@ def run() -> None:
         )
         metrics = "  ".join(f"{name}: {url}" for name, url in stack.worker_metrics.items())
         print(f"  Prometheus metrics: api: {api_url}/metrics  {metrics}", flush=True)
-        print(f"  Webhook signing secret: {stack.env['DOCQUEUE_CALLBACK_SECRET']}\n", flush=True)
+        print(f"  Webhook signing secret: {stack.env['DOCQUEUE_WEBHOOK_SECRET']}\n", flush=True)
         watch(stack)
     except KeyboardInterrupt:
         pass
@@ -125,9 +125,9 @@ def dev_env() -> dict[str, str]:
         "DOCQUEUE_LOG_FORMAT": "text",
         # Webhooks work out of the box on one machine: signed with a per-run secret, and allowed
         # to reach a receiver on this machine (production refuses private addresses).
-        "DOCQUEUE_CALLBACK_SECRET": os.environ.get("DOCQUEUE_CALLBACK_SECRET") or secrets.token_urlsafe(32),
-        "DOCQUEUE_CALLBACK_ALLOW_PRIVATE": "true",
-        "DOCQUEUE_CALLBACK_ALLOW_HTTP": "true",
+        "DOCQUEUE_WEBHOOK_SECRET": os.environ.get("DOCQUEUE_WEBHOOK_SECRET") or secrets.token_urlsafe(32),
+        "DOCQUEUE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "DOCQUEUE_WEBHOOK_ALLOW_HTTP": "true",
         # An idle worker otherwise waits its full soft shutdown on Ctrl-C.
         "DOCQUEUE_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5",
     }

@@ -10,6 +10,7 @@ import inspect
 import sys
 from enum import Enum
 
+from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -64,6 +65,15 @@ def default_of(info: FieldInfo) -> str:
     return f"`{value}`"
 
 
+def variables(name: str, info: FieldInfo) -> str:
+    """The field's variable, and the names it is also read from (a renamed setting's old one)."""
+    alias = info.validation_alias
+    names = [str(choice) for choice in alias.choices] if isinstance(alias, AliasChoices) else []
+    main = f"`DOCQUEUE_{name.upper()}`"
+    older = [f"`{other}`" for other in names if other != f"DOCQUEUE_{name.upper()}"]
+    return f"{main} (also {', '.join(older)})" if older else main
+
+
 def render() -> str:
     out = [
         "# Settings reference",
@@ -83,7 +93,7 @@ def render() -> str:
         out += ["", f"## {title}", "", "| variable | default | meaning |", "|---|---|---|"]
         for name, info in rows:
             text = comments[name].replace("|", "\\|") or "(no comment in the source)"
-            out.append(f"| `DOCQUEUE_{name.upper()}` | {default_of(info)} | {text} |")
+            out.append(f"| {variables(name, info)} | {default_of(info)} | {text} |")
             shown.add(name)
     return "\n".join(out) + "\n"
 

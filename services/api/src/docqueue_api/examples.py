@@ -104,7 +104,7 @@ BATCH = {
         ],
         "next_cursor": "bTox",
     },
-    "webhook_deliveries": [],
+    "callback_deliveries": [],
 }
 
 BATCH_ACCEPTED = {
@@ -221,7 +221,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "dead_letters_purge": {"200": {"purged": 12}},
     "batches_create": {"202": BATCH_ACCEPTED},
     "batches_list": {
-        "200": {"items": [{**BATCH, "members": None, "webhook_deliveries": None}], "next_cursor": None}
+        "200": {"items": [{**BATCH, "members": None, "callback_deliveries": None}], "next_cursor": None}
     },
     "batches_get": {"200": BATCH},
     "batches_cancel": {

@@ -78,7 +78,7 @@ class BatchWebhookEvent(BaseModel):
 
 
 SIGNATURE = (
-    '`t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_CALLBACK_SECRET, "<t>." + raw body)>`; verify it on '
+    '`t=<unix seconds>,v1=<hex HMAC-SHA256(DOCQUEUE_WEBHOOK_SECRET, "<t>." + raw body)>`; verify it on '
     "the raw bytes before parsing and refuse timestamps older than 300 s. Several `v1` values may "
     "appear while the secret is rotated: any may match."
 )

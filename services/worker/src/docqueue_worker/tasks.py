@@ -57,7 +57,7 @@ def register_tasks(app: Celery, context: Callable[[], WorkerContext]) -> None:
     def deliver_webhook(
         self: Task[[str, dict[str, str], float], None], task_id: str, job: dict[str, str], enqueued_at: float
     ) -> Any:
-        # The sender bounds the retries by time (callback_max_delivery_s), not by count.
+        # The sender bounds the retries by time (webhook_max_delivery_s), not by count.
         retry_in_s = context().webhooks.deliver(task_id, job, enqueued_at, attempt=self.request.retries + 1)
         if retry_in_s is not None:
             raise self.retry(countdown=retry_in_s)

@@ -4,7 +4,7 @@ Every attempt checks the URL again and resolves its host anew, then connects to 
 checked (the Host header and TLS name stay the URL's), so a DNS answer that changes after the
 check cannot point the request at an internal service. No redirects are followed; the answer's
 body is never read. 2xx is delivered; a connection failure, a timeout, 408, 429 or 5xx is retried
-with backoff until `callback_max_delivery_s` after the task ended; any other answer is final.
+with backoff until `webhook_max_delivery_s` after the task ended; any other answer is final.
 """
 
 import logging
@@ -114,7 +114,7 @@ class WebhookSender:
             record["outcome"] = "failed"
         else:
             countdown = backoff_s(attempt)
-            if self.clock() + countdown > enqueued_at + self.settings.callback_max_delivery_s:
+            if self.clock() + countdown > enqueued_at + self.settings.webhook_max_delivery_s:
                 record["outcome"] = "gave_up"
             else:
                 record["outcome"] = "retrying"
@@ -128,7 +128,7 @@ class WebhookSender:
         return retry_in_s
 
     def _attempt(self, hook: Hook) -> Answer:
-        secret = self.settings.callback_secret
+        secret = self.settings.webhook_secret
         if secret is None or not hook.url:
             return Answer(None, "webhooks are not configured on this worker", refused=True)
         try:
@@ -159,7 +159,7 @@ class WebhookSender:
         # must never carry this request. No proxy from the environment: it would resolve the name
         # again, behind our check.
         with httpx.Client(
-            timeout=self.settings.callback_timeout_s,
+            timeout=self.settings.webhook_timeout_s,
             follow_redirects=False,
             verify=self.ssl_context,
             trust_env=False,

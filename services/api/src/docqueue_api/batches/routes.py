@@ -201,11 +201,11 @@ async def get_batch_events(
             continue
         view = BatchView.of(item.record.batch, request)
         event = BatchEvent(
-            **view.model_dump(exclude={"members", "webhook_deliveries"}),
+            **view.model_dump(exclude={"members", "callback_deliveries"}),
             member=MemberChange.model_validate(item.record.member) if item.record.member else None,
         )
         yield ServerSentEvent(
-            raw_data=event.model_dump_json(exclude={"members", "webhook_deliveries"}),
+            raw_data=event.model_dump_json(exclude={"members", "callback_deliveries"}),
             event=EVENT_NAME,
             id=item.id,
             retry=RECONNECT_MS if first else None,

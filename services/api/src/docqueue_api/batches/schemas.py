@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from docqueue.jobs.batches import Batch, BatchState
 from docqueue.jobs.model import JobState, Stage
-from docqueue_api.tasks.schemas import CallbackDelivery, Progress, TaskError
+from docqueue_api.tasks.schemas import DeliveryAttempt, Progress, TaskError
 
 
 class BatchUrls(BaseModel):
@@ -114,7 +114,7 @@ class BatchView(BaseModel):
     events_url: str
     # Shown by GET /v1/batches/{batch_id}; null in lists and events.
     members: Members | None = None
-    webhook_deliveries: list[CallbackDelivery] | None = None
+    callback_deliveries: list[DeliveryAttempt] | None = None
 
     @classmethod
     def of(
@@ -122,7 +122,7 @@ class BatchView(BaseModel):
         batch: Batch,
         request: Request,
         members: Members | None = None,
-        webhook_deliveries: list[dict[str, Any]] | None = None,
+        callback_deliveries: list[dict[str, Any]] | None = None,
     ) -> "BatchView":
         status_url = batch_url(request, batch.batch_id)
         return cls(
@@ -140,10 +140,10 @@ class BatchView(BaseModel):
             status_url=status_url,
             events_url=f"{status_url}/events",
             members=members,
-            webhook_deliveries=(
+            callback_deliveries=(
                 None
-                if webhook_deliveries is None
-                else [CallbackDelivery.model_validate(item) for item in webhook_deliveries]
+                if callback_deliveries is None
+                else [DeliveryAttempt.model_validate(item) for item in callback_deliveries]
             ),
         )
 

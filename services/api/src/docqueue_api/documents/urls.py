@@ -25,7 +25,7 @@ async def accept_callback_url(raw: str | None, settings: Settings) -> str | None
     if raw is None or raw.strip() == "":
         return None
     loc: Loc = ["body", CALLBACK_FIELD]
-    if settings.callback_secret is None:
+    if settings.webhook_secret is None:
         message = "this docqueue does not send webhooks (no signing secret)"
         raise _refused(ProblemCode.INVALID_CALLBACK_URL, loc, "callbacks_disabled", message)
     return await _checked(raw.strip(), webhook_policy(settings), ProblemCode.INVALID_CALLBACK_URL, loc)

@@ -29,7 +29,7 @@ class TaskError(BaseModel):
     retryable: bool
 
 
-class CallbackDelivery(BaseModel):
+class DeliveryAttempt(BaseModel):
     """One attempt to deliver the task's callback (see README "Webhooks")."""
 
     event_id: str
@@ -74,7 +74,7 @@ class TaskView(BaseModel):
     # Set when the document was split into page-range parts (DOCQUEUE_SPLIT_MIN_PAGES pages or more).
     parts: Parts | None = None
     # Shown by GET /v1/tasks/{task_id}; null where it is not read (lists, events).
-    callback_deliveries: list[CallbackDelivery] | None = None
+    callback_deliveries: list[DeliveryAttempt] | None = None
 
     @classmethod
     def of(
@@ -113,7 +113,7 @@ class TaskView(BaseModel):
             callback_deliveries=(
                 None
                 if callback_deliveries is None
-                else [CallbackDelivery.model_validate(item) for item in callback_deliveries]
+                else [DeliveryAttempt.model_validate(item) for item in callback_deliveries]
             ),
         )
 
