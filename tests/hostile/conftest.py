@@ -12,7 +12,6 @@ import redis
 
 from docqueue.auth import Scope
 from docqueue_devstack.processes import Process
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.support.keys import tenant_key
@@ -78,16 +77,9 @@ class HostileStack:
 @pytest.fixture(scope="session")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileStack]:
     # A Redis of its own: these tests assert on every key a tenant leaves behind.
-    with RedisServer(tmp_path_factory.mktemp("hostile-redis"), appendonly=False).start() as server:
-        client = redis.Redis.from_url(server.url)
-        stack = Stack(redis_url=server.url, run_dir=tmp_path_factory.mktemp("hostile"), env=HOSTILE_ENV)
-        try:
-            api_process, api_url = stack.start_api()
-            worker = stack.start_worker(name=HOSTILE_WORKER, concurrency=1)
-            yield HostileStack(stack, client, api_process, api_url, worker)
-        finally:
-            stack.stop()
-            client.close()
+    with private_stack(tmp_path_factory.mktemp("hostile"), HOSTILE_ENV) as private:
+        worker = private.stack.start_worker(name=HOSTILE_WORKER, concurrency=1)
+        yield HostileStack(private.stack, private.redis, private.api, private.api_url, worker)
 
 
 @pytest.fixture

@@ -20,10 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from docqueue_devstack.processes import free_port, wait_until
-from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.monitoring import dashboards
@@ -32,6 +30,7 @@ from tests.support.documents import corrupt_pdf, labelled_pdf, make_pdf, page_te
 from tests.support.http import submit, wait_for, wait_terminal
 from tests.support.keys import tenant_key
 from tests.support.scans import image_file, page_images
+from tests.support.stacks import private_stack
 
 EXPORTER_PYTHON = ROOT / ".run" / "celery-exporter-venv" / "bin" / "python"
 ARTIFACTS = ROOT / "test-artifacts" / "monitoring"
@@ -131,11 +130,8 @@ def run_load(live: Live, client: httpx.Client, blobs: Path, start_worker: Callab
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("live-prometheus")
-    server = RedisServer(root / "redis", appendonly=False).start()
-    stack = Stack(redis_url=server.url, run_dir=root / "stack", env=LIVE_ENV)
-    prometheus: Prometheus | None = None
-    try:
-        _, api_url = stack.start_api()
+    with private_stack(root, LIVE_ENV) as private:
+        stack, api_url = private.stack, private.api_url
         exporter_port, flower_port, worker_port = free_port(), free_port(), free_port()
         stack.start_exporter(exporter_python(), port=exporter_port)
         _, flower_url = stack.start_flower(port=flower_port, basic_auth=":".join(FLOWER_AUTH))
@@ -148,44 +144,44 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 Target("flower", f"127.0.0.1:{flower_port}", "/flower/metrics", FLOWER_AUTH),
             ],
         ).start()
-        live = Live(stack, prometheus, api_url, flower_url, "live-worker", time.time())
-        # The load starts once the first scrapes have read every counter at 0, so its increases
-        # show in rate() (a series first seen at its final value has no rate).
-        running = ("docqueue-api", "celery-exporter", "flower")
-        assert wait_until(
-            lambda: all(live.prometheus.targets().get(job) == "up" for job in running), timeout_s=60
-        ), live.prometheus.targets()
-        key = tenant_key(redis.Redis.from_url(server.url))
-
-        def start_worker() -> object:
-            env = {"DOCQUEUE_METRICS_PORT": str(worker_port)}
-            worker = stack.start_worker(name=live.worker_name, concurrency=2, env=env)
-            # Celery events are not kept: the exporter counts only what it receives, so the load
-            # starts once it has heard this worker come online.
-            # (It labels workers by host name only, so any worker_up line at 1 is this worker.)
+        try:
+            live = Live(stack, prometheus, api_url, flower_url, "live-worker", time.time())
+            # The load starts once the first scrapes have read every counter at 0, so its increases
+            # show in rate() (a series first seen at its final value has no rate).
+            running = ("docqueue-api", "celery-exporter", "flower")
             assert wait_until(
-                lambda: any(
-                    line.startswith("celery_worker_up{") and line.endswith(" 1.0")
-                    for line in httpx.get(f"http://127.0.0.1:{exporter_port}/metrics").text.splitlines()
-                ),
-                timeout_s=60,
-            ), "the celery-exporter never saw the worker"
-            return worker
+                lambda: all(live.prometheus.targets().get(job) == "up" for job in running), timeout_s=60
+            ), live.prometheus.targets()
+            key = tenant_key(private.redis)
 
-        with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
-            run_load(live, client, root / "stack" / "blobs", start_worker)
-        # Beat comes last: its own worker would answer the worker_up wait above too early. Its
-        # reconciler runs are what DocqueueMaintenanceStalled counts (every job has ended, so a
-        # run finds nothing to re-queue and the load's counts stay as they are).
-        stack.start_beat(env={"DOCQUEUE_RECONCILE_INTERVAL_S": "1"})
-        # A few scrapes after the last job ended, so every counter holds its final value.
-        time.sleep(3)
-        yield live
-    finally:
-        if prometheus is not None:
+            def start_worker() -> object:
+                env = {"DOCQUEUE_METRICS_PORT": str(worker_port)}
+                worker = stack.start_worker(name=live.worker_name, concurrency=2, env=env)
+                # Celery events are not kept: the exporter counts only what it receives, so the load
+                # starts once it has heard this worker come online.
+                # (It labels workers by host name only, so any worker_up line at 1 is this worker.)
+                assert wait_until(
+                    lambda: any(
+                        line.startswith("celery_worker_up{") and line.endswith(" 1.0")
+                        for line in httpx.get(f"http://127.0.0.1:{exporter_port}/metrics").text.splitlines()
+                    ),
+                    timeout_s=60,
+                ), "the celery-exporter never saw the worker"
+                return worker
+
+            with httpx.Client(
+                base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+            ) as client:
+                run_load(live, client, root / "stack" / "blobs", start_worker)
+            # Beat comes last: its own worker would answer the worker_up wait above too early. Its
+            # reconciler runs are what DocqueueMaintenanceStalled counts (every job has ended, so a
+            # run finds nothing to re-queue and the load's counts stay as they are).
+            stack.start_beat(env={"DOCQUEUE_RECONCILE_INTERVAL_S": "1"})
+            # A few scrapes after the last job ended, so every counter holds its final value.
+            time.sleep(3)
+            yield live
+        finally:
             prometheus.stop()
-        stack.stop()
-        server.stop()
 
 
 def test_the_load_ended_as_its_documents_should(live: Live) -> None:

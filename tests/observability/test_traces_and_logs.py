@@ -11,16 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from docqueue_devstack.processes import wait_until
-from docqueue_devstack.redis_server import RedisServer
-from docqueue_devstack.stack import Stack
 from tests.conftest import TEST_ENV
 from tests.observability.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.documents import corrupt_pdf, labelled_pdf
 from tests.support.http import submit, wait_terminal
 from tests.support.keys import tenant_key
+from tests.support.stacks import private_stack
 
 STAGES = ("docqueue.extract", "docqueue.chunk", "docqueue.store")
 JSON_KEYS = {"time", "level", "logger", "message", "service"}
@@ -50,7 +48,6 @@ def _stage_spans(traced: Traced, task_id: str) -> list[ReceivedSpan]:
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
     root = tmp_path_factory.mktemp("traced")
     receiver = OtlpReceiver().start()
-    server = RedisServer(root / "redis", appendonly=False).start()
     env = {
         **TEST_ENV,
         "DOCQUEUE_LOG_FORMAT": "json",
@@ -58,27 +55,25 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within moments, not every 5 s
         "DOCQUEUE_RECONCILE_INTERVAL_S": "1",  # beat publishes and runs maintenance at once
     }
-    stack = Stack(redis_url=server.url, run_dir=root / "stack", env=env)
     try:
-        _, api_url = stack.start_api()
-        stack.start_worker(concurrency=2)
-        stack.start_beat()
-        tenant = f"t-{uuid.uuid4().hex[:8]}"
-        key = tenant_key(redis.Redis.from_url(server.url), tenant)
-        with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
-            good = submit(api, labelled_pdf(3, f"traced {uuid.uuid4()}"), "good.pdf")
-            corrupt = submit(api, corrupt_pdf(), "corrupt.pdf")
-            assert wait_terminal(api, good)["state"] == "succeeded"
-            assert wait_terminal(api, corrupt)["state"] == "failed"
-        traced = Traced(receiver, root / "stack" / "logs", tenant, good, corrupt)
-        assert wait_until(lambda: len(_stage_spans(traced, good)) == len(STAGES), timeout_s=30), (
-            traced.spans()
-        )
-        assert wait_until(lambda: any(s.service == "docqueue-beat" for s in traced.spans()), timeout_s=30)
-        yield traced
+        with private_stack(root, env) as private:
+            private.stack.start_worker(concurrency=2)
+            private.stack.start_beat()
+            tenant = f"t-{uuid.uuid4().hex[:8]}"
+            key = tenant_key(private.redis, tenant)
+            headers = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=private.api_url, headers=headers, timeout=30) as api:
+                good = submit(api, labelled_pdf(3, f"traced {uuid.uuid4()}"), "good.pdf")
+                corrupt = submit(api, corrupt_pdf(), "corrupt.pdf")
+                assert wait_terminal(api, good)["state"] == "succeeded"
+                assert wait_terminal(api, corrupt)["state"] == "failed"
+            traced = Traced(receiver, root / "stack" / "logs", tenant, good, corrupt)
+            assert wait_until(lambda: len(_stage_spans(traced, good)) == len(STAGES), timeout_s=30), (
+                traced.spans()
+            )
+            assert wait_until(lambda: any(s.service == "docqueue-beat" for s in traced.spans()), timeout_s=30)
+            yield traced
     finally:
-        stack.stop()
-        server.stop()
         receiver.stop()
 
 

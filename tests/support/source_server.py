@@ -3,6 +3,9 @@ answers a source can give (redirects anywhere, 404/403/503, a body that never en
 declared length, a drip). It listens on 127.0.0.2, so an allow-list of that one address lets the
 workers reach it while 127.0.0.1 stays refused."""
 
+import functools
+import gzip
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +91,8 @@ class SourceServer:
                     self._endless(declared=10 * 1024**3)
                 elif path == "/drip":
                     self._drip()
+                elif path == "/gzip-bomb":
+                    self._gzip_bomb()
                 elif path in server.files:
                     body = server.files[path]
                     self._head(200, len(body))
@@ -116,6 +121,13 @@ class SourceServer:
                 except OSError:
                     return
 
+            def _gzip_bomb(self) -> None:
+                """About 100 KB on the wire, sent as gzip though identity was asked for, that
+                inflates to 100 MB of a PDF header and zeros."""
+                body = gzip_bomb()
+                self._head(200, len(body), {"Content-Encoding": "gzip", "Content-Type": "application/pdf"})
+                self.wfile.write(body)
+
             def _drip(self) -> None:
                 """A byte every 0.2 s: never silent long enough for a read timeout, never done."""
                 self.close_connection = True
@@ -134,6 +146,17 @@ class SourceServer:
                 pass
 
         return Handler
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """Made once: 100 MB of a PDF header and zeros, gzipped to about 100 KB."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as packed:
+        packed.write(b"%PDF-1.7\n")
+        for _ in range(100):
+            packed.write(bytes(1024 * 1024))
+    return out.getvalue()
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import redis
 
 from docqueue import names
 from docqueue.auth import Scope
+from docqueue_devstack.processes import Process
 from docqueue_devstack.redis_server import RedisServer
 from docqueue_devstack.stack import Stack
 from tests.support.keys import tenant_key
@@ -28,17 +29,23 @@ class PrivateStack:
     stack: Stack
     api_url: str
     redis: redis.Redis
+    api: Process
+    redis_url: str
 
 
 @contextmanager
 def private_stack(root: Path, env: Mapping[str, str]) -> Iterator[PrivateStack]:
+    """A Redis under `root/redis` and an API on it (logs and blobs under `root/stack`); both,
+    and every process the test starts on the stack, stopped on the way out."""
     with RedisServer(root / "redis", appendonly=False).start() as server:
         stack = Stack(redis_url=server.url, run_dir=root / "stack", env=env)
+        client = redis.Redis.from_url(server.url)
         try:
-            _, url = stack.start_api()
-            yield PrivateStack(stack, url, redis.Redis.from_url(server.url))
+            api, url = stack.start_api()
+            yield PrivateStack(stack, url, client, api, server.url)
         finally:
             stack.stop()
+            client.close()
 
 
 @dataclass(frozen=True)

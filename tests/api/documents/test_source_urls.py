@@ -179,13 +179,16 @@ def test_bytes_that_are_no_document_fail_like_an_upload_would(
 
 def test_hostile_sources_are_bounded(client: httpx.Client, source_server: SourceServer) -> None:
     """A body that never ends stops at the size cap, a 10 GB declared length before a byte is read,
-    a body that drips forever at the fetch's time cap; each with its code."""
+    a compression bomb (gzip though identity was asked for) at the size cap while it inflates, a
+    body that drips forever at the fetch's time cap; each with its code."""
     endless = fetched(client, source_server.url("/endless"))
     assert (endless["state"], endless["error"]["code"]) == ("failed", "source_too_large")
     assert "larger than 4194304 bytes" in endless["error"]["message"]
     huge = fetched(client, source_server.url("/ten-gigabytes"))
     assert (huge["state"], huge["error"]["code"]) == ("failed", "source_too_large")
     assert "10737418240 bytes" in huge["error"]["message"]
+    bomb = fetched(client, source_server.url("/gzip-bomb"))  # 100 KB that inflates to 100 MB
+    assert (bomb["state"], bomb["error"]["code"]) == ("failed", "source_too_large")
     drip = fetched(client, source_server.url("/drip"))
     assert (drip["state"], drip["error"]["code"]) == ("failed", "source_timeout")
     assert "still sending after 3 s" in drip["error"]["message"]
