@@ -4,10 +4,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 
 from docqueue_devstack.processes import Process, free_port, http_ok, wait_until
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
 
 # moto accepts any credentials; boto3 only needs some to sign with.
 S3_ENV = {
@@ -32,12 +36,16 @@ def moto_s3_server(log_dir: Path) -> Iterator[str]:
         process.stop(timeout_s=5)
 
 
-def create_bucket(endpoint: str, bucket: str) -> None:
-    client = boto3.session.Session().client(
+def s3_client(endpoint: str) -> "S3Client":
+    """A boto3 S3 client of the moto server at `endpoint`."""
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
     )
-    client.create_bucket(Bucket=bucket)
+
+
+def create_bucket(endpoint: str, bucket: str) -> None:
+    s3_client(endpoint).create_bucket(Bucket=bucket)

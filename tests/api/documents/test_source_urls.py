@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from tests.conftest import FETCHING_S3_BUCKET
 from tests.support.documents import make_pdf
 from tests.support.http import wait_for, wait_terminal
-from tests.support.s3_server import S3_ENV
+from tests.support.s3_server import s3_client
 from tests.support.source_server import SourceServer
 from tests.support.stacks import DatabaseStack
 
@@ -206,13 +205,7 @@ def test_a_fetch_in_progress_stops_when_the_task_is_cancelled(
 
 
 def test_an_s3_source_is_read_from_an_allowed_bucket(client: httpx.Client, s3_endpoint: str) -> None:
-    s3 = boto3.session.Session().client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = s3_client(s3_endpoint)
     key = f"inbox/{uuid.uuid4().hex}/contract.pdf"
     s3.put_object(Bucket=FETCHING_S3_BUCKET, Key=key, Body=make_pdf(2, title="From S3"))
     status = fetched(client, f"s3://{FETCHING_S3_BUCKET}/{key}")

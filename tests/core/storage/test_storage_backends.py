@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 import redis
@@ -18,13 +17,7 @@ from tests.conftest import TEST_ENV
 from tests.support.documents import make_pdf
 from tests.support.http import submit, wait_terminal
 from tests.support.keys import tenant_key
-from tests.support.s3_server import S3_ENV, create_bucket, moto_s3_server
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_s3_server(tmp_path_factory.mktemp("moto-int")) as endpoint:
-        yield endpoint
+from tests.support.s3_server import S3_ENV, create_bucket, s3_client
 
 
 def run_round_trip(stack: Stack, redis_client: redis.Redis) -> tuple[str, dict[str, Any]]:
@@ -79,13 +72,7 @@ def test_round_trip_with_s3_blobs(
     finally:
         stack.stop()
     assert result["document"]["title"] == "Stored remotely"
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = s3_client(s3_endpoint)
     names = {item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"]}
     assert f"docqueue/uploads/{task_id}" in names
     assert any(name.startswith(f"docqueue/results/{task_id}/") for name in names)

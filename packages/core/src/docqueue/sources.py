@@ -10,17 +10,8 @@ named: a tenant must never read a bucket because the service can.
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from docqueue.egress import MAX_URL_CHARS, EgressPolicy, parse_hosts, parse_networks
+from docqueue.egress import MAX_URL_CHARS, EgressPolicy, UrlRefused, parse_hosts, parse_networks
 from docqueue.settings import Settings
-
-
-class SourceRefused(ValueError):
-    """A source URL docqueue will not read; `reason` is a stable machine code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -45,18 +36,19 @@ def is_s3(url: str) -> bool:
 
 
 def parse_s3_source(url: str, settings: Settings) -> S3Source:
-    """`s3://bucket/key` with the bucket on DOCQUEUE_SOURCE_S3_BUCKETS."""
+    """`s3://bucket/key` with the bucket on DOCQUEUE_SOURCE_S3_BUCKETS, or UrlRefused (reasons
+    `invalid_url`, `scheme_not_allowed`, `bucket_not_allowed`)."""
     if len(url) > MAX_URL_CHARS or not url.isprintable():
-        raise SourceRefused("invalid_url", f"the source URL must be 1-{MAX_URL_CHARS} printable characters")
+        raise UrlRefused("invalid_url", f"the source URL must be 1-{MAX_URL_CHARS} printable characters")
     parts = urlsplit(url)
     bucket, key = parts.netloc, unquote(parts.path.lstrip("/"))
     if not bucket or not key or parts.query or parts.fragment:
-        raise SourceRefused("invalid_url", "an S3 source is s3://bucket/key, without a query")
+        raise UrlRefused("invalid_url", "an S3 source is s3://bucket/key, without a query")
     allowed = parse_hosts(settings.source_s3_buckets)
     if not allowed:
-        raise SourceRefused("scheme_not_allowed", "this docqueue reads no s3:// sources")
+        raise UrlRefused("scheme_not_allowed", "this docqueue reads no s3:// sources")
     if bucket.lower() not in allowed:
-        raise SourceRefused("bucket_not_allowed", f"S3 sources in bucket {bucket} are not allowed here")
+        raise UrlRefused("bucket_not_allowed", f"S3 sources in bucket {bucket} are not allowed here")
     return S3Source(url, bucket, key)
 
 

@@ -21,9 +21,8 @@ from docqueue_api.batches.schemas import (
 from docqueue_api.batches.service import FILES_FIELD, URLS_FIELD, submit_batch
 from docqueue_api.dependencies import ReaderDep, ServicesDep, SubmitterDep
 from docqueue_api.documents.routes import UPLOAD_OPTIONS
-from docqueue_api.events.follow import RECONNECT_MS, Heartbeat, follow
-from docqueue_api.events.routes import resume_after, stream_slot
-from docqueue_api.events.source import BATCH_EVENTS
+from docqueue_api.events.routes import resume_after, server_sent, stream_slot
+from docqueue_api.events.source import BATCH_EVENTS, BatchChange
 from docqueue_api.problems import problem_responses
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -186,28 +185,12 @@ async def get_batch_events(
     _slot: Annotated[None, Depends(stream_slot)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The batch at once, then every member change (state, pages) until the batch ends."""
-    settings = services.settings
-    first = True
-    async for item in follow(
-        services.events,
-        BATCH_EVENTS,
-        batch.batch_id,
-        resume,
-        settings.sse_heartbeat_s,
-        settings.sse_max_stream_s,
-    ):
-        if isinstance(item, Heartbeat):
-            yield ServerSentEvent(comment="heartbeat")
-            continue
-        view = BatchView.of(item.record.batch, request)
-        event = BatchEvent(
-            **view.model_dump(exclude={"members", "callback_deliveries"}),
-            member=MemberChange.model_validate(item.record.member) if item.record.member else None,
-        )
-        yield ServerSentEvent(
-            raw_data=event.model_dump_json(exclude={"members", "callback_deliveries"}),
-            event=EVENT_NAME,
-            id=item.id,
-            retry=RECONNECT_MS if first else None,
-        )
-        first = False
+
+    def encode(change: BatchChange) -> str:
+        view = BatchView.of(change.batch, request)
+        member = MemberChange.model_validate(change.member) if change.member else None
+        event = BatchEvent(**view.model_dump(exclude={"members", "callback_deliveries"}), member=member)
+        return event.model_dump_json(exclude={"members", "callback_deliveries"})
+
+    async for event in server_sent(services, BATCH_EVENTS, batch.batch_id, resume, EVENT_NAME, encode):
+        yield event

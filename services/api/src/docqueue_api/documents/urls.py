@@ -7,7 +7,7 @@ import anyio
 from docqueue.egress import EgressPolicy, UrlRefused, check_url, resolve_target
 from docqueue.errors import ProblemCode
 from docqueue.settings import Settings
-from docqueue.sources import S3Source, SourceRefused, is_s3, parse_s3_source, source_policy
+from docqueue.sources import is_s3, parse_s3_source, source_policy
 from docqueue.webhooks import webhook_policy
 from docqueue_api.problems import ProblemError
 
@@ -40,10 +40,9 @@ async def accept_source_url(raw: str, settings: Settings, loc: Loc | None = None
         raise _refused(ProblemCode.INVALID_SOURCE_URL, loc, "sources_disabled", message)
     if is_s3(url):
         try:
-            source: S3Source = parse_s3_source(url, settings)
-        except SourceRefused as exc:
+            return parse_s3_source(url, settings).url
+        except UrlRefused as exc:
             raise _refused(ProblemCode.INVALID_SOURCE_URL, loc, exc.reason, exc.message) from exc
-        return source.url
     return await _checked(url, source_policy(settings), ProblemCode.INVALID_SOURCE_URL, loc)
 
 

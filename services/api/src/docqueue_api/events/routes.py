@@ -1,6 +1,6 @@
 """GET /v1/tasks/{task_id}/events: Server-Sent Events for one task."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -10,8 +10,9 @@ from docqueue.errors import ProblemCode
 from docqueue.jobs.model import Job
 from docqueue_api.dependencies import ReaderDep, ServicesDep
 from docqueue_api.events.follow import RECONNECT_MS, Heartbeat, follow
-from docqueue_api.events.source import STREAM_ID, TASK_EVENTS
+from docqueue_api.events.source import STREAM_ID, TASK_EVENTS, StreamKind, T
 from docqueue_api.problems import ProblemError, problem_responses
+from docqueue_api.services import ApiServices
 from docqueue_api.tasks.schemas import TaskView
 from docqueue_api.tasks.service import find_task
 
@@ -85,24 +86,33 @@ async def get_task_events(
     _slot: Annotated[None, Depends(stream_slot)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The task's current state at once, then every change (stage, pages, retries) until it ends."""
+
+    def encode(job: Job) -> str:
+        return TaskView.of(job, request).model_dump_json(exclude={"callback_deliveries"})
+
+    async for event in server_sent(services, TASK_EVENTS, job.task_id, resume, EVENT_NAME, encode):
+        yield event
+
+
+async def server_sent(
+    services: ApiServices,
+    kind: StreamKind[T],
+    record_id: str,
+    resume: str | None,
+    event: str,
+    encode: Callable[[T], str],
+) -> AsyncIterator[ServerSentEvent]:
+    """A record's stream (a task's, a batch's) as Server-Sent Events: `event` named, each with its
+    stream id, the browser's reconnect delay on the first, heartbeat comments while idle."""
     settings = services.settings
     first = True
     async for item in follow(
-        services.events,
-        TASK_EVENTS,
-        job.task_id,
-        resume,
-        settings.sse_heartbeat_s,
-        settings.sse_max_stream_s,
+        services.events, kind, record_id, resume, settings.sse_heartbeat_s, settings.sse_max_stream_s
     ):
         if isinstance(item, Heartbeat):
             yield ServerSentEvent(comment="heartbeat")
             continue
-        view = TaskView.of(item.record, request)
         yield ServerSentEvent(
-            raw_data=view.model_dump_json(exclude={"callback_deliveries"}),
-            event=EVENT_NAME,
-            id=item.id,
-            retry=RECONNECT_MS if first else None,
+            raw_data=encode(item.record), event=event, id=item.id, retry=RECONNECT_MS if first else None
         )
         first = False

@@ -29,7 +29,7 @@ from docqueue.egress import IPAddress, Resolver, Target, UrlRefused, check_url, 
 from docqueue.errors import DocumentError, ErrorCode, TransientError
 from docqueue.media import SNIFF_BYTES, MediaType
 from docqueue.settings import Settings
-from docqueue.sources import SourceRefused, is_s3, parse_s3_source, source_policy
+from docqueue.sources import is_s3, parse_s3_source, source_policy
 from docqueue.storage import BlobStore, BlobWriter
 from docqueue_worker.pipeline.read import media_type_of
 
@@ -242,7 +242,7 @@ class SourceFetcher:
 
         try:
             source = parse_s3_source(url, self.settings)
-        except SourceRefused as exc:
+        except UrlRefused as exc:
             raise DocumentError(ErrorCode.SOURCE_REFUSED, exc.message) from exc
         if self.s3_client is None:
             raise DocumentError(ErrorCode.SOURCE_REFUSED, "this worker has no S3 client")
