@@ -10,6 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from docqueue.jobs.batches import Batch
 from docqueue.media import MediaType
 from docqueue_api.batches.reading import batch_view, cancel_batch, find_batch, list_batches
+from docqueue_api.batches.receive import FILES_FIELD, URLS_FIELD
 from docqueue_api.batches.schemas import (
     BatchAccepted,
     BatchEvent,
@@ -18,7 +19,7 @@ from docqueue_api.batches.schemas import (
     BatchView,
     MemberChange,
 )
-from docqueue_api.batches.service import FILES_FIELD, URLS_FIELD, submit_batch
+from docqueue_api.batches.service import submit_batch
 from docqueue_api.dependencies import ReaderDep, ServicesDep, SubmitterDep
 from docqueue_api.documents.routes import UPLOAD_OPTIONS
 from docqueue_api.events.routes import resume_after, server_sent, stream_slot

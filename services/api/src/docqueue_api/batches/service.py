@@ -7,20 +7,16 @@ a format docqueue reads) does not refuse the batch: its member task fails at onc
 worker would give it, so a folder with one stray file still runs and says which file it was.
 """
 
-import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
 from kombu.exceptions import OperationalError
-from pydantic import ValidationError
 from redis.exceptions import RedisError
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
-from docqueue.egress import MAX_URL_CHARS
 from docqueue.errors import ErrorCode, ProblemCode
 from docqueue.jobs.batches import Batch
 from docqueue.jobs.commands import Update, fingerprint
@@ -29,13 +25,13 @@ from docqueue.lanes import publish_document
 from docqueue.storage import BlobWriter, StorageError, upload_key
 from docqueue.webhooks import enqueue_batch_webhook
 from docqueue_api.auth import Caller
+from docqueue_api.batches.receive import FILES_FIELD, URLS_FIELD, Received, receive_batch, too_many_members
 from docqueue_api.batches.schemas import (
     AcceptedMember,
     BatchAccepted,
-    BatchUrls,
     BatchView,
 )
-from docqueue_api.documents.form import FormLimits, ReceivedFile, receive_form
+from docqueue_api.documents.form import ReceivedFile
 from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.service import (
     TTL_FIELD,
@@ -52,17 +48,12 @@ from docqueue_api.documents.urls import CALLBACK_FIELD, accept_callback_url, acc
 from docqueue_api.links import task_links
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
-from docqueue_api.settings import ApiSettings
 from docqueue_api.tasks.schemas import TaskError
 
 log = logging.getLogger(__name__)
 
-FILES_FIELD = "files"
-URLS_FIELD = "urls"
 # URLs checked (and their hosts resolved) at once while a batch is accepted.
 CONCURRENT_URL_CHECKS = 16
-# Bytes of a JSON body besides its URLs (the options).
-JSON_OPTIONS_BYTES = 64 * 1024
 
 
 @dataclass
@@ -80,36 +71,6 @@ class Member:
         if self.source_url is not None or self.upload.media_type is not None:
             return None
         return ErrorCode.EMPTY_DOCUMENT if self.upload.size_bytes == 0 else ErrorCode.UNSUPPORTED_TYPE
-
-
-@dataclass
-class Received:
-    files: list[ReceivedFile]
-    urls: list[str]
-    fields: dict[str, str]
-
-
-def too_many_members(most: int) -> ProblemError:
-    return ProblemError(
-        422,
-        ProblemCode.TOO_MANY_MEMBERS,
-        f"a batch has at most {most} members (files and URLs together)",
-        errors=[{"loc": ["body"], "msg": f"at most {most} members", "type": "too_long"}],
-    )
-
-
-def batch_form_limits(settings: ApiSettings) -> FormLimits:
-    most = settings.max_batch_members
-    return FormLimits(
-        FILES_FIELD,
-        settings.max_upload_bytes,
-        max_parts=most + 16,
-        # The `urls` field holds a JSON list of up to every member's URL.
-        max_field_bytes=max(settings.max_field_bytes, most * (MAX_URL_CHARS + 8)),
-        max_files=most,
-        max_total_bytes=settings.max_batch_bytes,
-        too_many_files=too_many_members,
-    )
 
 
 async def submit_batch(
@@ -130,7 +91,7 @@ async def submit_batch(
         return services.blobs.writer(upload_key(task_id), ttl_s=settings.retention_s)
 
     try:
-        received = await _receive(request, services, open_writer)
+        received = await receive_batch(request, services.settings, open_writer)
         return await _register(request, services, caller, received, file_tasks, created, idempotency_key)
     except StorageError as exc:
         raise unavailable("document storage is unavailable") from exc
@@ -141,57 +102,6 @@ async def submit_batch(
             except StorageError:
                 log.warning("could not delete a refused batch's file", extra={"task_id": task_id})
         raise
-
-
-async def _receive(
-    request: Request, services: ApiServices, open_writer: Callable[[int], BlobWriter]
-) -> Received:
-    settings = services.settings
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
-        cap = settings.max_batch_members * (MAX_URL_CHARS + 8) + JSON_OPTIONS_BYTES
-        body = await _json_body(request, cap)
-        return Received([], body.urls, body.fields())
-    form = await receive_form(request, batch_form_limits(settings), open_writer)
-    fields = dict(form.fields)
-    raw = fields.pop(URLS_FIELD, None)
-    return Received(form.files, _url_list(raw) if raw is not None else [], fields)
-
-
-async def _json_body(request: Request, cap: int) -> BatchUrls:
-    data = bytearray()
-    try:
-        async for chunk in request.stream():
-            data.extend(chunk)
-            if len(data) > cap:
-                raise ProblemError(413, ProblemCode.PAYLOAD_TOO_LARGE, f"a JSON batch is at most {cap} bytes")
-    except ClientDisconnect as exc:
-        raise ProblemError(400, ProblemCode.CLIENT_DISCONNECTED, "the request was interrupted") from exc
-    try:
-        return BatchUrls.model_validate_json(bytes(data))
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *map(str, err["loc"])], "msg": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False)
-        ]
-        raise ProblemError(
-            422, ProblemCode.VALIDATION_ERROR, "the batch is not valid", errors=errors
-        ) from exc
-
-
-def _url_list(raw: str) -> list[str]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
-        message = f"{URLS_FIELD} must be a JSON list of URLs"
-        raise ProblemError(
-            422,
-            ProblemCode.VALIDATION_ERROR,
-            message,
-            errors=[{"loc": ["body", URLS_FIELD], "msg": message, "type": "list_type"}],
-        )
-    return value
 
 
 async def _register(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from docqueue.errors import ProblemCode
-from docqueue_api.batches.service import batch_form_limits
+from docqueue_api.batches.receive import batch_form_limits
 from docqueue_api.documents.upload import UploadLimits, upload_body_cap
 from docqueue_api.middleware.allow import AllowHeaderMiddleware
 from docqueue_api.middleware.body_limit import BodyLimitMiddleware
