@@ -1,10 +1,12 @@
 """Batches from the Python client and the CLI, against a running stack that may fetch sources."""
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
-from docqueue_client import BatchStatus, Client
+from docqueue_client import AsyncClient, BatchStatus, Client
 from tests.client.test_cli import run_cli
 from tests.support.documents import corrupt_pdf, make_pdf
 from tests.support.source_server import SourceServer
@@ -52,3 +54,22 @@ def test_the_cli_submits_a_directory_as_one_batch(fetching: DatabaseStack, tmp_p
     ]
     assert rows[2]["error"] == "corrupt_document"
     assert rows[0]["pages"] == 2
+
+
+def test_the_async_client_submits_and_follows_a_batch(fetching: DatabaseStack, tmp_path: Path) -> None:
+    path = tmp_path / "async.pdf"
+    path.write_bytes(make_pdf(2, title=f"async batch {uuid.uuid4().hex}"))
+    seen: list[BatchStatus] = []
+
+    async def run() -> tuple[dict[str, Any], BatchStatus, list[dict[str, Any]]]:
+        async with AsyncClient(fetching.api_url, api_key=fetching.key()) as dq:
+            accepted = await dq.batches.submit([path], chunk_size=300, chunk_overlap=0)
+            final = await dq.batches.wait(str(accepted["batch_id"]), on_progress=seen.append, timeout_s=60)
+            members = [member async for member in dq.batches.members(final.batch_id)]
+            return accepted, final, members
+
+    accepted, final, members = asyncio.run(run())
+    assert final.state == "succeeded"
+    assert (final.done, final.pages_done) == (1, 2)
+    assert seen[-1].progress_key == final.progress_key
+    assert [m["task_id"] for m in members] == [m["task_id"] for m in accepted["members"]]

@@ -57,9 +57,11 @@ def devstack(
     env: Mapping[str, str] | None = None,
     api_port: int | None = None,
     flower_port: int | None = None,
+    sigint_ignored: bool = False,
 ) -> Iterator[Devstack]:
-    """Started in a session of its own, so a test can signal it alone; on the way out it and
-    everything below it is killed by PID, whatever the test did."""
+    """Started in a session of its own, so a test can signal it alone (`sigint_ignored`: with
+    SIGINT ignored, as a shell starts a background job); on the way out it and everything below
+    it is killed by PID, whatever the test did."""
     run_dir = root / "run"
     api_port = api_port or free_port()
     flower_port = flower_port or free_port()
@@ -71,6 +73,7 @@ def devstack(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
     run = Devstack(popen, log, run_dir, api_port, flower_port)
     try:
@@ -85,6 +88,10 @@ def devstack(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         popen.wait(10)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def descendants(root: int) -> set[int]:

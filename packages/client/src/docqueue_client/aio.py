@@ -14,15 +14,17 @@ asyncio.run(main())
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Unpack
 
 import httpx
 
 from docqueue_client import _common
+from docqueue_client.batches import MEMBERS_PAGE
 from docqueue_client.errors import DocqueueError, EventsUnavailable, TaskFailed
-from docqueue_client.models import Accepted, TaskStatus
+from docqueue_client.models import Accepted, BatchStatus, TaskStatus
 
 # A plain function or a coroutine function; it gets every change of the task's status.
 AsyncProgressCallback = Callable[[TaskStatus], Any]
@@ -97,6 +99,7 @@ class AsyncClient:
             timeout=timeout_s,
             transport=transport,
         )
+        self.batches = AsyncBatches(self._http, timeout_s)
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -160,45 +163,13 @@ class AsyncClient:
         body = _common.answer(await self._http.get("/v1/tasks", params=params))
         return [TaskStatus.from_json(item) for item in body["items"]], body.get("next_cursor")
 
-    async def events(self, task_id: str) -> AsyncIterator[TaskStatus]:
+    def events(self, task_id: str) -> AsyncIterator[TaskStatus]:
         """Live statuses until the task ends, resuming a dropped stream with `Last-Event-ID`
         (see `Client.events`). Bound it with `asyncio.timeout()`."""
         parser = _common.EventParser()
-        quiet_reconnects = 0
-        while True:
-            got_any = False
-            try:
-                async for status in self._stream(task_id, parser):
-                    got_any = True
-                    yield status
-                    if status.is_terminal:
-                        return
-            except (httpx.TransportError, httpx.DecodingError):
-                pass
-            except DocqueueError as exc:
-                if _common.falls_back(exc):
-                    raise EventsUnavailable(str(exc)) from exc
-                raise
-            quiet_reconnects = 0 if got_any else quiet_reconnects + 1
-            if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
-                raise EventsUnavailable(f"the event stream of {task_id} keeps closing without events")
-            await asyncio.sleep(min(2.0, 0.2 * quiet_reconnects))
-
-    async def _stream(self, task_id: str, parser: _common.EventParser) -> AsyncIterator[TaskStatus]:
-        headers = _common.events_headers(parser.last_event_id)
-        timeout = _common.events_timeout(self.timeout_s)
-        async with self._http.stream(
-            "GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=timeout
-        ) as response:
-            if response.is_error:
-                await response.aread()
-                _common.answer(response)  # raises the typed error
-            if not _common.is_event_stream(response):
-                raise EventsUnavailable(f"the events route answered {response.headers.get('content-type')}")
-            async for line in response.aiter_lines():
-                status = parser.feed(line)
-                if status is not None:
-                    yield status
+        return follow_events(
+            self._http, f"/v1/tasks/{task_id}/events", parser, lambda s: s.is_terminal, self.timeout_s
+        )
 
     async def wait(
         self,
@@ -250,3 +221,141 @@ class AsyncClient:
             if status.is_terminal:
                 return status
             await asyncio.sleep(poll_interval_s)
+
+
+async def follow_events(
+    http: httpx.AsyncClient,
+    path: str,
+    parser: _common.EventParser,
+    ended: Callable[[Any], bool],
+    timeout_s: float,
+) -> AsyncIterator[Any]:
+    """The events of one stream (a task's or a batch's) until one `ended` says is the last; a
+    dropped stream is resumed from the parser's last event id."""
+    quiet_reconnects = 0
+    while True:
+        got_any = False
+        try:
+            async for item in _stream(http, path, parser, timeout_s):
+                got_any = True
+                yield item
+                if ended(item):
+                    return
+        except (httpx.TransportError, httpx.DecodingError):
+            pass
+        except DocqueueError as exc:
+            if _common.falls_back(exc):
+                raise EventsUnavailable(str(exc)) from exc
+            raise
+        quiet_reconnects = 0 if got_any else quiet_reconnects + 1
+        if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
+            raise EventsUnavailable(f"{path} keeps closing without events")
+        await asyncio.sleep(min(2.0, 0.2 * quiet_reconnects))
+
+
+async def _stream(
+    http: httpx.AsyncClient, path: str, parser: _common.EventParser, timeout_s: float
+) -> AsyncIterator[Any]:
+    headers = _common.events_headers(parser.last_event_id)
+    async with http.stream(
+        "GET", path, headers=headers, timeout=_common.events_timeout(timeout_s)
+    ) as response:
+        if response.is_error:
+            await response.aread()
+            _common.answer(response)  # raises the typed error
+        if not _common.is_event_stream(response):
+            raise EventsUnavailable(f"the events route answered {response.headers.get('content-type')}")
+        async for line in response.aiter_lines():
+            item = parser.feed(line)
+            if item is not None:
+                yield item
+
+
+class AsyncBatches:
+    """`/v1/batches` for asyncio code (see `Batches`)."""
+
+    def __init__(self, http: httpx.AsyncClient, timeout_s: float) -> None:
+        self._http = http
+        self.timeout_s = timeout_s
+
+    async def submit(
+        self,
+        paths: Iterable[str | Path] = (),
+        *,
+        urls: Iterable[str] = (),
+        idempotency_key: str | None = None,
+        **options: Unpack[_common.UploadOptions],
+    ) -> dict[str, Any]:
+        """Files and URLs as one batch; the answer: `batch_id` and each member's task. The files
+        are read into memory off the event loop (httpx sends async multipart bodies from bytes)."""
+        files = [
+            ("files", (Path(path).name, await asyncio.to_thread(Path(path).read_bytes))) for path in paths
+        ]
+        fields = _common.upload_fields(options)
+        url_list = list(urls)
+        headers = _common.upload_headers(idempotency_key)
+        if files:
+            data = {**fields, **({"urls": json.dumps(url_list)} if url_list else {})}
+            timeout = max(self.timeout_s, 600.0)
+            response = await self._http.post(
+                "/v1/batches", files=files, data=data, headers=headers, timeout=timeout
+            )
+        else:
+            body = {"urls": url_list, **{k: int(v) if v.isdigit() else v for k, v in fields.items()}}
+            response = await self._http.post("/v1/batches", json=body, headers=headers)
+        accepted: dict[str, Any] = _common.answer(response)
+        return accepted
+
+    async def get(self, batch_id: str, *, limit: int = 100, cursor: str | None = None) -> BatchStatus:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        answer = await self._http.get(f"/v1/batches/{batch_id}", params=params)
+        return BatchStatus.from_json(_common.answer(answer))
+
+    async def members(self, batch_id: str) -> AsyncIterator[dict[str, Any]]:
+        cursor = None
+        while True:
+            page = (await self.get(batch_id, limit=MEMBERS_PAGE, cursor=cursor)).raw["members"]
+            for member in page["items"]:
+                yield member
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    async def cancel(self, batch_id: str) -> BatchStatus:
+        return BatchStatus.from_json(_common.answer(await self._http.delete(f"/v1/batches/{batch_id}")))
+
+    def events(self, batch_id: str) -> AsyncIterator[BatchStatus]:
+        parser = _common.EventParser(name="batch", decode=BatchStatus.from_json)
+        path = f"/v1/batches/{batch_id}/events"
+        return follow_events(self._http, path, parser, lambda b: not b.is_running, self.timeout_s)
+
+    async def wait(
+        self,
+        batch_id: str,
+        *,
+        on_progress: Callable[[BatchStatus], Any] | None = None,
+        timeout_s: float | None = None,
+        poll_interval_s: float = 1.0,
+    ) -> BatchStatus:
+        """Until every member ended; events first, polling when they cannot be used."""
+        async with asyncio.timeout(timeout_s):
+            try:
+                async for status in self.events(batch_id):
+                    await _call(on_progress, status)
+                    if not status.is_running:
+                        return status
+            except EventsUnavailable:
+                pass
+            while True:
+                status = await self.get(batch_id, limit=1)
+                await _call(on_progress, status)
+                if not status.is_running:
+                    return status
+                await asyncio.sleep(poll_interval_s)
+
+
+async def _call(callback: Callable[[Any], Any] | None, value: Any) -> None:
+    if callback is not None:
+        outcome = callback(value)
+        if inspect.isawaitable(outcome):
+            await outcome

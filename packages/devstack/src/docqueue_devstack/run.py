@@ -50,8 +50,10 @@ def run() -> None:
         ports["the celery-exporter"] = exporter_port
     check_ports(run_dir, ports)
     # A closed terminal (SIGHUP) and a plain `kill` stop the stack as Ctrl-C does; whatever else
-    # ends this process, the reaper (processes.py) stops every service it started.
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # ends this process, the reaper (processes.py) stops every service it started. Ctrl-C gets a
+    # handler of its own too: a shell starts a background job (`make run &` in a script, nohup)
+    # with SIGINT ignored, and Python then installs none, so `kill -INT` did nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     pid_file = run_dir / PID_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
