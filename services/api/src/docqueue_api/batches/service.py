@@ -35,11 +35,10 @@ from docqueue_api.documents.form import ReceivedFile
 from docqueue_api.documents.idempotency import IdempotencyKeys, StoredAnswer
 from docqueue_api.documents.service import (
     TTL_FIELD,
+    admit,
     job_retention_s,
     new_job,
     parse_options,
-    refuse_over_fair_share,
-    refuse_when_backlogged,
     unavailable,
     wait_for_replicas,
 )
@@ -77,10 +76,7 @@ async def submit_batch(
     request: Request, services: ApiServices, caller: Caller, idempotency_key: str | None
 ) -> BatchAccepted:
     settings = services.settings
-    if idempotency_key is not None:
-        IdempotencyKeys.check_key(idempotency_key)
-    await refuse_when_backlogged(services)
-    await refuse_over_fair_share(services, caller.tenant)
+    await admit(services, caller, idempotency_key)
     # Each stored file's member task, by file index: its id names its blob.
     file_tasks: dict[int, str] = {}
     # Members whose job exists: their blobs are the job's now, even if the request fails later.

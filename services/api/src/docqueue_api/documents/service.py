@@ -60,14 +60,20 @@ class NotReplicated(ProblemError):
         super().__init__(503, ProblemCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": RETRY_AFTER_S})
 
 
-async def submit_document(
-    request: Request, services: ApiServices, caller: Caller, idempotency_key: str | None
-) -> Submission:
-    settings = services.settings
+async def admit(services: ApiServices, caller: Caller, idempotency_key: str | None) -> None:
+    """What refuses a submission (an upload, a batch) before its body is read: a malformed
+    Idempotency-Key, a full interactive lane, a tenant over its fair share."""
     if idempotency_key is not None:
         IdempotencyKeys.check_key(idempotency_key)
     await refuse_when_backlogged(services)
     await refuse_over_fair_share(services, caller.tenant)
+
+
+async def submit_document(
+    request: Request, services: ApiServices, caller: Caller, idempotency_key: str | None
+) -> Submission:
+    settings = services.settings
+    await admit(services, caller, idempotency_key)
     task_id = uuid.uuid4().hex
     blob_key = upload_key(task_id)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_parts, settings.max_field_bytes)
