@@ -6,7 +6,6 @@
   deployment runs them.
 """
 
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ class DatabaseStack:
         return redis.Redis.from_url(self.redis_url)
 
     def key(self, tenant: str | None = None, scopes: set[Scope] | None = None) -> str:
-        return tenant_key(self.redis, tenant or f"t-{uuid.uuid4().hex[:8]}", scopes)
+        return tenant_key(self.redis, tenant, scopes)
 
     def client(self, tenant: str | None = None, scopes: set[Scope] | None = None) -> httpx.Client:
         key = self.key(tenant, scopes)

@@ -20,7 +20,7 @@ import redis
 
 import docqueue
 from docqueue.backoff import equal_jitter_s
-from docqueue.egress import IPAddress, Resolver, Target, UrlRefused, check_url, resolve_target
+from docqueue.egress import Resolver, UrlRefused, check_url, resolve_target
 from docqueue.jobs import keys
 from docqueue.jobs.batches import Batch
 from docqueue.jobs.model import Job
@@ -38,6 +38,7 @@ from docqueue.webhooks import (
     task_hook,
     webhook_policy,
 )
+from docqueue_worker.pinned import pinned_client, send_pinned
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ BACKOFF_BASE_S = 2.0
 # Below the broker's visibility timeout: a retry waits in the worker as an unacked ETA message.
 BACKOFF_MAX_S = 300.0
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
-# Addresses of one name tried per attempt (the next one only when connecting failed).
-MAX_ADDRESSES = 2
 USER_AGENT = f"docqueue-webhooks/{docqueue.__version__}"
 
 
@@ -57,7 +56,6 @@ class Answer:
     status_code: int | None
     error: str | None
     refused: bool = False
-    connect_failed: bool = False
 
 
 class WebhookSender:
@@ -147,34 +145,11 @@ class WebhookSender:
             EVENT_ID_HEADER: event["id"],
             EVENT_TYPE_HEADER: event["type"],
         }
-        answer = Answer(None, "no address to connect to")
-        for address in addresses[:MAX_ADDRESSES]:
-            answer = self._post(target, address, body, headers)
-            if not answer.connect_failed:
-                break
-        return answer
-
-    def _post(self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str]) -> Answer:
-        # A client per attempt: a pooled connection opened for another name on the same address
-        # must never carry this request. No proxy from the environment: it would resolve the name
-        # again, behind our check.
-        with httpx.Client(
-            timeout=self.settings.webhook_timeout_s,
-            follow_redirects=False,
-            verify=self.ssl_context,
-            trust_env=False,
-        ) as client:
-            request = client.build_request(
-                "POST",
-                target.pinned_url(address),
-                content=body,
-                headers={**headers, "Host": target.host_header},
-                extensions={"sni_hostname": target.host},
-            )
+        with pinned_client(self.settings.webhook_timeout_s, self.ssl_context) as client:
             try:
-                response = client.send(request, stream=True)
+                response = send_pinned(client, "POST", target, addresses, headers, body)
             except httpx.ConnectError as exc:
-                return Answer(None, f"connect failed: {exc}", connect_failed=True)
+                return Answer(None, f"connect failed: {exc}")
             except httpx.TimeoutException as exc:
                 return Answer(None, f"timed out: {type(exc).__name__}")
             except httpx.HTTPError as exc:

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from docqueue.jobs import keys
 from docqueue.jobs.commands import BACKSTOP_GRACE_S, EVENTS_MAXLEN, stamp
-from docqueue.jobs.model import JobState
+from docqueue.jobs.model import JobState, percent_done
 from docqueue.text import as_text
 
 
@@ -60,11 +60,7 @@ class Batch(BaseModel):
 
     @property
     def percent(self) -> float:
-        if self.state == BatchState.SUCCEEDED:
-            return 100.0
-        if self.pages_total <= 0:
-            return 0.0
-        return round(min(99.0, 99.0 * self.pages_done / self.pages_total), 1)
+        return percent_done(self.state == BatchState.SUCCEEDED, self.pages_done, self.pages_total)
 
     def expires_at(self) -> float:
         """As a job's: its retention after it ended, or after it was created while it runs."""

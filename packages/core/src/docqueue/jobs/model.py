@@ -113,6 +113,16 @@ class JobOptions(BaseModel):
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
+def percent_done(succeeded: bool, pages_done: int, pages_total: int) -> float:
+    """A task's (or a batch's) progress: 100 once it succeeded, else its pages' share of 99 (reading
+    is most of the work; the last percent is left for chunking and storing)."""
+    if succeeded:
+        return 100.0
+    if pages_total <= 0:
+        return 0.0
+    return round(min(99.0, 99.0 * pages_done / pages_total), 1)
+
+
 class Job(BaseModel):
     """One document's record, as stored under `docqueue:job:{task_id}`."""
 
@@ -186,12 +196,7 @@ class Job(BaseModel):
 
     @property
     def percent(self) -> float:
-        if self.state == JobState.SUCCEEDED:
-            return 100.0
-        if self.pages_total <= 0:
-            return 0.0
-        # Extraction is most of the work; the last percent is left for chunking and storing.
-        return round(min(99.0, 99.0 * self.pages_done / self.pages_total), 1)
+        return percent_done(self.state == JobState.SUCCEEDED, self.pages_done, self.pages_total)
 
     @property
     def error_retryable(self) -> bool:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.batches import Batch
-from docqueue.jobs.model import Job, JobState
+from docqueue.jobs.model import Job
 from docqueue.text import as_text
 from docqueue.webhooks import parse_attempts
 from docqueue_api.auth import Caller
@@ -19,7 +19,7 @@ from docqueue_api.links import task_links
 from docqueue_api.problems import ProblemError
 from docqueue_api.services import ApiServices
 from docqueue_api.tasks.schemas import Progress, TaskError
-from docqueue_api.tasks.service import CANCELLABLE, cancel_task, decode_cursor, encode_cursor
+from docqueue_api.tasks.service import CANCELLABLE, cancel_task, decode_cursor, encode_cursor, plausible_id
 
 # Members read per round trip when a batch is cancelled.
 CANCEL_PAGE = 500
@@ -27,7 +27,7 @@ CANCEL_PAGE = 500
 
 async def find_batch(services: ApiServices, caller: Caller, batch_id: str) -> Batch:
     """The caller's batch, or 404: another tenant's batch looks exactly like a missing one."""
-    batch = await services.jobs.batch(batch_id) if _plausible_id(batch_id) else None
+    batch = await services.jobs.batch(batch_id) if plausible_id(batch_id) else None
     if batch is None or batch.tenant != caller.tenant:
         raise ProblemError(404, ProblemCode.BATCH_NOT_FOUND, "no such batch")
     return batch
@@ -57,9 +57,6 @@ def _member_view(request: Request, index: int, task_id: str, job: Job | None) ->
     status_url = task_links(request, task_id).status_url
     if job is None:
         return MemberView(index=index, task_id=task_id, state=None, status_url=status_url)
-    error = None
-    if job.error_code is not None and job.state != JobState.SUCCEEDED:
-        error = TaskError(code=job.error_code, message=job.error_message or "", retryable=job.error_retryable)
     return MemberView(
         index=index,
         task_id=task_id,
@@ -68,7 +65,7 @@ def _member_view(request: Request, index: int, task_id: str, job: Job | None) ->
         progress=Progress(pages_done=job.pages_done, pages_total=job.pages_total, percent=job.percent),
         filename=job.filename,
         source_url=job.source_url,
-        error=error,
+        error=TaskError.of(job),
         status_url=status_url,
     )
 
@@ -132,7 +129,3 @@ def _decode_offset(cursor: str) -> int:
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ProblemError(400, ProblemCode.INVALID_CURSOR, "the cursor is not valid") from exc
     return int(offset)
-
-
-def _plausible_id(batch_id: str) -> bool:
-    return len(batch_id) == 32 and all(ch in "0123456789abcdef" for ch in batch_id)

@@ -220,9 +220,8 @@ async def _create(
     ended = False
     for member in members:
         job = new_job(
-            caller, member.task_id, upload_key(member.task_id), member.upload, options, member.source_url
+            caller, member.task_id, member.upload, options, member.source_url, retention_s=retention_s
         )
-        job = job.model_copy(update={"retention_s": retention_s})
         existing_id, ended_now = await services.jobs.create_member(job, batch.batch_id)
         ended = ended or ended_now
         created.add(member.task_id)

@@ -114,8 +114,15 @@ async def _register(
                 await anyio.to_thread.run_sync(services.blobs.delete, blob_key)
                 return Submission(stored.status, Accepted.model_validate(stored.body))
         try:
-            job = new_job(caller, task_id, blob_key, upload, options, source_url)
-            job = job.model_copy(update={"callback_url": callback_url, "retention_s": retention_s})
+            job = new_job(
+                caller,
+                task_id,
+                upload,
+                options,
+                source_url,
+                callback_url=callback_url,
+                retention_s=retention_s,
+            )
             submission = await create_and_enqueue(request, services, job)
         except BaseException:
             if idempotency_key is not None:
@@ -154,13 +161,15 @@ async def _source_of(upload: Upload, services: ApiServices) -> str | None:
 def new_job(
     caller: Caller,
     task_id: str,
-    blob_key: str,
     upload: Upload,
     options: JobOptions,
     source_url: str | None = None,
+    *,
+    callback_url: str | None = None,
+    retention_s: int | None = None,
 ) -> Job:
     """The record of a new task: an upload's, or a `source_url`'s (fetched by the worker into
-    `blob_key`, its type and digest unknown until then)."""
+    its upload key, its type and digest unknown until then)."""
     now = time.time()
     return Job(
         task_id=task_id,
@@ -170,10 +179,12 @@ def new_job(
         size_bytes=upload.size_bytes,
         sha256=upload.sha256,
         options=options,
-        blob_key=blob_key,
+        blob_key=upload_key(task_id),
         created_at=now,
         updated_at=now,
         source_url=source_url,
+        callback_url=callback_url,
+        retention_s=retention_s,
     )
 
 

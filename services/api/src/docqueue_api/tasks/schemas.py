@@ -28,6 +28,13 @@ class TaskError(BaseModel):
     message: str
     retryable: bool
 
+    @classmethod
+    def of(cls, job: Job) -> "TaskError | None":
+        """What went wrong with a job that did not succeed (set while it retries, too)."""
+        if job.error_code is None or job.state == JobState.SUCCEEDED:
+            return None
+        return cls(code=job.error_code, message=job.error_message or "", retryable=job.error_retryable)
+
 
 class DeliveryAttempt(BaseModel):
     """One attempt to deliver the task's callback (see README "Webhooks")."""
@@ -80,13 +87,6 @@ class TaskView(BaseModel):
     def of(
         cls, job: Job, request: Request, callback_deliveries: list[dict[str, Any]] | None = None
     ) -> "TaskView":
-        error = None
-        if job.error_code is not None and job.state != JobState.SUCCEEDED:
-            error = TaskError(
-                code=job.error_code,
-                message=job.error_message or "",
-                retryable=job.error_retryable,
-            )
         links = task_links(request, job.task_id)
         return cls(
             task_id=job.task_id,
@@ -94,7 +94,7 @@ class TaskView(BaseModel):
             stage=job.stage,
             progress=Progress(pages_done=job.pages_done, pages_total=job.pages_total, percent=job.percent),
             attempts=job.attempts,
-            error=error,
+            error=TaskError.of(job),
             filename=job.filename,
             media_type=job.media_type,
             size_bytes=job.size_bytes,

@@ -27,7 +27,7 @@ SCAN_LIMIT = 1000
 
 async def find_task(jobs: AsyncJobStore, caller: Caller, task_id: str) -> Job:
     """The caller's job, or 404: another tenant's task looks exactly like a missing one."""
-    job = await jobs.get(task_id) if _plausible_id(task_id) else None
+    job = await jobs.get(task_id) if plausible_id(task_id) else None
     if job is None or job.tenant != caller.tenant:
         raise ProblemError(404, ProblemCode.TASK_NOT_FOUND, "no such task")
     return job
@@ -156,5 +156,7 @@ def _same(score: float, max_score: str) -> bool:
     return max_score not in ("+inf", "-inf") and score == float(max_score)
 
 
-def _plausible_id(task_id: str) -> bool:
+def plausible_id(task_id: str) -> bool:
+    """An id docqueue could have made (a task's or a batch's: 32 hex digits); anything else is
+    answered 404 without a Redis read."""
     return len(task_id) == 32 and all(ch in "0123456789abcdef" for ch in task_id)

@@ -31,6 +31,7 @@ from docqueue.media import SNIFF_BYTES, MediaType
 from docqueue.settings import Settings
 from docqueue.sources import is_s3, parse_s3_source, source_policy
 from docqueue.storage import BlobStore, BlobWriter
+from docqueue_worker.pinned import pinned_client, send_pinned
 from docqueue_worker.pipeline.read import media_type_of
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ NOT_FOUND = frozenset({404, 410})
 FORBIDDEN = frozenset({401, 403, 407})
 # Worth another attempt: the source is busy or down for now.
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
-# Addresses of one name tried per request (the next one only when connecting failed).
-MAX_ADDRESSES = 2
 # Bytes handed to the blob store per write.
 WRITE_BATCH_BYTES = 1024 * 1024
 # getaddrinfo's answers that mean "this name has no address" (final), not "ask again later".
@@ -140,12 +139,8 @@ class SourceFetcher:
 
     def _fetch_http(self, url: str, sink: _Sink, check: Callable[[], None]) -> None:
         deadline = self.clock() + self.settings.source_max_fetch_s
-        timeout = httpx.Timeout(self.settings.source_timeout_s)
-        # No pooled connection is ever reused for another name: a client per fetch, no proxy from
-        # the environment (it would resolve the name again, behind our check), no redirects but ours.
-        with httpx.Client(
-            timeout=timeout, follow_redirects=False, verify=self.ssl_context, trust_env=False
-        ) as client:
+        # A client per fetch (docqueue_worker.pinned); the redirects are followed here, each checked.
+        with pinned_client(self.settings.source_timeout_s, self.ssl_context) as client:
             for _ in range(self.settings.source_max_redirects + 1):
                 target = self._target(url)
                 with self._get(client, target) as response:
@@ -186,33 +181,22 @@ class SourceFetcher:
     @contextmanager
     def _get(self, client: httpx.Client, checked: tuple[Target, list[IPAddress]]) -> Iterator[httpx.Response]:
         target, addresses = checked
-        error: Exception | None = None
-        for address in addresses[:MAX_ADDRESSES]:
-            request = client.build_request(
-                "GET",
-                target.pinned_url(address),
-                headers={
-                    "Host": target.host_header,
-                    "User-Agent": USER_AGENT,
-                    "Accept": "*/*",
-                    # Compressed bodies would be inflated by the client: ask for the bytes as they are.
-                    "Accept-Encoding": "identity",
-                },
-                extensions={"sni_hostname": target.host},
-            )
-            try:
-                response = client.send(request, stream=True)
-            except httpx.ConnectError as exc:
-                error = exc
-                continue
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                raise TransientError(f"requesting the source failed: {type(exc).__name__}: {exc}") from exc
-            try:
-                yield response
-            finally:
-                response.close()
-            return
-        raise TransientError(f"could not connect to the source: {error}")
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*",
+            # Compressed bodies would be inflated by the client: ask for the bytes as they are.
+            "Accept-Encoding": "identity",
+        }
+        try:
+            response = send_pinned(client, "GET", target, addresses, headers)
+        except httpx.ConnectError as exc:
+            raise TransientError(f"could not connect to the source: {exc}") from exc
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"requesting the source failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            yield response
+        finally:
+            response.close()
 
     def _stream(
         self, response: httpx.Response, sink: _Sink, check: Callable[[], None], deadline: float
