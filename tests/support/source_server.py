@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.webhook_receiver import serving
+
 # The server's address, and the allow-list setting that lets the workers reach it (and nothing
 # else that is not public).
 SOURCE_HOST = "127.0.0.2"
@@ -162,11 +164,5 @@ def gzip_bomb() -> bytes:
 @contextmanager
 def running_source_server() -> Iterator[SourceServer]:
     server = SourceServer()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server.server):
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
-        thread.join(5)

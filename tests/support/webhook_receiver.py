@@ -97,13 +97,20 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(secret: str) -> Iterator[Receiver]:
-    receiver = Receiver(secret)
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """`server` answering from a thread of this process until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield receiver
+        yield
     finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+        server.shutdown()
+        server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def running_receiver(secret: str) -> Iterator[Receiver]:
+    receiver = Receiver(secret)
+    with serving(receiver.server):
+        yield receiver
