@@ -14,8 +14,11 @@ from docqueue.jobs.commands import Update, create_args, create_keys
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.jobs.scripts import CREATE_JOB
 from docqueue.jobs.store import JobStore
+from docqueue.names import webhook_message_id
 from docqueue.settings import Settings
 from docqueue.storage.file import FileBlobStore
+from docqueue.text import as_text
+from docqueue.webhooks import BACKOFF_MAX_S
 from docqueue_beat.maintenance.broker import BrokerView, Delivery
 from docqueue_beat.maintenance.reconcile import Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
@@ -37,9 +40,10 @@ def jobs(client: redis.Redis) -> JobStore:
     return JobStore(client, retention_s=3600)
 
 
-def make_job(jobs: JobStore, now: float, **fields: object) -> Job:
+def make_job(jobs: JobStore, now: float, callback_url: str | None = None, **fields: object) -> Job:
     task_id = uuid.uuid4().hex
     job = Job(
+        callback_url=callback_url,
         task_id=task_id,
         tenant="t",
         filename="a.pdf",
@@ -63,9 +67,14 @@ class Recorder:
     def __init__(self) -> None:
         self.published: list[str] = []
         self.forgotten: list[str] = []
+        self.webhooks: list[str] = []
 
     def publish(self, job: Job) -> None:
         self.published.append(job.task_id)
+
+    def requeue_webhook(self, message_id: str) -> bool:
+        self.webhooks.append(message_id)
+        return True
 
 
 def reconciler(jobs: JobStore, broker: BrokerView, recorder: Recorder) -> Reconciler:
@@ -75,6 +84,7 @@ def reconciler(jobs: JobStore, broker: BrokerView, recorder: Recorder) -> Reconc
         read_broker=lambda: broker,
         publish=recorder.publish,
         forget_deliveries=recorder.forgotten.extend,
+        requeue_webhook=recorder.requeue_webhook,
         grace_s=GRACE_S,
     )
 
@@ -154,6 +164,55 @@ def test_orphaned_deliveries_of_finished_jobs_are_swept(jobs: JobStore) -> None:
     recorder = Recorder()
     reconciler(jobs, broker, recorder).run(now, batch=100)
     assert sorted(recorder.forgotten) == ["tag-done", "tag-gone"]
+
+
+def test_a_webhook_message_is_an_orphan_only_past_its_longest_retry_wait(jobs: JobStore) -> None:
+    now = time.time()
+    horizon = now - 2 * SETTINGS.lease_s - GRACE_S
+    broker = BrokerView(
+        waiting=frozenset(),
+        delivered={},
+        deliveries=(
+            # A retry's countdown (up to BACKOFF_MAX_S) is spent unacked in a live worker.
+            Delivery("tag-waiting", webhook_message_id("task", "a"), horizon - BACKOFF_MAX_S + 10),
+            Delivery("tag-dead", webhook_message_id("batch", "b"), horizon - BACKOFF_MAX_S - 10),
+        ),
+    )
+    recorder = Recorder()
+    assert reconciler(jobs, broker, recorder).run(now, batch=100).orphans_swept == 1
+    assert recorder.forgotten == ["tag-dead"]
+
+
+def end(jobs: JobStore, job: Job, at: float) -> Job:
+    result = jobs.update(
+        Update(task_id=job.task_id, now=at, set={"state": JobState.FAILED, "finished_at": at}, terminal=True)
+    )
+    assert result.job is not None
+    return result.job
+
+
+def test_a_webhook_of_the_outbox_with_no_message_is_queued_again(jobs: JobStore) -> None:
+    """The process that ended the task died before it queued the webhook (or the broker failed
+    the send): the outbox entry its end wrote is all that is left of it."""
+    now = time.time()
+    url = "https://hooks.example.com/done"
+    lost, waiting, held = (end(jobs, make_job(jobs, now - 600, url), now - 300) for _ in range(3))
+    young = end(jobs, make_job(jobs, now - 600, url), now - 1)  # its hand-off may be on its way
+    end(jobs, make_job(jobs, now - 600), now - 300)  # no webhook: not in the outbox
+
+    def message(job: Job) -> str:
+        return webhook_message_id("task", job.task_id)
+
+    outbox = {as_text(member) for member in jobs.redis.zrange(keys.WEBHOOKS_DUE, 0, -1)}
+    assert outbox == {message(job) for job in (lost, waiting, held, young)}
+    broker = BrokerView(
+        waiting=frozenset({message(waiting)}),
+        delivered={message(held): now - 200},  # a worker holds it (a retry's countdown)
+    )
+    recorder = Recorder()
+    report = reconciler(jobs, broker, recorder).run(now, batch=100)
+    assert report.webhooks_requeued == recorder.webhooks == [message(lost)]
+    assert report.requeued == report.dead_lettered == []
 
 
 def test_retention_deletes_expired_jobs_with_their_blobs(jobs: JobStore, tmp_path: Path) -> None:

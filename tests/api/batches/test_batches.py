@@ -12,6 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from docqueue.jobs import keys
+from docqueue.names import webhook_message_id
+from docqueue.text import as_text
 from docqueue_devstack.processes import wait_until
 from tests.conftest import FETCHING_SECRET
 from tests.support.documents import corrupt_pdf, make_pdf
@@ -124,7 +127,9 @@ def test_files_and_urls_run_as_one_batch_with_mixed_outcomes(
     assert result["document"]["title"] == f"web {tag}"
 
 
-def test_a_batch_that_all_succeeds_sends_one_signed_webhook(client: httpx.Client, receiver: Receiver) -> None:
+def test_a_batch_that_all_succeeds_sends_one_signed_webhook(
+    fetching: DatabaseStack, client: httpx.Client, receiver: Receiver
+) -> None:
     path = f"/batch/{uuid.uuid4().hex}"
     named = [(f"doc-{i}.pdf", make_pdf(1 + i, title=f"{path} {i}")) for i in range(3)]
     answer = submit_batch(client, named, callback_url=receiver.url(path))
@@ -142,6 +147,8 @@ def test_a_batch_that_all_succeeds_sends_one_signed_webhook(client: httpx.Client
     wait_until(lambda: client.get(f"/v1/batches/{batch_id}").json()["callback_deliveries"], timeout_s=10)
     [attempt] = client.get(f"/v1/batches/{batch_id}").json()["callback_deliveries"]
     assert (attempt["outcome"], attempt["event_id"]) == ("delivered", event["id"])
+    due = {as_text(member) for member in fetching.redis.zrange(keys.WEBHOOKS_DUE, 0, -1)}
+    assert webhook_message_id("batch", batch_id) not in due  # the outbox entry went with the attempt
     time.sleep(1)
     assert len(receiver.received(path)) == 1  # one webhook for the batch, none per member
 

@@ -11,10 +11,20 @@ from typing import Any
 import httpx
 import pytest
 
-from docqueue.webhooks import verify_signature
+from docqueue.celery_app import create_celery_app
+from docqueue.jobs import keys
+from docqueue.jobs.model import JobState
+from docqueue.jobs.store import JobStore
+from docqueue.names import webhook_message_id
+from docqueue.settings import Settings
+from docqueue.text import as_text
+from docqueue.webhooks import event_id, requeue_due_webhook, verify_signature
+from docqueue_beat.maintenance.broker import read_broker
+from docqueue_beat.maintenance.reconcile import Reconciler
+from docqueue_beat.tasks import WATCHED_QUEUES
 from tests.conftest import TEST_ENV
 from tests.support.documents import corrupt_pdf, make_pdf
-from tests.support.held_jobs import hold_job
+from tests.support.held_jobs import hold_job, move
 from tests.support.http import submit, upload, wait_terminal
 from tests.support.stacks import DatabaseStack, database_stack
 from tests.support.webhook_receiver import Receiver, running_receiver
@@ -68,6 +78,10 @@ def deliveries_of(client: httpx.Client, task_id: str) -> list[dict[str, Any]]:
     return found
 
 
+def outbox(hooks: DatabaseStack) -> set[str]:
+    return {as_text(member) for member in hooks.redis.zrange(keys.WEBHOOKS_DUE, 0, -1)}
+
+
 def wait_deliveries(client: httpx.Client, task_id: str, done: set[str], timeout_s: float = 30) -> list[Any]:
     """The recorded attempts, once the last one's outcome is in `done`."""
     deadline = time.monotonic() + timeout_s
@@ -80,7 +94,7 @@ def wait_deliveries(client: httpx.Client, task_id: str, done: set[str], timeout_
 
 
 def test_a_succeeded_task_is_posted_once_with_a_valid_signature(
-    client: httpx.Client, receiver: Receiver
+    hooks: DatabaseStack, client: httpx.Client, receiver: Receiver
 ) -> None:
     path = f"/ok/{uuid.uuid4().hex}"
     task_id = submit(client, make_pdf(3), callback_url=receiver.url(path))
@@ -99,6 +113,7 @@ def test_a_succeeded_task_is_posted_once_with_a_valid_signature(
     assert event["task"]["result_url"] == f"{PUBLIC_URL}/v1/tasks/{task_id}/result"
     [attempt] = wait_deliveries(client, task_id, {"delivered"})
     assert (attempt["attempt"], attempt["status_code"], attempt["event_id"]) == (1, 200, event["id"])
+    assert webhook_message_id("task", task_id) not in outbox(hooks)  # settled with the attempt
     time.sleep(2)
     assert len(receiver.received(path)) == 1
 
@@ -123,7 +138,9 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
     ]
 
 
-def test_retries_stop_once_the_delivery_time_bound_is_spent(client: httpx.Client, receiver: Receiver) -> None:
+def test_retries_stop_once_the_delivery_time_bound_is_spent(
+    hooks: DatabaseStack, client: httpx.Client, receiver: Receiver
+) -> None:
     path = f"/down/{uuid.uuid4().hex}"
     receiver.script(path, 500)
     task_id = submit(client, make_pdf(1), callback_url=receiver.url(path))
@@ -133,6 +150,7 @@ def test_retries_stop_once_the_delivery_time_bound_is_spent(client: httpx.Client
     got = receiver.received(path)
     assert len(got) == len(attempts)
     assert got[-1].received_at - got[0].received_at <= MAX_DELIVERY_S
+    assert webhook_message_id("task", task_id) not in outbox(hooks)  # given up is final too
     time.sleep(3)
     assert len(receiver.received(path)) == len(attempts)
 
@@ -214,3 +232,50 @@ def test_an_api_without_a_signing_secret_refuses_callback_urls(api: httpx.Client
     response = upload(api, make_pdf(1), callback_url="https://hooks.example.com/x")
     assert response.status_code == 422
     assert response.json()["errors"][0]["type"] == "callbacks_disabled"
+
+
+def test_a_webhook_lost_between_the_end_and_its_message_is_sent_by_the_reconciler(
+    hooks: DatabaseStack, client: httpx.Client, receiver: Receiver, tenant: str
+) -> None:
+    """The process that ended a task died before it queued the webhook (or the broker refused the
+    send): the end wrote the webhook into the outbox in the same step, and beat's reconciler,
+    finding no message of it in the broker, queues it; the webhooks worker delivers it once."""
+    path = f"/lost/{uuid.uuid4().hex}"
+    held = hold_job(hooks.redis_url, tenant, callback_url=receiver.url(path))
+    now = time.time()
+    ended = move(hooks.redis, held.task_id, terminal=True, state=JobState.FAILED, finished_at=now)
+    message_id = webhook_message_id("task", held.task_id)
+    assert message_id in outbox(hooks)
+
+    settings = Settings(redis_url=hooks.redis_url)
+    app = create_celery_app(settings)
+    reconciler = Reconciler(
+        jobs=JobStore(hooks.redis, settings.retention_s),
+        settings=settings,
+        read_broker=lambda: read_broker(hooks.redis, WATCHED_QUEUES),
+        publish=lambda job: None,
+        requeue_webhook=lambda message: requeue_due_webhook(app, hooks.redis, message),
+        grace_s=30,
+    )
+    broker = read_broker(hooks.redis, WATCHED_QUEUES)
+    assert reconciler.requeue_webhooks(broker, now + 1, 100) == []  # its hand-off may be on its way
+    assert reconciler.requeue_webhooks(broker, now + 31, 100) == [message_id]
+    # Its message is in the broker now (waiting, or held by the worker), or delivered: not again.
+    assert reconciler.requeue_webhooks(read_broker(hooks.redis, WATCHED_QUEUES), now + 31, 100) == []
+    [delivery] = receiver.wait_for(path, 1)
+    assert delivery.signature_ok
+    assert delivery.event["id"] == event_id(ended)
+    assert delivery.event["type"] == "task.failed"
+    wait_deliveries(client, held.task_id, {"delivered"})
+    assert message_id not in outbox(hooks)
+    assert reconciler.requeue_webhooks(read_broker(hooks.redis, WATCHED_QUEUES), now + 31, 100) == []
+    time.sleep(2)
+    assert len(receiver.received(path)) == 1
+
+
+def test_an_outbox_entry_whose_task_is_gone_is_dropped(hooks: DatabaseStack) -> None:
+    message_id = webhook_message_id("task", uuid.uuid4().hex)
+    hooks.redis.zadd(keys.WEBHOOKS_DUE, {message_id: time.time() - 60})
+    settings = Settings(redis_url=hooks.redis_url)
+    assert not requeue_due_webhook(create_celery_app(settings), hooks.redis, message_id)
+    assert message_id not in outbox(hooks)

@@ -46,3 +46,17 @@ def part_message_id(task_id: str, index: int) -> str:
 def job_of_message(message_id: str) -> str:
     """The task id of the job a document or part message works for."""
     return message_id.split(PART_MESSAGE_SEPARATOR, 1)[0]
+
+
+# A webhook's message id names its subject: `webhook:task:<task id>` or `webhook:batch:<batch id>`.
+# It is also the subject's entry in the webhook outbox (keys.WEBHOOKS_DUE), so beat's reconciler
+# can tell a webhook whose message is lost from one waiting in the broker.
+WEBHOOK_MESSAGE_PREFIX: Final = "webhook:"
+
+
+def webhook_message_id(kind: str, subject_id: str) -> str:
+    return f"{WEBHOOK_MESSAGE_PREFIX}{kind}:{subject_id}"
+
+
+def is_webhook_message(message_id: str) -> bool:
+    return message_id.startswith(WEBHOOK_MESSAGE_PREFIX)

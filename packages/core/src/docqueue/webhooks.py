@@ -31,6 +31,8 @@ EVENT_TYPE_HEADER = "Docqueue-Event-Type"
 SIGNATURE_TOLERANCE_S = 300
 # Delivery attempts kept per task (the newest); enough to see a whole retry schedule.
 ATTEMPTS_KEPT = 30
+# The longest wait between two attempts: a retry waits in a worker as an unacked message that long.
+BACKOFF_MAX_S = 300.0
 
 
 def webhook_policy(settings: Settings) -> EgressPolicy:
@@ -131,6 +133,10 @@ class Hook:
     event: dict[str, Any]
     record_key: str
     attempts_key: str
+    # Its message id and outbox entry (names.webhook_message_id), and when its subject ended (the
+    # entry's score): a final attempt settles the entry of this end, not of a later one.
+    message_id: str
+    ended_at: float
 
 
 def task_hook(job: Job, public_url: str | None) -> Hook:
@@ -140,6 +146,8 @@ def task_hook(job: Job, public_url: str | None) -> Hook:
         build_event(job, public_url),
         keys.job(job.task_id),
         attempts_key(job.task_id),
+        names.webhook_message_id("task", job.task_id),
+        job.finished_at or job.updated_at,
     )
 
 
@@ -150,6 +158,8 @@ def batch_hook(batch: Batch, public_url: str | None) -> Hook:
         build_batch_event(batch, public_url),
         keys.batch(batch.batch_id),
         keys.batch_webhook_attempts(batch.batch_id),
+        names.webhook_message_id("batch", batch.batch_id),
+        batch.ended_at or batch.updated_at,
     )
 
 
@@ -201,9 +211,16 @@ def enqueue_webhook(app: Celery, job: Job) -> None:
 
     The message carries the final record, so the event describes this terminal transition even
     if the job changes later (a replay), and the time it was queued, which bounds the retries.
+    The step that ended the job put it in the webhook outbox too (keys.WEBHOOKS_DUE): should this
+    process die before it sends, or the broker fail, beat's reconciler queues it instead
+    (requeue_due_webhook).
     """
     if job.callback_url and job.is_terminal:
-        app.send_task(names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()])
+        app.send_task(
+            names.DELIVER_WEBHOOK,
+            args=[job.task_id, job.to_redis(), time.time()],
+            task_id=names.webhook_message_id("task", job.task_id),
+        )
     for batch_id in job.ended_batch_ids:
         enqueue_batch_webhook(app, batch_id)
 
@@ -211,36 +228,90 @@ def enqueue_webhook(app: Celery, job: Job) -> None:
 def enqueue_batch_webhook(app: Celery, batch_id: str) -> None:
     """Queue the webhook of a batch that just ended (the change that ended it names it, see
     docqueue.jobs.batches); the worker reads the batch when it delivers."""
-    app.send_task(names.DELIVER_BATCH_WEBHOOK, args=[batch_id, time.time()])
+    app.send_task(
+        names.DELIVER_BATCH_WEBHOOK,
+        args=[batch_id, time.time()],
+        task_id=names.webhook_message_id("batch", batch_id),
+    )
+
+
+def requeue_due_webhook(app: Celery, client: redis.Redis, message_id: str) -> bool:
+    """Queue again a webhook of the outbox whose message the broker no longer holds (beat's
+    reconciler asks): a task's from its final record, a batch's as it stands. An entry whose
+    subject is gone, or running again (a replay: its next end adds it anew), is dropped. True when
+    queued."""
+    kind, _, subject = message_id.removeprefix(names.WEBHOOK_MESSAGE_PREFIX).partition(":")
+    if kind == "task":
+        raw: dict[Any, Any] = client.hgetall(keys.job(subject))
+        job = Job.from_redis(raw) if raw else None
+        if job is not None and job.is_terminal and job.callback_url:
+            app.send_task(
+                names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()], task_id=message_id
+            )
+            return True
+    elif kind == "batch":
+        raw = client.hgetall(keys.batch(subject))
+        batch = Batch.from_redis(raw) if raw else None
+        if batch is not None and not batch.is_running and batch.callback_url:
+            enqueue_batch_webhook(app, subject)
+            return True
+    client.zrem(keys.WEBHOOKS_DUE, message_id)
+    return False
 
 
 def attempts_key(task_id: str) -> str:
     return keys.job_webhook_attempts(task_id)
 
 
-# KEYS: job, attempts list. ARGV: attempt JSON, entries kept, fallback ttl seconds.
-# The list expires with the job (its remaining TTL), so it never outlives it.
+# KEYS: job, attempts list, webhook outbox. ARGV: attempt JSON, entries kept, fallback ttl
+# seconds, message id, ended at, "1" when the attempt is final.
+# The list expires with the job (its remaining TTL), so it never outlives it. A final attempt
+# settles the outbox entry of this end (a later end's entry has a later score and stays).
 _RECORD_ATTEMPT = """
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+if ARGV[6] == '1' then
+  local due = redis.call('ZSCORE', KEYS[3], ARGV[4])
+  if due and tonumber(due) <= tonumber(ARGV[5]) + 1 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+end
+return 1
+"""
+
+# KEYS: webhook outbox. ARGV: message id, ended at. The same settling, without an attempt.
+_SETTLE_DUE = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if due and tonumber(due) <= tonumber(ARGV[2]) + 1 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 1
 """
 
 
-def record_attempt(client: redis.Redis, hook: Hook, attempt: dict[str, Any], retention_s: int) -> None:
+def record_attempt(
+    client: redis.Redis, hook: Hook, attempt: dict[str, Any], retention_s: int, *, final: bool
+) -> None:
     """Append one delivery attempt to the hook's record (shown on `GET /v1/tasks/{id}` and
-    `GET /v1/batches/{id}`)."""
+    `GET /v1/batches/{id}`); a final one (delivered, or given up) also takes the hook out of the
+    webhook outbox, in the same step."""
     client.eval(
         _RECORD_ATTEMPT,
-        2,
+        3,
         hook.record_key,
         hook.attempts_key,
+        keys.WEBHOOKS_DUE,
         json.dumps(attempt, separators=(",", ":")),
         str(ATTEMPTS_KEPT),
         str(retention_s + BACKSTOP_GRACE_S),
+        hook.message_id,
+        repr(hook.ended_at),
+        "1" if final else "0",
     )
+
+
+def settle_due(client: redis.Redis, hook: Hook) -> None:
+    """Take the hook out of the webhook outbox without an attempt (a duplicate message of a
+    delivered event)."""
+    client.eval(_SETTLE_DUE, 1, keys.WEBHOOKS_DUE, hook.message_id, repr(hook.ended_at))
 
 
 def parse_attempts(raw: list[Any]) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ from celery import Celery
 from docqueue import names
 from docqueue.jobs.model import Job
 from docqueue.lanes import publish_document
-from docqueue.webhooks import enqueue_webhook
+from docqueue.webhooks import enqueue_webhook, requeue_due_webhook
 from docqueue_beat.context import BeatContext
 from docqueue_beat.maintenance.broker import forget_deliveries, read_broker
 from docqueue_beat.maintenance.reconcile import Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
 
-WATCHED_QUEUES = names.DOCUMENT_QUEUES
+# The documents' queues, and the webhooks' (a webhook of the outbox with a message is not lost).
+WATCHED_QUEUES = (*names.DOCUMENT_QUEUES, names.WEBHOOKS_QUEUE)
 
 
 def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
@@ -36,6 +37,7 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             publish=publish,
             forget_deliveries=lambda tags: forget_deliveries(ctx.broker, tags),
             on_terminal=lambda job: enqueue_webhook(app, job),
+            requeue_webhook=lambda message_id: requeue_due_webhook(app, ctx.jobs.redis, message_id),
             grace_s=ctx.settings.reconcile_grace_s,
         )
         report = reconciler.run(time.time(), ctx.settings.maintenance_batch)
@@ -44,4 +46,5 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             "requeued": len(report.requeued),
             "dead_lettered": len(report.dead_lettered),
             "orphans_swept": report.orphans_swept,
+            "webhooks_requeued": len(report.webhooks_requeued),
         }

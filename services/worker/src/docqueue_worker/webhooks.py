@@ -19,6 +19,7 @@ import httpx
 import redis
 
 import docqueue
+from docqueue import names
 from docqueue.backoff import equal_jitter_s
 from docqueue.egress import Resolver, UrlRefused, check_url, resolve_target
 from docqueue.jobs import keys
@@ -26,6 +27,7 @@ from docqueue.jobs.batches import Batch
 from docqueue.jobs.model import Job
 from docqueue.settings import Settings
 from docqueue.webhooks import (
+    BACKOFF_MAX_S,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
@@ -34,6 +36,7 @@ from docqueue.webhooks import (
     encode_event,
     parse_attempts,
     record_attempt,
+    settle_due,
     sign,
     task_hook,
     webhook_policy,
@@ -43,8 +46,6 @@ from docqueue_worker.pinned import pinned_client, send_pinned
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 2.0
-# Below the broker's visibility timeout: a retry waits in the worker as an unacked ETA message.
-BACKOFF_MAX_S = 300.0
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 USER_AGENT = f"docqueue-webhooks/{docqueue.__version__}"
 
@@ -86,12 +87,15 @@ class WebhookSender:
         batch = Batch.from_redis(raw) if raw else None
         if batch is None or batch.is_running:
             log.info("batch webhook skipped", extra={"batch_id": batch_id})
+            # Whatever the outbox holds for it is of an end that no longer stands.
+            self.redis.zrem(keys.WEBHOOKS_DUE, names.webhook_message_id("batch", batch_id))
             return None
         return self.send(batch_hook(batch, self.settings.public_url), enqueued_at, attempt)
 
     def send(self, hook: Hook, enqueued_at: float, attempt: int) -> float | None:
         """One attempt; the countdown to the next one, if any."""
         if self._already_delivered(hook):
+            settle_due(self.redis, hook)
             return None  # a duplicate message (at-least-once): the receiver has it
         started = time.monotonic()
         answer = self._attempt(hook)
@@ -117,7 +121,7 @@ class WebhookSender:
             else:
                 record["outcome"] = "retrying"
                 retry_in_s = countdown
-        record_attempt(self.redis, hook, record, self.settings.retention_s)
+        record_attempt(self.redis, hook, record, self.settings.retention_s, final=retry_in_s is None)
         log.info(
             "webhook %s",
             record["outcome"],

@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
+from docqueue import names
 from docqueue.jobs import keys
 from docqueue.jobs.commands import BACKSTOP_GRACE_S, EVENTS_MAXLEN, stamp
 from docqueue.jobs.model import JobState, percent_done
@@ -86,6 +87,8 @@ local BATCH_PREFIX = '{keys.BATCH_PREFIX}'
 local BATCH_TERMINAL = {{succeeded = true, failed = true, cancelled = true, dead_lettered = true}}
 local BATCH_EVENTS_MAXLEN = {EVENTS_MAXLEN}
 local BATCH_GRACE_S = {BACKSTOP_GRACE_S}
+local WEBHOOKS_DUE = '{keys.WEBHOOKS_DUE}'
+local WEBHOOK_PREFIX = '{names.WEBHOOK_MESSAGE_PREFIX}'
 
 -- What a job counts for in its batches now (nil batches: it is in none).
 local function batch_view(job)
@@ -123,6 +126,9 @@ local function batch_settle(key, now, member)
     redis.call('HSET', key, 'state', state, 'ended_at', now)
     ttl = tonumber(b[6])
     ended = b[7] ~= false
+    if ended then
+      redis.call('ZADD', WEBHOOKS_DUE, now, WEBHOOK_PREFIX .. 'batch:' .. string.sub(key, #BATCH_PREFIX + 1))
+    end
   elseif terminal < total and b[4] ~= 'running' then
     redis.call('HSET', key, 'state', 'running')
     redis.call('HDEL', key, 'ended_at')

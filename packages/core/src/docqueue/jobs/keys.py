@@ -15,6 +15,10 @@ DEAD_LETTER_INDEX = f"{PREFIX}deadletters:index"  # hash task_id -> its latest d
 TENANT_PAGES_IN_FLIGHT = f"{PREFIX}tenants:pages_in_flight"
 # hash tenant -> the most seconds its jobs are kept after they end (docqueue-keys retention)
 TENANT_MAX_RETENTION = f"{PREFIX}tenants:max_retention_s"
+# The webhook outbox: zset webhook message id (names.webhook_message_id) -> when its subject ended.
+# The step that ends a task or batch with a callback_url adds it; the delivery's final attempt
+# removes it; beat's reconciler queues again one whose message the broker no longer holds.
+WEBHOOKS_DUE = f"{PREFIX}webhooks:due"
 
 
 def job(task_id: str) -> str:

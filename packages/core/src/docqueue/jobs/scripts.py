@@ -131,6 +131,10 @@ if spec['terminal'] then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
   redis.call('EXPIRE', KEYS[5], ttl)
+  -- Into the webhook outbox (keys.WEBHOOKS_DUE) when it ends now and has a webhook.
+  if not BATCH_TERMINAL[batch_before.state] and redis.call('HEXISTS', KEYS[1], 'callback_url') == 1 then
+    redis.call('ZADD', WEBHOOKS_DUE, spec['now'], WEBHOOK_PREFIX .. 'task:' .. spec['task_id'])
+  end
 else
   redis.call('ZADD', KEYS[3], spec['now'], spec['task_id'])
 end

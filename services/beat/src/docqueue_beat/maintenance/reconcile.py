@@ -4,6 +4,11 @@ A job is hanging when it waits (`queued`, `retrying`) but no message for it exis
 broker (a Redis restart without persistence, a publish lost between the job write and the send),
 or when it is `running` but its heartbeat stopped and nothing will deliver it again. Such a job is
 re-enqueued with the same task id, or dead-lettered (`worker_lost`) past the poison cap.
+
+A webhook is lost when the webhook outbox (keys.WEBHOOKS_DUE) still holds it, its subject ended
+more than the grace ago, and no message of it (names.webhook_message_id) is in the broker: the
+process that ended the task or batch died before it sent the message, or the broker failed it.
+Such a webhook is queued again.
 """
 
 import logging
@@ -20,6 +25,7 @@ from docqueue.jobs.model import TERMINAL_STATES, Job, JobState, Stage
 from docqueue.jobs.store import JobStore
 from docqueue.settings import Settings
 from docqueue.text import as_text
+from docqueue.webhooks import BACKOFF_MAX_S
 from docqueue_beat.maintenance.broker import BrokerView
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     dead_lettered: list[str] = field(default_factory=list)
     orphans_swept: int = 0
+    webhooks_requeued: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Reconciler:
     # Drop unacked broker entries (by delivery tag) that no live worker holds.
     forget_deliveries: Callable[[list[str]], None] = lambda tags: None
     on_terminal: Callable[[Job], None] = lambda job: None
+    # Queue a lost webhook again by its message id (docqueue.webhooks.requeue_due_webhook).
+    requeue_webhook: Callable[[str], bool] = lambda message_id: False
     # A waiting job younger than this is left alone: its message may still be on its way.
     grace_s: float = 30.0
 
@@ -59,6 +68,7 @@ class Reconciler:
         )
         broker = self.read_broker()
         self._sweep_orphans(broker, now, report)
+        report.webhooks_requeued = self.requeue_webhooks(broker, now, batch)
         for raw_id in candidates:
             report.checked += 1
             job = self.jobs.get(as_text(raw_id))
@@ -67,10 +77,14 @@ class Reconciler:
                 continue
             if self._lost(job, broker, now):
                 self._recover(job, now, report)
-        if report.requeued or report.dead_lettered:
+        if report.requeued or report.dead_lettered or report.webhooks_requeued:
             log.warning(
                 "reconciled hanging jobs",
-                extra={"requeued": len(report.requeued), "dead_lettered": len(report.dead_lettered)},
+                extra={
+                    "requeued": len(report.requeued),
+                    "dead_lettered": len(report.dead_lettered),
+                    "webhooks_requeued": len(report.webhooks_requeued),
+                },
             )
         return report
 
@@ -79,13 +93,38 @@ class Reconciler:
         delivered long ago, was held by a worker that died. Kombu would hand it out again only
         after the visibility timeout, to be dropped as a duplicate; drop it now instead."""
         horizon = now - 2 * self.settings.lease_s - self.grace_s
-        old = [d for d in broker.deliveries if d.delivered_at < horizon]
+        # A webhook's retry waits in its worker, unacked, for up to its longest backoff.
+        webhook_horizon = horizon - BACKOFF_MAX_S
+        old = [
+            d
+            for d in broker.deliveries
+            if d.delivered_at < (webhook_horizon if names.is_webhook_message(d.task_id) else horizon)
+        ]
         if not old:
             return
-        states = self.jobs.states([d.task_id for d in old])
-        orphans = [d.tag for d in old if states.get(d.task_id) in TERMINAL_OR_GONE]
+        states = self.jobs.states([d.task_id for d in old if not names.is_webhook_message(d.task_id)])
+        # A webhook's message held that long was held by a dead worker (its outbox entry, if the
+        # delivery did not end, has it queued again by the next run).
+        orphans = [
+            d.tag
+            for d in old
+            if names.is_webhook_message(d.task_id) or states.get(d.task_id) in TERMINAL_OR_GONE
+        ]
         self.forget_deliveries(orphans)
         report.orphans_swept = len(orphans)
+
+    def requeue_webhooks(self, broker: BrokerView, now: float, batch: int) -> list[str]:
+        """Queue again the outbox's webhooks that are lost (see the module docstring); their
+        message ids."""
+        due: list[Any] = self.jobs.redis.zrangebyscore(
+            keys.WEBHOOKS_DUE, "-inf", now - self.grace_s, start=0, num=batch
+        )
+        requeued = []
+        for raw in due:
+            message_id = as_text(raw)
+            if not broker.has_message(message_id) and self.requeue_webhook(message_id):
+                requeued.append(message_id)
+        return requeued
 
     def _lost(self, job: Job, broker: BrokerView, now: float) -> bool:
         if job.state in WAITING_STATES:
