@@ -20,7 +20,7 @@ from docqueue.jobs.model import TERMINAL_STATES, Job, JobOptions, JobState
 from docqueue.jobs.parts import plan
 from docqueue.jobs.store import JobStore
 from docqueue.text import as_text
-from tests.support.stacks import other_database
+from tests.support.stacks import empty_database
 
 RETENTION_S = 3600
 DB = 9
@@ -28,10 +28,8 @@ DB = 9
 
 @pytest.fixture
 def url(redis_url: str) -> Iterator[str]:
-    url = other_database(redis_url, DB)
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
+    with empty_database(redis_url, DB) as url:
+        yield url
 
 
 def new_job(sha: str) -> Job:

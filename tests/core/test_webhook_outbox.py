@@ -22,7 +22,7 @@ from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.jobs.store import JobStore
 from docqueue.text import as_text
 from docqueue.webhooks import record_attempt, settle_due, task_hook
-from tests.support.stacks import other_database
+from tests.support.stacks import empty_database
 
 RETENTION_S = 3600
 DB = 10
@@ -31,10 +31,8 @@ HOOK_URL = "https://hooks.example.com/done"
 
 @pytest.fixture
 def url(redis_url: str) -> Iterator[str]:
-    url = other_database(redis_url, DB)
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
+    with empty_database(redis_url, DB) as url:
+        yield url
 
 
 @pytest.fixture

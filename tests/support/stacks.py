@@ -87,6 +87,18 @@ def database_stack(
         stack.stop()
 
 
+@contextmanager
+def empty_database(redis_url: str, db: int) -> Iterator[str]:
+    """The URL of another database of the suite's Redis, emptied before and after (for tests of
+    the job scripts that count what they find)."""
+    url = other_database(redis_url, db)
+    redis.Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        redis.Redis.from_url(url).flushdb()
+
+
 def other_database(url: str, db: int) -> str:
     """The same Redis, another database: for a stack whose queues no other worker of the suite
     listens to."""
