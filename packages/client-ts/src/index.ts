@@ -3,9 +3,9 @@
  *
  * `DocqueueClient.api` is the client generated from docqueue's OpenAPI document (openapi-fetch over
  * src/generated/schema.ts, `make client-ts`): every operation, typed. The methods beside it are what
- * a generator cannot write: an upload as multipart, following a task over Server-Sent Events with
- * Last-Event-ID resume and a polling fallback, problem answers as typed errors, and webhook
- * signatures checked exactly as the server signs them.
+ * a generator cannot write: an upload (or a batch of them) as multipart, following a task or a
+ * batch over Server-Sent Events with Last-Event-ID resume and a polling fallback, problem answers as
+ * typed errors, and webhook signatures checked exactly as the server signs them.
  */
 import createClient, { type Client } from "openapi-fetch";
 
@@ -20,7 +20,13 @@ export type Finished = components["schemas"]["Finished"];
 export type Result = components["schemas"]["Result"];
 export type Problem = components["schemas"]["Problem"];
 export type WebhookEvent = components["schemas"]["WebhookEvent"];
+export type Batch = components["schemas"]["BatchView"];
+export type BatchState = Batch["state"];
+export type BatchAccepted = components["schemas"]["BatchAccepted"];
+export type BatchPage = components["schemas"]["BatchPage"];
+export type BatchWebhookEvent = components["schemas"]["BatchWebhookEvent"];
 type UploadForm = paths["/v1/documents"]["post"]["requestBody"]["content"]["multipart/form-data"];
+type BatchForm = paths["/v1/batches"]["post"]["requestBody"]["content"]["multipart/form-data"];
 
 export const TERMINAL_STATES: readonly TaskState[] = ["succeeded", "failed", "cancelled", "dead_lettered"];
 export const SIGNATURE_HEADER = "Docqueue-Signature";
@@ -29,6 +35,11 @@ export const SIGNATURE_TOLERANCE_S = 300;
 
 export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.includes(state);
+}
+
+/** A batch has ended once it is no longer `running` (`succeeded` or `completed_with_errors`). */
+export function isEnded(state: BatchState): boolean {
+  return state !== "running";
 }
 
 /** Whether an upload's answer is the finished task (it was sent with `waitS` and ended in time). */
@@ -82,9 +93,21 @@ export interface SubmitOptions {
   signal?: AbortSignal;
 }
 
-export interface WaitOptions {
+/** A batch's options: an upload's, for every member (`waitS` and `filename` are per upload). */
+export interface SubmitBatchOptions extends Omit<SubmitOptions, "filename" | "waitS"> {
+  /** Source URLs (https, or s3:// where the deployment allows), one member each, after the files. */
+  urls?: string[];
+}
+
+/** One file of a batch: its bytes, and the name the batch shows for it. */
+export interface BatchFile {
+  data: Blob | ArrayBuffer | Uint8Array;
+  filename?: string;
+}
+
+export interface WaitOptions<T = Task> {
   /** Called with every new status (each event, or each poll that changed something). */
-  onProgress?: (task: Task) => void;
+  onProgress?: (status: T) => void;
   signal?: AbortSignal;
   /** How often to poll once the event stream cannot be used (default 1000 ms). */
   pollIntervalMs?: number;
@@ -96,6 +119,28 @@ export interface TaskEvent {
   /** The stream id: send it back as `lastEventId` to resume after it. */
   id: string;
   task: Task;
+}
+
+/** The member whose change a batch event reports. */
+export interface MemberChange {
+  task_id: string;
+  state: TaskState;
+  pages_done: number;
+  pages_total: number;
+}
+
+export interface BatchEvent {
+  /** The stream id: send it back as `lastEventId` to resume after it. */
+  id: string;
+  /** The batch after the change (without its members). */
+  batch: Batch;
+  /** The member that changed; null on the first event, which is the batch as it stands. */
+  member: MemberChange | null;
+}
+
+interface StreamOptions {
+  lastEventId?: string;
+  signal?: AbortSignal;
 }
 
 type Field = [name: string, value: string | number | undefined];
@@ -117,22 +162,8 @@ export class DocqueueClient {
   /** Upload a document; answers at once with the task (202), or the earlier one when deduplicated. */
   async submit(file: Blob | ArrayBuffer | Uint8Array, options: SubmitOptions = {}): Promise<Accepted | Finished> {
     const form = new FormData();
-    const blob = file instanceof Blob ? file : new Blob([file as BlobPart]);
-    form.append("file", blob, options.filename ?? (blob instanceof File ? blob.name : "document"));
-    const fields: Field[] = [
-      ["chunk_size", options.chunkSize],
-      ["chunk_overlap", options.chunkOverlap],
-      ["chunk_by", options.chunkBy],
-      ["engine", options.engine],
-      ["text_normalization", options.textNormalization],
-      ["ocr", options.ocr],
-      ["ocr_languages", options.ocrLanguages],
-      ["callback_url", options.callbackUrl],
-      ["ttl_s", options.ttlS],
-    ];
-    for (const [name, value] of fields) {
-      if (value !== undefined) form.append(name, String(value));
-    }
+    appendFile(form, "file", { data: file, filename: options.filename });
+    appendOptions(form, options);
     const headers: { "Idempotency-Key"?: string; Prefer?: string } = {};
     if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
     if (options.waitS) headers.Prefer = `wait=${Math.floor(options.waitS)}`;
@@ -182,20 +213,9 @@ export class DocqueueClient {
    * The task's events (`GET /v1/tasks/{id}/events`), from after `lastEventId` when given, until
    * the stream ends (the server ends it after the terminal event). A problem answer throws.
    */
-  async *events(taskId: string, options: { lastEventId?: string; signal?: AbortSignal } = {}): AsyncGenerator<TaskEvent> {
-    const headers: Record<string, string> = { ...this.headers, Accept: "text/event-stream" };
-    if (options.lastEventId) headers["Last-Event-ID"] = options.lastEventId;
-    const response = await this.fetcher(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/events`, {
-      headers,
-      signal: options.signal,
-    });
-    if (!response.ok || response.body === null) {
-      throw new ProblemError(response.status, await problemOf(response));
-    }
-    for await (const message of serverSentEvents(response.body)) {
-      if (message.event === "task" && message.data) {
-        yield { id: message.id, task: JSON.parse(message.data) as Task };
-      }
+  async *events(taskId: string, options: StreamOptions = {}): AsyncGenerator<TaskEvent> {
+    for await (const message of this.stream(`/v1/tasks/${encodeURIComponent(taskId)}/events`, "task", options)) {
+      yield { id: message.id, task: JSON.parse(message.data) as Task };
     }
   }
 
@@ -204,40 +224,165 @@ export class DocqueueClient {
    * Last-Event-ID when it drops; after `maxStreamFailures` failures in a row, by polling.
    */
   async wait(taskId: string, options: WaitOptions = {}): Promise<Task> {
-    const report = options.onProgress ?? (() => undefined);
-    const maxFailures = options.maxStreamFailures ?? 3;
-    let lastEventId: string | undefined;
-    let failures = 0;
-    while (failures < maxFailures) {
-      try {
-        for await (const event of this.events(taskId, { lastEventId, signal: options.signal })) {
-          lastEventId = event.id;
-          failures = 0;
-          report(event.task);
-          if (isTerminal(event.task.state)) return event.task;
-        }
-        failures += 1; // ended without a terminal event: resume after the last one
-      } catch (error) {
-        if (error instanceof ProblemError && error.status !== 503) throw error;
-        if (options.signal?.aborted) throw error;
-        failures += 1;
-      }
-    }
-    return this.poll(taskId, report, options);
+    return follow(
+      (stream) => mapEvents(this.events(taskId, stream), (event) => [event.id, event.task]),
+      (task) => isTerminal(task.state),
+      async () => this.get(taskId, options.signal),
+      (task) => JSON.stringify([task.state, task.stage, task.progress]),
+      options,
+    );
   }
 
-  private async poll(taskId: string, report: (task: Task) => void, options: WaitOptions): Promise<Task> {
-    let seen = "";
-    for (;;) {
-      const task = await this.get(taskId, options.signal);
-      const key = JSON.stringify([task.state, task.stage, task.progress]);
-      if (key !== seen) {
-        seen = key;
-        report(task);
-      }
-      if (isTerminal(task.state)) return task;
-      await sleep(options.pollIntervalMs ?? 1000, options.signal);
+  /**
+   * Submit many documents in one request (`POST /v1/batches`): files and/or source URLs, the same
+   * options for all. Every member is an ordinary task; the batch is followed as one.
+   */
+  async submitBatch(files: (BatchFile | Blob)[], options: SubmitBatchOptions = {}): Promise<BatchAccepted> {
+    const form = new FormData();
+    for (const file of files) appendFile(form, "files", file instanceof Blob ? { data: file } : file);
+    if (options.urls?.length) form.append("urls", JSON.stringify(options.urls));
+    appendOptions(form, options);
+    const { data, error, response } = await this.api.POST("/v1/batches", {
+      body: form as unknown as BatchForm,
+      bodySerializer: (body) => body as unknown as FormData,
+      params: { header: options.idempotencyKey ? { "Idempotency-Key": options.idempotencyKey } : {} },
+      signal: options.signal,
+    });
+    return answer(data, error, response);
+  }
+
+  /** A batch, with a page of its members (`limit`, then `members.next_cursor` as `cursor`). */
+  async getBatch(
+    batchId: string,
+    options: { limit?: number; cursor?: string; signal?: AbortSignal } = {},
+  ): Promise<Batch> {
+    const { data, error, response } = await this.api.GET("/v1/batches/{batch_id}", {
+      params: { path: { batch_id: batchId }, query: { limit: options.limit, cursor: options.cursor } },
+      signal: options.signal,
+    });
+    return answer(data, error, response);
+  }
+
+  /** Cancel every member that has not ended; answers the batch. */
+  async cancelBatch(batchId: string): Promise<Batch> {
+    const { data, error, response } = await this.api.DELETE("/v1/batches/{batch_id}", {
+      params: { path: { batch_id: batchId } },
+    });
+    return answer(data, error, response);
+  }
+
+  /** The caller's batches, newest first; pass `next_cursor` as `cursor` for the next page. */
+  async listBatches(options: { limit?: number; cursor?: string } = {}): Promise<BatchPage> {
+    const { data, error, response } = await this.api.GET("/v1/batches", {
+      params: { query: { limit: options.limit, cursor: options.cursor } },
+    });
+    return answer(data, error, response);
+  }
+
+  /** The batch's events (`GET /v1/batches/{id}/events`): the batch after each member's change. */
+  async *batchEvents(batchId: string, options: StreamOptions = {}): AsyncGenerator<BatchEvent> {
+    const path = `/v1/batches/${encodeURIComponent(batchId)}/events`;
+    for await (const message of this.stream(path, "batch", options)) {
+      const { member = null, ...batch } = JSON.parse(message.data) as Batch & { member?: MemberChange | null };
+      yield { id: message.id, batch, member };
     }
+  }
+
+  /** Follow a batch until it ended and return it, as `wait` follows a task. */
+  async waitBatch(batchId: string, options: WaitOptions<Batch> = {}): Promise<Batch> {
+    return follow(
+      (stream) => mapEvents(this.batchEvents(batchId, stream), (event) => [event.id, event.batch]),
+      (batch) => isEnded(batch.state),
+      async () => this.getBatch(batchId, { limit: 1, signal: options.signal }),
+      (batch) => JSON.stringify([batch.state, batch.counts, batch.progress]),
+      options,
+    );
+  }
+
+  /** The `event` messages of an event stream; a problem answer throws. */
+  private async *stream(path: string, event: string, options: StreamOptions): AsyncGenerator<Message> {
+    const headers: Record<string, string> = { ...this.headers, Accept: "text/event-stream" };
+    if (options.lastEventId) headers["Last-Event-ID"] = options.lastEventId;
+    const response = await this.fetcher(`${this.baseUrl}${path}`, { headers, signal: options.signal });
+    if (!response.ok || response.body === null) {
+      throw new ProblemError(response.status, await problemOf(response));
+    }
+    for await (const message of serverSentEvents(response.body)) {
+      if (message.event === event && message.data) yield message;
+    }
+  }
+}
+
+/**
+ * Follow something to its end over its event stream, resumed after the last event id when it
+ * drops; after `maxStreamFailures` failures in a row, by polling (reporting what changed).
+ */
+async function follow<T>(
+  events: (stream: StreamOptions) => AsyncGenerator<[id: string, status: T]>,
+  ended: (status: T) => boolean,
+  poll: () => Promise<T>,
+  pollKey: (status: T) => string,
+  options: WaitOptions<T>,
+): Promise<T> {
+  const report = options.onProgress ?? (() => undefined);
+  const maxFailures = options.maxStreamFailures ?? 3;
+  let lastEventId: string | undefined;
+  let failures = 0;
+  while (failures < maxFailures) {
+    try {
+      for await (const [id, status] of events({ lastEventId, signal: options.signal })) {
+        lastEventId = id;
+        failures = 0;
+        report(status);
+        if (ended(status)) return status;
+      }
+      failures += 1; // ended without a final event: resume after the last one
+    } catch (error) {
+      if (error instanceof ProblemError && error.status !== 503) throw error;
+      if (options.signal?.aborted) throw error;
+      failures += 1;
+    }
+  }
+  let seen = "";
+  for (;;) {
+    const status = await poll();
+    const key = pollKey(status);
+    if (key !== seen) {
+      seen = key;
+      report(status);
+    }
+    if (ended(status)) return status;
+    await sleep(options.pollIntervalMs ?? 1000, options.signal);
+  }
+}
+
+async function* mapEvents<E, T>(
+  events: AsyncGenerator<E>,
+  pick: (event: E) => [id: string, status: T],
+): AsyncGenerator<[id: string, status: T]> {
+  for await (const event of events) yield pick(event);
+}
+
+function appendFile(form: FormData, field: string, file: BatchFile): void {
+  const blob = file.data instanceof Blob ? file.data : new Blob([file.data as BlobPart]);
+  form.append(field, blob, file.filename ?? (blob instanceof File ? blob.name : "document"));
+}
+
+/** The upload options every submission shares, as form fields; unset ones are not sent. */
+function appendOptions(form: FormData, options: SubmitBatchOptions): void {
+  const fields: Field[] = [
+    ["chunk_size", options.chunkSize],
+    ["chunk_overlap", options.chunkOverlap],
+    ["chunk_by", options.chunkBy],
+    ["engine", options.engine],
+    ["text_normalization", options.textNormalization],
+    ["ocr", options.ocr],
+    ["ocr_languages", options.ocrLanguages],
+    ["callback_url", options.callbackUrl],
+    ["ttl_s", options.ttlS],
+  ];
+  for (const [name, value] of fields) {
+    if (value !== undefined) form.append(name, String(value));
   }
 }
 

@@ -2,7 +2,7 @@
  * The TypeScript client against a live docqueue (tests/client/test_typescript_client.py starts one
  * and runs these with node's test runner): a PDF submitted, followed over SSE and read back; 401,
  * 404 and 413 as typed problems; the polling fallback; Last-Event-ID resume; a real webhook's
- * signature verified, and tampered ones refused.
+ * signature verified, and tampered ones refused; batches submitted, followed, paged and cancelled.
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -24,6 +24,13 @@ const secret = required("DOCQUEUE_WEBHOOK_SECRET");
 const maxUploadBytes = Number(required("DOCQUEUE_MAX_UPLOAD_BYTES"));
 const pdf = await readFile(required("DOCQUEUE_TEST_PDF"));
 const client = new DocqueueClient({ baseUrl, apiKey });
+
+/** A fetch that cannot open event streams (as behind a proxy that buffers them): clients poll. */
+const noStreams: typeof fetch = async (input, init) => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (url.endsWith("/events")) throw new TypeError("fetch failed (event streams blocked by a proxy)");
+  return fetch(input, init);
+};
 
 async function expectProblem(promise: Promise<unknown>, status: number, code: string): Promise<ProblemError> {
   const error = await promise.then(
@@ -99,11 +106,6 @@ test("an upload over the limit is a 413 problem", async () => {
 });
 
 test("wait falls back to polling when the event stream cannot be used", async () => {
-  const noStreams: typeof fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url.endsWith("/events")) throw new TypeError("fetch failed (event streams blocked by a proxy)");
-    return fetch(input, init);
-  };
   const polling = new DocqueueClient({ baseUrl, apiKey, fetch: noStreams });
   const accepted = await polling.submit(pdf, { filename: "polled.pdf", chunkSize: 300 });
   const task = await polling.wait(accepted.task_id, { pollIntervalMs: 100, maxStreamFailures: 2 });
@@ -164,4 +166,77 @@ test("a real webhook's signature verifies, and a tampered one does not", async (
   const stamp = Number(/t=(\d+)/.exec(signature)![1]);
   assert.equal(await verifyWebhook(secret, headers, body, { now: stamp + 301 }), false);
   assert.equal(await verifyWebhook(secret, new Headers({ "Docqueue-Signature": signature }), body), true);
+});
+
+test("submits a batch of files, follows it to its end and pages through its members", async () => {
+  const note = new TextEncoder().encode("A short note sent in a batch from TypeScript.\n");
+  const accepted = await client.submitBatch(
+    [
+      { data: pdf, filename: "batch-report.pdf" },
+      new File([note], "batch-note.txt", { type: "text/plain" }),
+      { data: new Uint8Array(), filename: "batch-empty.pdf" },
+    ],
+    { chunkSize: 480 },
+  );
+  assert.equal(accepted.total, 3);
+  assert.deepEqual(
+    accepted.members.map((member) => member.filename),
+    ["batch-report.pdf", "batch-note.txt", "batch-empty.pdf"],
+  );
+  const seen: string[] = [];
+  const ended = await client.waitBatch(accepted.batch_id, { onProgress: (batch) => seen.push(batch.state) });
+  assert.equal(ended.state, "completed_with_errors"); // the empty file failed at once
+  assert.equal(seen.at(-1), "completed_with_errors");
+  assert.equal(ended.counts.succeeded, 2);
+  assert.equal(ended.counts.failed, 1);
+  assert.equal(ended.progress.pages_done, ended.progress.pages_total);
+
+  const first = await client.getBatch(accepted.batch_id, { limit: 2 });
+  assert.equal(first.members!.items.length, 2);
+  assert.ok(first.members!.next_cursor);
+  const rest = await client.getBatch(accepted.batch_id, { limit: 2, cursor: first.members!.next_cursor! });
+  const members = [...first.members!.items, ...rest.members!.items];
+  assert.equal(rest.members!.next_cursor, null);
+  assert.deepEqual(
+    members.map((member) => member.task_id),
+    accepted.members.map((member) => member.task_id),
+  );
+  assert.equal(members[2]!.error?.code, "empty_document");
+  const listed = await client.listBatches({ limit: 50 });
+  assert.ok(listed.items.some((batch) => batch.batch_id === accepted.batch_id));
+});
+
+test("a batch's events resume after Last-Event-ID; an unknown batch is a 404 problem", async () => {
+  const accepted = await client.submitBatch([{ data: pdf, filename: "batch-resume.pdf" }], { chunkSize: 470 });
+  await client.waitBatch(accepted.batch_id);
+  const all = [];
+  for await (const event of client.batchEvents(accepted.batch_id, { lastEventId: "0-0" })) all.push(event);
+  assert.ok(all.length >= 2, `${all.length} events`);
+  assert.equal(all.at(-1)!.batch.state, "succeeded");
+  assert.equal(all.at(-1)!.member?.task_id, accepted.members[0]!.task_id);
+  const rest = [];
+  for await (const event of client.batchEvents(accepted.batch_id, { lastEventId: all[0]!.id })) rest.push(event);
+  assert.deepEqual(
+    rest.map((event) => event.id),
+    all.slice(1).map((event) => event.id),
+  );
+  await expectProblem(client.getBatch("0".repeat(32)), 404, "batch_not_found");
+  await expectProblem(client.cancelBatch("0".repeat(32)), 404, "batch_not_found");
+});
+
+test("cancelling a batch leaves no member unfinished, and waitBatch polls when streams are blocked", async () => {
+  const polling = new DocqueueClient({ baseUrl, apiKey, fetch: noStreams });
+  const accepted = await polling.submitBatch(
+    [
+      { data: pdf, filename: "cancel-1.pdf" },
+      { data: new TextEncoder().encode("to be cancelled\n"), filename: "cancel-2.txt" },
+    ],
+    { chunkSize: 460 },
+  );
+  const cancelled = await polling.cancelBatch(accepted.batch_id);
+  assert.equal(cancelled.batch_id, accepted.batch_id);
+  const ended = await polling.waitBatch(accepted.batch_id, { pollIntervalMs: 100, maxStreamFailures: 1 });
+  assert.notEqual(ended.state, "running");
+  const outcomes = (ended.counts.succeeded ?? 0) + (ended.counts.cancelled ?? 0);
+  assert.equal(outcomes, 2, JSON.stringify(ended.counts));
 });
