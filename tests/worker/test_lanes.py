@@ -1,5 +1,6 @@
 """Two lanes: uploads of `bulk_min_bytes` and more wait in `documents.bulk`, smaller ones in
-`documents`, and a worker consuming both takes the interactive lane first (docqueue.lanes)."""
+`documents`, a source not fetched yet in `documents.bulk`, and a worker consuming both takes the
+interactive lane first (docqueue.lanes)."""
 
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,10 +11,11 @@ import pytest
 
 from docqueue import names
 from docqueue.celery_app import celery_config
-from docqueue.lanes import document_queue
+from docqueue.lanes import document_queue, job_queue
 from docqueue.settings import Settings
 from tests.conftest import TEST_ENV
 from tests.support.documents import labelled_pdf
+from tests.support.held_jobs import new_job
 from tests.support.http import submit, wait_terminal
 from tests.support.keys import tenant_key
 from tests.support.stacks import PrivateStack, private_stack
@@ -30,6 +32,18 @@ def test_the_lane_follows_the_size() -> None:
     assert document_queue(10**9, Settings(bulk_min_bytes=0)) == names.DOCUMENTS_QUEUE
     # kombu asks for the queues in the order the worker names them, never rotated.
     assert celery_config(settings)["broker_transport_options"]["queue_order_strategy"] == "priority"
+
+
+def test_a_source_waits_in_the_bulk_lane_until_its_size_is_known() -> None:
+    settings = Settings(bulk_min_bytes=1000)
+    # A source's record as the API writes it: no bytes yet.
+    source = new_job("t").model_copy(update={"source_url": "https://docs.example.com/a.pdf", "size_bytes": 0})
+    assert job_queue(source, settings) == names.BULK_QUEUE  # unknown size, a fetch of unknown length
+    fetched = source.model_copy(update={"size_bytes": 500})
+    assert job_queue(fetched, settings) == names.DOCUMENTS_QUEUE  # a re-queue after its fetch
+    assert job_queue(source, Settings(bulk_min_bytes=0)) == names.DOCUMENTS_QUEUE  # one lane only
+    upload = new_job("t")
+    assert job_queue(upload, settings) == document_queue(upload.size_bytes, settings)
 
 
 @pytest.fixture

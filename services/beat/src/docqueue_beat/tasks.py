@@ -20,7 +20,7 @@ WATCHED_QUEUES = (*names.DOCUMENT_QUEUES, names.WEBHOOKS_QUEUE)
 
 def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
     def publish(job: Job) -> None:
-        publish_document(app, job.task_id, job.size_bytes, context().settings)
+        publish_document(app, job, context().settings)
 
     @app.task(name=names.APPLY_RETENTION, max_retries=0)
     def retention() -> int:

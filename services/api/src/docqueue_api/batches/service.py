@@ -288,7 +288,7 @@ def _publish_all(services: ApiServices, jobs: list[Job]) -> None:
     beat's reconciler queues them (their records exist), so nothing accepted is lost."""
     for job in jobs:
         try:
-            publish_document(services.celery, job.task_id, job.size_bytes, services.settings, retry=False)
+            publish_document(services.celery, job, services.settings, retry=False)
         except (OperationalError, RedisError, OSError):
             log.warning(
                 "batch member not queued; the reconciler will queue it", extra={"task_id": job.task_id}

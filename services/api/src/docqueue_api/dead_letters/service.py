@@ -91,7 +91,7 @@ async def replay_dead_letter(services: ApiServices, caller: Caller, task_id: str
     await _delete(services.redis, letter)
     job = result.job
     await anyio.to_thread.run_sync(
-        lambda: publish_document(services.celery, task_id, job.size_bytes, services.settings, retry=False)
+        lambda: publish_document(services.celery, job, services.settings, retry=False)
     )
     return result.job
 

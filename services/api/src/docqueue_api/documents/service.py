@@ -17,7 +17,7 @@ from docqueue.errors import ProblemCode
 from docqueue.jobs import keys
 from docqueue.jobs.commands import fingerprint
 from docqueue.jobs.model import Job, JobOptions, JobState
-from docqueue.lanes import document_queue, publish_document
+from docqueue.lanes import job_queue, publish_document
 from docqueue.sources import UNKNOWN_MEDIA_TYPE, source_filename
 from docqueue.storage import StorageError, upload_key
 from docqueue_api.auth import Caller
@@ -190,7 +190,7 @@ def new_job(
 
 async def create_and_enqueue(request: Request, services: ApiServices, job: Job) -> Submission:
     task_id, blob_key = job.task_id, job.blob_key
-    queue = document_queue(job.size_bytes, services.settings)
+    queue = job_queue(job, services.settings)
     if queue != names.DOCUMENTS_QUEUE:
         await refuse_when_backlogged(services, queue)
     existing_id = await services.jobs.create(job)
@@ -200,7 +200,7 @@ async def create_and_enqueue(request: Request, services: ApiServices, job: Job) 
         state = existing.state if existing else JobState.QUEUED
         return Submission(200, accepted(request, existing_id, state, deduplicated=True))
     try:
-        await anyio.to_thread.run_sync(_publish, services, task_id, job.size_bytes)
+        await anyio.to_thread.run_sync(_publish, services, job)
     except (OperationalError, RedisError, OSError) as exc:
         # No 202 without an enqueued message: take the record back so nothing waits forever.
         log.warning("enqueue failed; upload refused", extra={"task_id": task_id})
@@ -231,8 +231,8 @@ async def wait_for_replicas(services: ApiServices, task_id: str) -> None:
         )
 
 
-def _publish(services: ApiServices, task_id: str, size_bytes: int) -> None:
-    publish_document(services.celery, task_id, size_bytes, services.settings, retry=False)
+def _publish(services: ApiServices, job: Job) -> None:
+    publish_document(services.celery, job, services.settings, retry=False)
 
 
 async def refuse_when_backlogged(services: ApiServices, queue: str = names.DOCUMENTS_QUEUE) -> None:
