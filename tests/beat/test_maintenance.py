@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from docqueue.jobs import keys
+from docqueue.jobs.batches import CREATE_BATCH, Batch, BatchState, create_batch_args, create_batch_keys
 from docqueue.jobs.commands import Update, create_args, create_keys
 from docqueue.jobs.model import Job, JobOptions, JobState
 from docqueue.jobs.scripts import CREATE_JOB
@@ -20,7 +21,7 @@ from docqueue.storage.file import FileBlobStore
 from docqueue.text import as_text
 from docqueue.webhooks import BACKOFF_MAX_S
 from docqueue_beat.maintenance.broker import BrokerView, Delivery
-from docqueue_beat.maintenance.reconcile import Reconciler
+from docqueue_beat.maintenance.reconcile import ABANDONED_BATCH_S, Reconciler
 from docqueue_beat.maintenance.retention import apply_retention
 from docqueue_devstack.redis_server import RedisServer
 
@@ -40,7 +41,9 @@ def jobs(client: redis.Redis) -> JobStore:
     return JobStore(client, retention_s=3600)
 
 
-def make_job(jobs: JobStore, now: float, callback_url: str | None = None, **fields: object) -> Job:
+def make_job(
+    jobs: JobStore, now: float, callback_url: str | None = None, batch_id: str | None = None, **fields: object
+) -> Job:
     task_id = uuid.uuid4().hex
     job = Job(
         callback_url=callback_url,
@@ -55,7 +58,7 @@ def make_job(jobs: JobStore, now: float, callback_url: str | None = None, **fiel
         created_at=now,
         updated_at=now,
     )
-    jobs.redis.eval(CREATE_JOB, len(create_keys(job)), *create_keys(job), *create_args(job, 3600))
+    jobs.redis.eval(CREATE_JOB, len(create_keys(job)), *create_keys(job), *create_args(job, 3600, batch_id))
     if fields:
         jobs.update(Update(task_id=task_id, now=now, set=fields, event=False))
     fresh = jobs.get(task_id)
@@ -231,3 +234,29 @@ def test_retention_deletes_expired_jobs_with_their_blobs(jobs: JobStore, tmp_pat
     assert not (tmp_path / "results" / expired.task_id).exists()
     assert jobs.get(kept.task_id) is not None
     assert blobs.exists(kept.blob_key)
+
+
+def test_a_batch_abandoned_part_way_is_closed_on_its_members(jobs: JobStore) -> None:
+    """The API's request failed after creating one of two members: long after, the reconciler
+    closes the batch on that one; its end was the batch's, so its webhook is queued."""
+    now = time.time()
+
+    def batch_at(created_at: float, total: int) -> Batch:
+        batch = Batch(
+            batch_id=uuid.uuid4().hex, tenant="t", total=total, created_at=created_at, updated_at=created_at,
+            callback_url="https://hooks.example.com/b", retention_s=3600,
+        )  # fmt: skip
+        jobs.redis.eval(CREATE_BATCH, 3, *create_batch_keys(batch), *create_batch_args(batch))
+        return batch
+
+    abandoned = batch_at(now - ABANDONED_BATCH_S - 10, total=2)
+    end(jobs, make_job(jobs, now - 700, batch_id=abandoned.batch_id), now - 650)
+    in_progress = batch_at(now - 5, total=2)  # its request may still be adding members
+    make_job(jobs, now - 5, batch_id=in_progress.batch_id)
+    recorder = Recorder()
+    report = reconciler(jobs, BrokerView(frozenset(), {}), recorder).run(now, batch=100)
+    assert report.batches_closed == [abandoned.batch_id]
+    assert recorder.webhooks == [webhook_message_id("batch", abandoned.batch_id)]
+    closed = Batch.from_redis(jobs.redis.hgetall(keys.batch(abandoned.batch_id)))
+    assert (closed.total, closed.state) == (1, BatchState.COMPLETED_WITH_ERRORS)
+    assert Batch.from_redis(jobs.redis.hgetall(keys.batch(in_progress.batch_id))).total == 2

@@ -162,3 +162,59 @@ def test_a_batch_whose_members_all_finished_before_ends_as_it_is_created(url: st
     [(existing, ended)] = create(url, batch, [new_job("e" * 64)])
     assert (existing, ended) == (done.task_id, True)
     assert check(client, batch.batch_id).state == BatchState.SUCCEEDED
+
+
+def test_a_batch_whose_creation_was_abandoned_is_closed_on_the_members_it_has(url: str) -> None:
+    """The API's request failed after some members were created (it answered 503): beat closes the
+    batch on them (CLOSE_ABANDONED_BATCH), so it ends when they end instead of running until it
+    expires; one with no member is deleted; a complete one is left alone."""
+    client = redis.Redis.from_url(url)
+    store = JobStore(client, RETENTION_S)
+    now = time.time()
+
+    def batch_of(total: int, callback_url: str | None = None) -> Batch:
+        return Batch(
+            batch_id=uuid.uuid4().hex, tenant="t", total=total, created_at=now, updated_at=now,
+            callback_url=callback_url, retention_s=RETENTION_S,
+        )  # fmt: skip
+
+    def end(task_id: str) -> None:
+        assert store.update(
+            Update(task_id=task_id, now=time.time(), set={"state": JobState.FAILED}, terminal=True)
+        ).ok
+
+    running_members, ended_members = [new_job("1" * 64), new_job("2" * 64)], [new_job("3" * 64)]
+    still_running, all_ended = batch_of(3), batch_of(2, callback_url="https://hooks.example.com/b")
+    empty, complete = batch_of(4), batch_of(1)
+    create(url, still_running, running_members)
+    create(url, all_ended, ended_members)
+    end(ended_members[0].task_id)
+    create(url, empty, [])
+    create(url, complete, [new_job("4" * 64)])
+    creating = {as_text(batch_id) for batch_id in client.zrange(keys.BATCHES_CREATING, 0, -1)}
+    assert creating == {still_running.batch_id, all_ended.batch_id, empty.batch_id}  # complete left
+
+    assert store.abandoned_batches(now - 1, 100) == []  # too young
+    assert sorted(store.abandoned_batches(now + 1, 100)) == sorted(creating)
+    assert store.close_abandoned_batch(still_running.batch_id, time.time()) == "closed"
+    assert store.close_abandoned_batch(all_ended.batch_id, time.time()) == "ended"
+    assert store.close_abandoned_batch(empty.batch_id, time.time()) == "deleted"
+    assert store.close_abandoned_batch(complete.batch_id, time.time()) == ""
+    assert client.zcard(keys.BATCHES_CREATING) == 0
+
+    assert check(client, still_running.batch_id).total == 2
+    assert check(client, still_running.batch_id).state == BatchState.RUNNING
+    end(running_members[0].task_id)
+    end(running_members[1].task_id)
+    assert check(client, still_running.batch_id).state == BatchState.COMPLETED_WITH_ERRORS
+    closed = check(client, all_ended.batch_id)
+    assert (closed.total, closed.state) == (1, BatchState.COMPLETED_WITH_ERRORS)
+    assert client.zscore(keys.WEBHOOKS_DUE, f"webhook:batch:{all_ended.batch_id}") is not None
+    assert not client.exists(keys.batch(empty.batch_id))
+    assert client.zscore(keys.tenant_batches("t"), empty.batch_id) is None
+    # A member the abandoned request still adds after the close stays a task of its own.
+    late = new_job("5" * 64)
+    assert create(url, still_running, [late]) == [(None, False)]
+    assert client.hget(keys.job(late.task_id), "batches") is None
+    assert client.llen(keys.batch_members(still_running.batch_id)) == 2
+    assert check(client, still_running.batch_id).created == 2

@@ -47,4 +47,5 @@ def register_tasks(app: Celery, context: Callable[[], BeatContext]) -> None:
             "dead_lettered": len(report.dead_lettered),
             "orphans_swept": report.orphans_swept,
             "webhooks_requeued": len(report.webhooks_requeued),
+            "batches_closed": len(report.batches_closed),
         }

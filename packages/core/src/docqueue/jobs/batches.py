@@ -88,6 +88,7 @@ local BATCH_TERMINAL = {{succeeded = true, failed = true, cancelled = true, dead
 local BATCH_EVENTS_MAXLEN = {EVENTS_MAXLEN}
 local BATCH_GRACE_S = {BACKSTOP_GRACE_S}
 local WEBHOOKS_DUE = '{keys.WEBHOOKS_DUE}'
+local BATCHES_CREATING = '{keys.BATCHES_CREATING}'
 local WEBHOOK_PREFIX = '{names.WEBHOOK_MESSAGE_PREFIX}'
 
 -- What a job counts for in its batches now (nil batches: it is in none).
@@ -112,8 +113,9 @@ local function batch_move(key, before, after)
   if total ~= 0 then redis.call('HINCRBY', key, 'pages_total', total) end
 end
 
--- After a move: end the batch once every member is created and terminal, or reopen it when a
--- member came back (a replay); append the event. True when it ended now and has a webhook.
+-- After a move (of `member`; nil when the batch was closed on the members it has): end the batch
+-- once every member is created and terminal, or reopen it when a member came back (a replay);
+-- append the event. True when it ended now and has a webhook.
 local function batch_settle(key, now, member)
   local b = redis.call('HMGET', key, 'total', 'created', 'terminal', 'state', 'n:succeeded',
                        'retention_s', 'callback_url')
@@ -142,8 +144,10 @@ local function batch_settle(key, now, member)
   local raw = redis.call('HGETALL', key)
   local snap = {{}}
   for i = 1, #raw, 2 do snap[raw[i]] = raw[i + 1] end
-  snap['member'] = cjson.encode({{task_id = member.task_id, state = member.state,
-                                 pages_done = member.done, pages_total = member.total}})
+  if member then
+    snap['member'] = cjson.encode({{task_id = member.task_id, state = member.state,
+                                   pages_done = member.done, pages_total = member.total}})
+  end
   local events = key .. ':events'
   redis.call('XADD', events, 'MAXLEN', '~', BATCH_EVENTS_MAXLEN, '*', 'data', cjson.encode(snap))
   redis.call('PEXPIRE', events, redis.call('PTTL', key))
@@ -155,11 +159,16 @@ end
 local function batch_add(job, id, now)
   local key = BATCH_PREFIX .. id
   if redis.call('EXISTS', key) == 0 then return false end
+  local b = redis.call('HMGET', key, 'created', 'total')
+  -- Closed on fewer members (its creation was abandoned): the job stays a task of its own.
+  if tonumber(b[1]) >= tonumber(b[2]) then return false end
   local view = batch_view(job)
   redis.call('HSET', job, 'batches', view.batches and (view.batches .. ',' .. id) or id)
   redis.call('RPUSH', key .. ':members', view.task_id)
   redis.call('PEXPIRE', key .. ':members', redis.call('PTTL', key))
-  redis.call('HINCRBY', key, 'created', 1)
+  if redis.call('HINCRBY', key, 'created', 1) == tonumber(b[2]) then
+    redis.call('ZREM', BATCHES_CREATING, id)
+  end
   batch_move(key, nil, view)
   if BATCH_TERMINAL[view.state] then return batch_settle(key, now, view) end
   return false
@@ -185,7 +194,7 @@ local function batch_sync(job, before, now)
 end
 """
 
-# KEYS: batch, tenant's batches
+# KEYS: batch, tenant's batches, batches being created
 # ARGV[1]: JSON {batch_id, tenant, total, created_at, callback_url?, retention_s, ttl}
 # A batch starts `running` with no member; CREATE_JOB adds each (fields `batches` = its id).
 CREATE_BATCH = """
@@ -201,12 +210,37 @@ end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], spec['ttl'])
 redis.call('ZADD', KEYS[2], spec['created_at'], spec['batch_id'])
+redis.call('ZADD', KEYS[3], spec['created_at'], spec['batch_id'])
 return 1
 """
 
+# A batch whose creation was abandoned (the API's request failed after some members were created:
+# it answered 503, and a retry makes a batch of its own) is closed on the members it has, so it
+# ends when they end instead of running until it expires; one with none is deleted.
+# KEYS: none (the batch's keys derive from its id). ARGV: batch id, now.
+# Returns {'closed' (or 'ended': and its webhook is due), or 'deleted' (then the tenant, whose
+# index the caller cleans), or '' (complete, or gone)}.
+CLOSE_ABANDONED_BATCH = (
+    BATCH_LUA
+    + """
+local id, now = ARGV[1], ARGV[2]
+local key = BATCH_PREFIX .. id
+redis.call('ZREM', BATCHES_CREATING, id)
+local b = redis.call('HMGET', key, 'created', 'total', 'tenant')
+if not b[1] or tonumber(b[1]) >= tonumber(b[2]) then return {''} end
+if tonumber(b[1]) == 0 then
+  redis.call('DEL', key, key .. ':members', key .. ':events')
+  return {'deleted', b[3]}
+end
+redis.call('HSET', key, 'total', b[1])
+if batch_settle(key, now, nil) then return {'ended'} end
+return {'closed'}
+"""
+)
+
 
 def create_batch_keys(batch: Batch) -> list[str]:
-    return [keys.batch(batch.batch_id), keys.tenant_batches(batch.tenant)]
+    return [keys.batch(batch.batch_id), keys.tenant_batches(batch.tenant), keys.BATCHES_CREATING]
 
 
 def create_batch_args(batch: Batch) -> list[str]:

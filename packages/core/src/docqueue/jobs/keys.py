@@ -19,6 +19,10 @@ TENANT_MAX_RETENTION = f"{PREFIX}tenants:max_retention_s"
 # The step that ends a task or batch with a callback_url adds it; the delivery's final attempt
 # removes it; beat's reconciler queues again one whose message the broker no longer holds.
 WEBHOOKS_DUE = f"{PREFIX}webhooks:due"
+# zset batch_id -> created_at: batches whose members are still being created. CREATE_BATCH adds
+# one, the member that completes it removes it; beat's reconciler closes one left incomplete (the
+# API's request failed part way) on the members it has.
+BATCHES_CREATING = f"{PREFIX}batches:creating"
 
 
 def job(task_id: str) -> str:

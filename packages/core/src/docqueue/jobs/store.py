@@ -5,7 +5,7 @@ from typing import Any
 
 import redis
 
-from docqueue.jobs import commands, keys, parts, scripts
+from docqueue.jobs import batches, commands, keys, parts, scripts
 from docqueue.jobs.commands import Update, UpdateResult
 from docqueue.jobs.model import Job
 from docqueue.jobs.parts import Part, PartRange, PartReply
@@ -22,6 +22,7 @@ class JobStore:
         self._delete = client.register_script(scripts.DELETE_JOB)
         self._split = client.register_script(parts.SPLIT_JOB)
         self._update_part = client.register_script(parts.UPDATE_PART)
+        self._close_batch = client.register_script(batches.CLOSE_ABANDONED_BATCH)
 
     def get(self, task_id: str) -> Job | None:
         raw = self.redis.hgetall(keys.job(task_id))
@@ -71,3 +72,16 @@ class JobStore:
             keys=parts.part_keys(task_id), args=parts.part_args(op, run_id, index, claim, now, **extra)
         )
         return parts.parse_reply(index, reply)
+
+    def abandoned_batches(self, before: float, count: int) -> list[str]:
+        """Batches whose members were still being created at `before` (and are still)."""
+        found: list[Any] = self.redis.zrangebyscore(keys.BATCHES_CREATING, "-inf", before, start=0, num=count)
+        return [as_text(batch_id) for batch_id in found]
+
+    def close_abandoned_batch(self, batch_id: str, now: float) -> str:
+        """Close a batch on the members it has (CLOSE_ABANDONED_BATCH): `closed`, `ended` (its
+        webhook is due), `deleted` (it had none), or '' (it was complete, or is gone)."""
+        outcome, *rest = (as_text(part) for part in self._close_batch(args=[batch_id, repr(now)]))
+        if outcome == "deleted":
+            self.redis.zrem(keys.tenant_batches(rest[0]), batch_id)
+        return outcome

@@ -9,6 +9,10 @@ A webhook is lost when the webhook outbox (keys.WEBHOOKS_DUE) still holds it, it
 more than the grace ago, and no message of it (names.webhook_message_id) is in the broker: the
 process that ended the task or batch died before it sent the message, or the broker failed it.
 Such a webhook is queued again.
+
+A batch is abandoned when its members are still being created long after it was (the API's
+request failed part way: it answered 503, and a retry makes a batch of its own). It is closed on
+the members it has, so it ends when they end; one with none is deleted.
 """
 
 import logging
@@ -30,6 +34,10 @@ from docqueue_beat.maintenance.broker import BrokerView
 
 log = logging.getLogger(__name__)
 
+# A batch still being created this long after it was is abandoned: creating even 1,000 members
+# takes seconds, and no client waits this long for its answer.
+ABANDONED_BATCH_S = 600.0
+
 WAITING_STATES = frozenset({JobState.QUEUED, JobState.RETRYING})
 TERMINAL_OR_GONE = frozenset({*(str(s) for s in TERMINAL_STATES), None})
 
@@ -41,6 +49,7 @@ class ReconcileReport:
     dead_lettered: list[str] = field(default_factory=list)
     orphans_swept: int = 0
     webhooks_requeued: list[str] = field(default_factory=list)
+    batches_closed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class Reconciler:
         broker = self.read_broker()
         self._sweep_orphans(broker, now, report)
         report.webhooks_requeued = self.requeue_webhooks(broker, now, batch)
+        report.batches_closed = self.close_abandoned_batches(now, batch)
         for raw_id in candidates:
             report.checked += 1
             job = self.jobs.get(as_text(raw_id))
@@ -77,13 +87,14 @@ class Reconciler:
                 continue
             if self._lost(job, broker, now):
                 self._recover(job, now, report)
-        if report.requeued or report.dead_lettered or report.webhooks_requeued:
+        if report.requeued or report.dead_lettered or report.webhooks_requeued or report.batches_closed:
             log.warning(
                 "reconciled hanging jobs",
                 extra={
                     "requeued": len(report.requeued),
                     "dead_lettered": len(report.dead_lettered),
                     "webhooks_requeued": len(report.webhooks_requeued),
+                    "batches_closed": len(report.batches_closed),
                 },
             )
         return report
@@ -112,6 +123,18 @@ class Reconciler:
         ]
         self.forget_deliveries(orphans)
         report.orphans_swept = len(orphans)
+
+    def close_abandoned_batches(self, now: float, batch: int) -> list[str]:
+        """Close the abandoned batches (see the module docstring); queue the webhook of one that
+        ended so. Their ids."""
+        closed = []
+        for batch_id in self.jobs.abandoned_batches(now - ABANDONED_BATCH_S, batch):
+            outcome = self.jobs.close_abandoned_batch(batch_id, now)
+            if outcome == "ended":
+                self.requeue_webhook(names.webhook_message_id("batch", batch_id))
+            if outcome:
+                closed.append(batch_id)
+        return closed
 
     def requeue_webhooks(self, broker: BrokerView, now: float, batch: int) -> list[str]:
         """Queue again the outbox's webhooks that are lost (see the module docstring); their
