@@ -8,12 +8,16 @@ each of its batches and its new ones in, in the same atomic step as the job chan
 The step that makes every member created and terminal ends the batch (`succeeded` when every member
 succeeded, else `completed_with_errors`), appends its last event, sets its expiry and names it in
 the record it returns (`ended_batches`), so the process that made the change queues the batch's
-one webhook; a dead-letter replay of a member reopens it (`running`), and its next end is a new
-event. Every counted change appends the batch's record and the member that moved to the batch's
-event stream (`keys.batch_events`), for `GET /v1/batches/{id}/events`.
+one webhook (and, with a `callback_url`, writes it into the webhook outbox, `keys.WEBHOOKS_DUE`,
+should that process die first); a dead-letter replay of a member reopens it (`running`), and its
+next end is a new event. Every counted change appends the batch's record and the member that
+moved to the batch's event stream (`keys.batch_events`), for `GET /v1/batches/{id}/events`.
 
 A document the same tenant already submitted with the same options (dedupe) is not processed
 again: the existing task becomes the member, counted as it stands.
+
+Until its last member is created a batch is in `keys.BATCHES_CREATING`; one left there (the API's
+request failed part way) is closed by beat on the members it has (CLOSE_ABANDONED_BATCH).
 """
 
 import json
