@@ -94,6 +94,22 @@ def test_purge_task_deletes_upload_and_every_run_result_only_of_that_task(store:
     assert store.get(upload_key(other)) == b"other"
 
 
+def test_delete_parts_deletes_every_part_of_that_task_and_nothing_else(store: BlobStore) -> None:
+    """Once a split document's result is published: its parts go, recorded or not (a delivery
+    whose store failed on a Redis outage wrote one no record names)."""
+    task, other = new_task(), new_task()
+    parts = [part_key(task, first, first + 63, new_task()) for first in (1, 1, 65)]
+    kept = [upload_key(task), result_key(task, new_task()), part_key(other, 1, 64, new_task())]
+    for key in parts + kept:
+        store.put(key, b"{}", TTL_S)
+
+    store.delete_parts(task)
+    store.delete_parts(new_task())  # a task with none: nothing to do
+
+    assert not any(store.exists(key) for key in parts)
+    assert all(store.exists(key) for key in kept)
+
+
 def test_keys_must_be_ours(store: BlobStore) -> None:
     with pytest.raises(ValueError, match="not a docqueue blob key"):
         store.writer("../etc/passwd", TTL_S)

@@ -190,12 +190,12 @@ class DocumentProcessor:
         return assemble(job, self.blobs, lease, run_id, self.settings, part_keys)
 
     def _discard_parts(self, task_id: str) -> None:
-        """Delete a split job's part blobs once its result is published (or it failed for good)."""
+        """Delete a split job's part blobs once its result is published (or it failed for good):
+        every one there is, those its parts record and any a delivery wrote before its store
+        failed (retention deletes what this cannot)."""
         try:
-            for part in self.jobs.parts(task_id):
-                if part.key:
-                    self.blobs.delete(part.key)
-        except (StorageError, redis.RedisError):
+            self.blobs.delete_parts(task_id)
+        except StorageError:
             log.warning("could not delete part blobs", extra={"task_id": task_id})
 
     def lease_options(self, job: Job) -> dict[str, Any]:

@@ -37,7 +37,12 @@ def result_key(task_id: str, run_id: str) -> str:
 def part_key(task_id: str, first: int, last: int, claim: str) -> str:
     """A split document's part (its pages, read) as one delivery (`claim`) stored it: beside the
     results, so a task's purge deletes it; a delivery whose store was refused deletes its own."""
-    return check_key(f"results/{task_id}/part-{first:06d}-{last:06d}-{claim}.json")
+    return check_key(f"{parts_prefix(task_id)}{first:06d}-{last:06d}-{claim}.json")
+
+
+def parts_prefix(task_id: str) -> str:
+    """What every part blob's key of a task starts with."""
+    return f"results/{task_id}/part-"
 
 
 class BlobWriter(Protocol):
@@ -69,4 +74,9 @@ class BlobStore(Protocol):
 
     def purge_task(self, task_id: str) -> None:
         """Delete every blob of a task: its upload and the result of every run."""
+        ...
+
+    def delete_parts(self, task_id: str) -> None:
+        """Delete every part blob of a task (`parts_prefix`), recorded in its parts or not (one a
+        delivery wrote before its store failed on a Redis outage is in no record)."""
         ...

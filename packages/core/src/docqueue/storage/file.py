@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from docqueue.storage.base import BlobNotFound, StorageError, check_key, upload_key
+from docqueue.storage.base import BlobNotFound, StorageError, check_key, parts_prefix, upload_key
 
 
 class FileBlobWriter:
@@ -86,3 +86,8 @@ class FileBlobStore:
     def purge_task(self, task_id: str) -> None:
         self.delete(upload_key(task_id))
         shutil.rmtree(self.root / "results" / task_id, ignore_errors=True)
+
+    def delete_parts(self, task_id: str) -> None:
+        folder, _, name = parts_prefix(task_id).rpartition("/")
+        for path in (self.root / folder).glob(f"{name}*"):
+            self.delete(f"{folder}/{path.name}")

@@ -13,8 +13,9 @@ import redis
 
 from docqueue.jobs import keys
 from docqueue.redis_url import redis_client
-from docqueue.storage.base import BlobNotFound, StorageError, check_key, upload_key
+from docqueue.storage.base import BlobNotFound, StorageError, check_key, parts_prefix, upload_key
 from docqueue.storage.spool import READ_CHUNK_BYTES, spool
+from docqueue.text import as_text
 
 # A write that is never committed (the process died mid-upload) removes itself after this long.
 PART_TTL_S = 3600
@@ -161,5 +162,19 @@ class RedisBlobStore:
         try:
             members = self.client.smembers(index)
             self.client.delete(blob_redis_key(upload_key(task_id)), *members, index)
+        except redis.RedisError as exc:
+            raise StorageError(f"cannot delete blobs: {exc}") from exc
+
+    def delete_parts(self, task_id: str) -> None:
+        index = task_index_key(task_id)
+        prefix = keys.blob(parts_prefix(task_id))
+        try:
+            members: set[Any] = self.client.smembers(index)
+            parts = [member for member in members if as_text(member).startswith(prefix)]
+            if parts:
+                with self.client.pipeline(transaction=False) as pipe:
+                    pipe.delete(*parts)
+                    pipe.srem(index, *parts)
+                    pipe.execute()
         except redis.RedisError as exc:
             raise StorageError(f"cannot delete blobs: {exc}") from exc

@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from docqueue.storage.base import BlobNotFound, StorageError, check_key, upload_key
+from docqueue.storage.base import BlobNotFound, StorageError, check_key, parts_prefix, upload_key
 from docqueue.storage.spool import READ_CHUNK_BYTES, spool
 
 if TYPE_CHECKING:
@@ -198,13 +198,21 @@ class S3BlobStore:
         return True
 
     def purge_task(self, task_id: str) -> None:
-        bucket = self.location.bucket
-        results = f"{self.location.prefix}results/{task_id}/"
         try:
             self.delete(upload_key(task_id))
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=results):
-                objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-                if objects:
-                    self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})  # type: ignore[typeddict-item]
+            self._delete_under(f"{self.location.prefix}results/{task_id}/")
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot delete blobs: {exc}") from exc
+
+    def delete_parts(self, task_id: str) -> None:
+        try:
+            self._delete_under(f"{self.location.prefix}{parts_prefix(task_id)}")
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete blobs: {exc}") from exc
+
+    def _delete_under(self, prefix: str) -> None:
+        bucket = self.location.bucket
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if objects:
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})  # type: ignore[typeddict-item]
