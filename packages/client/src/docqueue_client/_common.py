@@ -8,7 +8,13 @@ from typing import Any, TypedDict
 
 import httpx
 
-from docqueue_client.errors import DocqueueError, NotFound, Unavailable, error_from_response
+from docqueue_client.errors import (
+    DocqueueError,
+    EventsUnavailable,
+    NotFound,
+    Unavailable,
+    error_from_response,
+)
 from docqueue_client.models import TaskStatus
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -56,6 +62,19 @@ def upload_headers(idempotency_key: str | None, wait_s: int | None = None) -> di
     return headers
 
 
+def batch_payload(fields: dict[str, str], urls: list[str], with_files: bool) -> dict[str, Any]:
+    """The httpx keyword of a batch's body besides its files: the options (and the URLs as a JSON
+    list) as form fields beside them, or, with no file, one JSON body (numbers as numbers)."""
+    if with_files:
+        return {"data": {**fields, **({"urls": json.dumps(urls)} if urls else {})}}
+    return {"json": {"urls": urls, **{name: int(v) if v.isdigit() else v for name, v in fields.items()}}}
+
+
+def batch_timeout_s(timeout_s: float, with_files: bool) -> float:
+    """Sending a folder of files may take a while; a list of URLs does not."""
+    return max(timeout_s, 600.0) if with_files else timeout_s
+
+
 def upload_timeout_s(timeout_s: float, wait_s: int | None) -> float:
     """A waiting upload's answer may take wait_s longer than any other."""
     return timeout_s + (wait_s or 0)
@@ -86,6 +105,22 @@ def events_headers(last_event_id: str | None) -> dict[str, str]:
 
 def events_timeout(total_s: float) -> httpx.Timeout:
     return httpx.Timeout(total_s, read=EVENTS_READ_TIMEOUT_S)
+
+
+class Reconnects:
+    """When a dropped event stream is opened again: at once after one that brought events, else
+    after 0.2 s, 0.4 s, ... (at most 2 s); past MAX_EVENT_RECONNECTS in a row that brought none, the
+    stream counts as unusable (EventsUnavailable: callers poll instead)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.quiet = 0
+
+    def pause_s(self, got_any: bool) -> float:
+        self.quiet = 0 if got_any else self.quiet + 1
+        if self.quiet > MAX_EVENT_RECONNECTS:
+            raise EventsUnavailable(f"{self.path} keeps closing without events")
+        return min(2.0, 0.2 * self.quiet)
 
 
 def falls_back(error: DocqueueError) -> bool:

@@ -14,7 +14,6 @@ asyncio.run(main())
 
 import asyncio
 import inspect
-import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Unpack
@@ -232,7 +231,7 @@ async def follow_events(
 ) -> AsyncIterator[Any]:
     """The events of one stream (a task's or a batch's) until one `ended` says is the last; a
     dropped stream is resumed from the parser's last event id."""
-    quiet_reconnects = 0
+    reconnects = _common.Reconnects(path)
     while True:
         got_any = False
         try:
@@ -247,10 +246,7 @@ async def follow_events(
             if _common.falls_back(exc):
                 raise EventsUnavailable(str(exc)) from exc
             raise
-        quiet_reconnects = 0 if got_any else quiet_reconnects + 1
-        if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
-            raise EventsUnavailable(f"{path} keeps closing without events")
-        await asyncio.sleep(min(2.0, 0.2 * quiet_reconnects))
+        await asyncio.sleep(reconnects.pause_s(got_any))
 
 
 async def _stream(
@@ -291,18 +287,13 @@ class AsyncBatches:
         files = [
             ("files", (Path(path).name, await asyncio.to_thread(Path(path).read_bytes))) for path in paths
         ]
-        fields = _common.upload_fields(options)
-        url_list = list(urls)
-        headers = _common.upload_headers(idempotency_key)
-        if files:
-            data = {**fields, **({"urls": json.dumps(url_list)} if url_list else {})}
-            timeout = max(self.timeout_s, 600.0)
-            response = await self._http.post(
-                "/v1/batches", files=files, data=data, headers=headers, timeout=timeout
-            )
-        else:
-            body = {"urls": url_list, **{k: int(v) if v.isdigit() else v for k, v in fields.items()}}
-            response = await self._http.post("/v1/batches", json=body, headers=headers)
+        response = await self._http.post(
+            "/v1/batches",
+            files=files or None,
+            headers=_common.upload_headers(idempotency_key),
+            timeout=_common.batch_timeout_s(self.timeout_s, bool(files)),
+            **_common.batch_payload(_common.upload_fields(options), list(urls), bool(files)),
+        )
         accepted: dict[str, Any] = _common.answer(response)
         return accepted
 

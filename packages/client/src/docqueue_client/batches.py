@@ -7,7 +7,6 @@ with Client() as dq:
         print(member["filename"], member["state"])
 """
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -101,23 +100,14 @@ class Batches:
         is an ordinary task. `callback_url` gets one signed POST when the batch ends."""
         lazy = [_LazyFile(Path(path)) for path in paths]
         files = [("files", (file.path.name, cast("IO[bytes]", file))) for file in lazy]
-        fields = _common.upload_fields(options)
-        url_list = list(urls)
         try:
-            if files:
-                data = {**fields, **({"urls": _json_list(url_list)} if url_list else {})}
-                response = self._http.post(
-                    "/v1/batches",
-                    files=files,
-                    data=data,
-                    headers=_common.upload_headers(idempotency_key),
-                    timeout=max(self.timeout_s, 600.0),
-                )
-            else:
-                body: dict[str, Any] = {"urls": url_list, **{k: _typed(v) for k, v in fields.items()}}
-                response = self._http.post(
-                    "/v1/batches", json=body, headers=_common.upload_headers(idempotency_key)
-                )
+            response = self._http.post(
+                "/v1/batches",
+                files=files or None,
+                headers=_common.upload_headers(idempotency_key),
+                timeout=_common.batch_timeout_s(self.timeout_s, bool(files)),
+                **_common.batch_payload(_common.upload_fields(options), list(urls), bool(files)),
+            )
         finally:
             for file in lazy:
                 file.close()
@@ -192,12 +182,3 @@ class Batches:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"batch {batch_id} still running after {timeout_s}s")
             time.sleep(poll_interval_s)
-
-
-def _json_list(urls: list[str]) -> str:
-    return json.dumps(urls)
-
-
-def _typed(value: str) -> Any:
-    """An option's form value as JSON wants it (numbers as numbers)."""
-    return int(value) if value.isdigit() else value

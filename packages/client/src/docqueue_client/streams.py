@@ -20,7 +20,7 @@ def follow_events(
 ) -> Iterator[Any]:
     """The events of one stream (a task's or a batch's) until one `ended` says is the last; a
     dropped stream is resumed from the parser's last event id."""
-    quiet_reconnects = 0
+    reconnects = _common.Reconnects(path)
     while True:
         got_any = False
         try:
@@ -36,10 +36,7 @@ def follow_events(
             if _common.falls_back(exc):
                 raise EventsUnavailable(str(exc)) from exc
             raise
-        quiet_reconnects = 0 if got_any else quiet_reconnects + 1
-        if quiet_reconnects > _common.MAX_EVENT_RECONNECTS:
-            raise EventsUnavailable(f"{path} keeps closing without events")
-        time.sleep(min(2.0, 0.2 * quiet_reconnects))
+        time.sleep(reconnects.pause_s(got_any))
 
 
 def _stream(

@@ -245,9 +245,7 @@ def requeue_due_webhook(app: Celery, client: redis.Redis, message_id: str) -> bo
         raw: dict[Any, Any] = client.hgetall(keys.job(subject))
         job = Job.from_redis(raw) if raw else None
         if job is not None and job.is_terminal and job.callback_url:
-            app.send_task(
-                names.DELIVER_WEBHOOK, args=[job.task_id, job.to_redis(), time.time()], task_id=message_id
-            )
+            enqueue_webhook(app, job)  # a record read back names no ended batch
             return True
     elif kind == "batch":
         raw = client.hgetall(keys.batch(subject))
@@ -263,28 +261,32 @@ def attempts_key(task_id: str) -> str:
     return keys.job_webhook_attempts(task_id)
 
 
+# Take a hook out of the webhook outbox: only the entry of the end it was for (a later end's entry
+# has a later score and stays).
+_SETTLE_LUA = """
+local function settle(outbox, message_id, ended_at)
+  local due = redis.call('ZSCORE', outbox, message_id)
+  if due and tonumber(due) <= tonumber(ended_at) + 1 then redis.call('ZREM', outbox, message_id) end
+end
+"""
+
 # KEYS: job, attempts list, webhook outbox. ARGV: attempt JSON, entries kept, fallback ttl
 # seconds, message id, ended at, "1" when the attempt is final.
-# The list expires with the job (its remaining TTL), so it never outlives it. A final attempt
-# settles the outbox entry of this end (a later end's entry has a later score and stays).
-_RECORD_ATTEMPT = """
+# The list expires with the job (its remaining TTL), so it never outlives it.
+_RECORD_ATTEMPT = (
+    _SETTLE_LUA
+    + """
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-if ARGV[6] == '1' then
-  local due = redis.call('ZSCORE', KEYS[3], ARGV[4])
-  if due and tonumber(due) <= tonumber(ARGV[5]) + 1 then redis.call('ZREM', KEYS[3], ARGV[4]) end
-end
+if ARGV[6] == '1' then settle(KEYS[3], ARGV[4], ARGV[5]) end
 return 1
 """
+)
 
 # KEYS: webhook outbox. ARGV: message id, ended at. The same settling, without an attempt.
-_SETTLE_DUE = """
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if due and tonumber(due) <= tonumber(ARGV[2]) + 1 then redis.call('ZREM', KEYS[1], ARGV[1]) end
-return 1
-"""
+_SETTLE_DUE = _SETTLE_LUA + "settle(KEYS[1], ARGV[1], ARGV[2])\nreturn 1\n"
 
 
 def record_attempt(
